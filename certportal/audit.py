@@ -1,0 +1,40 @@
+"""The one way to record an audit event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from .models import AuditEvent
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event. Call inside the transaction of the change it records.
+
+    ``actor`` is a user or ``None`` (the system: tasks, commands). ``data`` must never hold a
+    clear ID number; use masked values or blind indexes.
+    """
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data or {},
+    )

@@ -1,0 +1,39 @@
+"""Cross-cutting models: the audit trail."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One row per state change or sensitive action: who, what, from, to, why, when."""
+
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(_("动作"), max_length=100, db_index=True)
+    content_type = models.ForeignKey(
+        ContentType, verbose_name=_("对象类型"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    from_state = models.CharField(_("原状态"), max_length=40, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=40, blank=True)
+    reason = models.TextField(_("原因"), blank=True)
+    data = models.JSONField(_("附加数据"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("content_type", "object_id"))]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr}"

@@ -1,0 +1,135 @@
+"""Sensitive personal information: encryption at rest, blind index, masking.
+
+ID numbers are encrypted with MultiFernet (``PII_ENCRYPTION_KEYS``, newest first: a new key
+listed first encrypts, the older ones still decrypt, and ``manage.py rotate_pii`` re-encrypts
+every row with the newest). Exact lookups and uniqueness use a keyed HMAC-SHA256 of the
+normalised value (``PII_INDEX_KEY``), which reveals nothing without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key.strip().encode()) for key in keys if key.strip()])
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            "PII_ENCRYPTION_KEYS 必须是逗号分隔的 Fernet 密钥 "
+            "(Fernet.generate_key()); one of the keys is malformed"
+        ) from exc
+
+
+def _current_fernet() -> MultiFernet:
+    return _fernet(tuple(settings.PII_ENCRYPTION_KEYS))
+
+
+def normalise(value: str) -> str:
+    """The canonical form that is encrypted and indexed: trimmed, upper-case (18th char X)."""
+    return value.strip().upper()
+
+
+def encrypt(value: str) -> str:
+    return _current_fernet().encrypt(value.encode()).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _current_fernet().decrypt(token.encode("ascii")).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "无法解密敏感字段：PII_ENCRYPTION_KEYS 中缺少加密时使用的密钥 "
+            "(a value was encrypted with a key no longer listed)"
+        ) from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token with the newest key (no-op in meaning, new ciphertext)."""
+    return _current_fernet().rotate(token.encode("ascii")).decode("ascii")
+
+
+def blind_index(value: str) -> str:
+    """Keyed HMAC of the normalised value, hex: for exact lookups without the plaintext."""
+    return hmac.new(
+        settings.PII_INDEX_KEY.encode(), normalise(value).encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def mask_id_number(value: str | None) -> str:
+    """``350521199001011234`` → ``3505**********1234``: first 4 and last 4 characters kept."""
+    if not value:
+        return ""
+    value = normalise(value)
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def mask_name(value: str | None) -> str:
+    """``王小明`` → ``王**``: the first character kept, every other character starred."""
+    if not value:
+        return ""
+    value = value.strip()
+    return value[0] + "*" * max(len(value) - 1, 1) if len(value) > 1 else value + "*"
+
+
+class EncryptedTextField(models.TextField):
+    """A text column holding only Fernet ciphertext; Python code sees the plaintext.
+
+    It cannot be filtered on (ciphertext is randomised): pair it with a ``BlindIndexField``.
+    """
+
+    description = "Encrypted text (Fernet)"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(normalise(value))
+
+    def get_lookup(self, lookup_name):
+        if lookup_name != "isnull":
+            raise TypeError(
+                f"Encrypted fields cannot be queried with __{lookup_name}; use the blind index."
+            )
+        return super().get_lookup(lookup_name)
+
+
+class BlindIndexField(models.CharField):
+    """The HMAC of another field of the same model, recomputed on every save."""
+
+    description = "Keyed HMAC blind index of another field"
+
+    def __init__(self, *args, source: str, **kwargs):
+        self.source = source
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        if kwargs.get("max_length") == 64:
+            del kwargs["max_length"]
+        kwargs.pop("editable", None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        plaintext = getattr(model_instance, self.source)
+        value = blind_index(plaintext) if plaintext else None
+        setattr(model_instance, self.attname, value)
+        return value

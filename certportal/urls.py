@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+admin.site.site_header = _("建筑施工特种作业人员证书服务平台 · 管理后台")
+admin.site.site_title = _("证书服务平台管理")
+admin.site.index_title = _("业务管理")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

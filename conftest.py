@@ -1,0 +1,105 @@
+"""Project-wide pytest setup: reference data, a private MEDIA_ROOT, actors, service gates."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.core.management import call_command
+
+from certportal import roles
+from certportal.roles import sync_roles
+from exams.models import Authority, Institution
+from tests.factories import staff_factory, user_factory
+
+QUANZHOU = 350500
+NINGBO = 330200
+
+# In CI every test that needs a real service (PostgreSQL, Redis, a browser, a CLI tool) must
+# run: this turns "skip, service missing" into a failure.
+REQUIRE_SERVICES = os.environ.get("CERTPORTAL_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip the test when ``what`` is missing, or fail when CI requires every service."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing (CERTPORTAL_REQUIRE_SERVICES is set): {what}")
+    pytest.skip(f"service missing: {what}")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("loaddata", *settings.REFERENCE_FIXTURES, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_for_transactional_tests(request, django_db_blocker):
+    """Transactional tests (run last by pytest-django) flush every table when they end; the
+    next one gets the roles and reference data back here."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "live_server" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    if transactional:
+        from exams.models import Trade
+
+        with django_db_blocker.unblock():
+            if not Trade.objects.exists():
+                sync_roles(django_apps)
+                call_command("loaddata", *settings.REFERENCE_FIXTURES, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def private_media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def quanzhou(db) -> Authority:
+    return Authority.objects.get(pk=QUANZHOU)
+
+
+@pytest.fixture
+def ningbo(db) -> Authority:
+    return Authority.objects.get(pk=NINGBO)
+
+
+@pytest.fixture
+def applicant(db):
+    return user_factory(role=roles.APPLICANT, username="13900000001")
+
+
+@pytest.fixture
+def other_applicant(db):
+    return user_factory(role=roles.APPLICANT, username="13900000002")
+
+
+@pytest.fixture
+def institution_staff(db):
+    return staff_factory(institution=Institution.objects.get(name="泉州市住建行业中介服务中心"))
+
+
+@pytest.fixture
+def other_institution_staff(db):
+    return staff_factory(institution=Institution.objects.get(name="宁波示例建设工程考核中心"))
+
+
+@pytest.fixture
+def authority_staff(quanzhou):
+    return staff_factory(authority=quanzhou)
+
+
+@pytest.fixture
+def other_authority_staff(ningbo):
+    return staff_factory(authority=ningbo)
+
+
+@pytest.fixture
+def superuser(db):
+    return user_factory(role=roles.SUPERUSER, is_staff=True, is_superuser=True)

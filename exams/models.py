@@ -1,0 +1,253 @@
+"""Reference data (trades, authorities, institutions, policies) and staff membership.
+
+Applications, sessions and scores join this module in the exams issue.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from applicants.models import EducationLevel
+
+
+def validate_credit_code(value: str) -> None:
+    """统一社会信用代码 (GB 32100): 18 characters with a check character."""
+    try:
+        uscc.validate(value)
+    except StdnumValidationError as exc:
+        raise ValidationError(
+            _("统一社会信用代码“%(value)s”无效：应为 18 位且校验码正确。"),
+            params={"value": value},
+            code="invalid_credit_code",
+        ) from exc
+
+
+class Authority(models.Model):
+    """考核发证机关: a provincial department or a city bureau it delegates to."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省级")
+        CITY = "city", _("市级")
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    province_name = models.CharField(_("行政区"), max_length=30)
+    level = models.CharField(_("级别"), max_length=10, choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级机关"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    abbreviation = models.CharField(
+        _("省级简称"), max_length=2, blank=True, help_text=_("如 闽、浙、鲁、青；仅省级填写")
+    )
+    city_letter = models.CharField(
+        _("城市代号"),
+        max_length=1,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]$", _("城市代号为一个大写字母，如泉州为 C。"))],
+        help_text=_("车牌字母，如 闽C = 泉州；仅市级填写"),
+    )
+    region_code = models.CharField(
+        _("行政区划代码"),
+        max_length=6,
+        unique=True,
+        validators=[RegexValidator(r"^\d{6}$", _("行政区划代码为 6 位数字（GB/T 2260）。"))],
+    )
+    credit_code = models.CharField(
+        _("统一社会信用代码"),
+        max_length=18,
+        blank=True,
+        validators=[validate_credit_code],
+        help_text=_("发证机关的统一社会信用代码，电子证照标识需要"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("发证机关")
+        verbose_name_plural = _("发证机关")
+        ordering = ("region_code",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="province", parent__isnull=True, city_letter="")
+                | Q(level="city", parent__isnull=False, abbreviation=""),
+                name="authority_level_shape",
+                violation_error_message=_(
+                    "省级机关须有简称、无上级、无城市代号；市级机关须有上级、无简称。"
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def province(self) -> Authority:
+        return self if self.level == self.Level.PROVINCE else self.parent
+
+    @property
+    def number_prefix(self) -> str:
+        """The certificate number's prefix: province abbreviation + city letter (闽C)."""
+        return self.province.abbreviation + self.city_letter
+
+
+class Trade(models.Model):
+    """工种 / 操作类别: the national table, plus provinces' own trades under code 99."""
+
+    code = models.CharField(
+        _("类别代码"),
+        max_length=2,
+        validators=[RegexValidator(r"^\d{2}$", _("类别代码为 2 位数字。"))],
+        db_index=True,
+    )
+    old_code = models.CharField(_("旧版代码"), max_length=2, blank=True, db_index=True)
+    name = models.CharField(_("名称"), max_length=60)
+    authority = models.ForeignKey(
+        Authority,
+        verbose_name=_("所属省级机关"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="local_trades",
+        help_text=_("留空为全国统一工种；省级认定的其他工种（代码 99）填写所属省级机关"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("工种（操作类别）")
+        verbose_name_plural = _("工种（操作类别）")
+        ordering = ("code", "name")
+        constraints = [
+            models.UniqueConstraint(fields=("name",), name="trade_name_unique"),
+            models.UniqueConstraint(
+                fields=("code",),
+                condition=Q(authority__isnull=True) & ~Q(code="99"),
+                name="trade_national_code_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Institution(models.Model):
+    """考核机构, 培训机构 or 继续教育平台, each under one authority."""
+
+    class Kind(models.TextChoices):
+        ASSESSMENT = "assessment", _("考核机构")
+        TRAINING = "training", _("培训机构")
+        CE_PLATFORM = "ce_platform", _("继续教育平台")
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, db_index=True)
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("所属机关"), on_delete=models.PROTECT, related_name="institutions"
+    )
+    credit_code = models.CharField(
+        _("统一社会信用代码"), max_length=18, blank=True, validators=[validate_credit_code]
+    )
+    offers_continuing_education = models.BooleanField(_("提供继续教育"), default=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("机构")
+        verbose_name_plural = _("机构")
+        ordering = ("authority__region_code", "kind", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Policy(models.Model):
+    """An authority's rules; an authority without its own follows its province, then these
+    defaults (SPEC section 2)."""
+
+    authority = models.OneToOneField(
+        Authority, verbose_name=_("发证机关"), on_delete=models.CASCADE, related_name="policy"
+    )
+    min_age = models.PositiveSmallIntegerField(_("最低年龄"), default=18)
+    female_max_age = models.PositiveSmallIntegerField(_("女性年龄上限"), default=55)
+    min_education = models.CharField(
+        _("最低学历"), max_length=20, choices=EducationLevel.choices, default=EducationLevel.JUNIOR
+    )
+    medical_max_age_months = models.PositiveSmallIntegerField(_("体检有效期（月）"), default=3)
+    uses_training_institution = models.BooleanField(_("报名须经培训机构初审"), default=True)
+    theory_pass_mark = models.PositiveSmallIntegerField(
+        _("理论合格分"), default=60, validators=[MaxValueValidator(100)]
+    )
+    practical_pass_mark = models.PositiveSmallIntegerField(
+        _("实操合格分"), default=70, validators=[MaxValueValidator(100)]
+    )
+    validity_years = models.PositiveSmallIntegerField(
+        _("证书有效期（年）"), default=2, validators=[MinValueValidator(1)]
+    )
+    renewal_window_days = models.PositiveSmallIntegerField(_("延续受理提前天数"), default=90)
+    ce_hours_required = models.PositiveSmallIntegerField(_("延续所需继续教育学时"), default=24)
+    violations_refuse_at = models.PositiveSmallIntegerField(
+        _("违章记录达到此数不予延续"), default=3, validators=[MinValueValidator(1)]
+    )
+    violations_lookback_years = models.PositiveSmallIntegerField(_("违章记录统计年限"), default=2)
+    photo_min_kb = models.PositiveSmallIntegerField(_("照片最小（KB，不含）"), default=30)
+    photo_max_kb = models.PositiveSmallIntegerField(_("照片最大（KB，不含）"), default=100)
+    id_scan_max_long_px = models.PositiveSmallIntegerField(
+        _("身份证扫描件长边上限（像素）"), default=900
+    )
+    id_scan_max_short_px = models.PositiveSmallIntegerField(
+        _("身份证扫描件短边上限（像素）"), default=600
+    )
+    education_proof_max_mb = models.PositiveSmallIntegerField(_("学历证明上限（MB）"), default=5)
+
+    class Meta:
+        verbose_name = _("机关政策")
+        verbose_name_plural = _("机关政策")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(photo_min_kb__lt=models.F("photo_max_kb")),
+                name="policy_photo_size_range",
+                violation_error_message=_("照片最小值须小于最大值。"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(_("%(authority)s 的政策")) % {"authority": self.authority}
+
+
+class StaffMembership(models.Model):
+    """Which institution or authority a staff account works for: the scope of every query."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="staff_membership",
+    )
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("发证机关"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    institution = models.ForeignKey(
+        Institution, verbose_name=_("机构"), null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("工作人员归属")
+        verbose_name_plural = _("工作人员归属")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(authority__isnull=False, institution__isnull=True)
+                | Q(authority__isnull=True, institution__isnull=False),
+                name="staff_membership_exactly_one",
+                violation_error_message=_("工作人员须且只能属于一个发证机关或一个机构。"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.authority or self.institution}"

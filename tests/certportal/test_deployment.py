@@ -1,0 +1,94 @@
+"""docker-compose.yml is the production shape; no Docker engine runs here, so validate it."""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+from conftest import need
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_ENV = {
+    "POSTGRES_PASSWORD": "x",
+    "SECRET_KEY": "x",
+    "PII_ENCRYPTION_KEYS": "x",
+    "PII_INDEX_KEY": "x",
+    "ALLOWED_HOSTS": "certs.example.gov.cn",
+    "SITE_URL": "https://certs.example.gov.cn",
+}
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:
+    executable = shutil.which("docker-compose")
+    need(executable is not None, "docker-compose (Debian package docker-compose)")
+    base = {k: v for k, v in os.environ.items() if k not in COMPOSE_ENV}
+    return subprocess.run(
+        [executable, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def services():
+    result = compose_config(COMPOSE_ENV)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_compose_has_the_production_services(services):
+    assert {"db", "redis", "web", "worker", "beat"} <= set(services)
+    assert services["web"]["environment"]["DEBUG"] == "false"
+    assert services["web"]["environment"]["REDIS_URL"].startswith("redis://redis:")
+
+
+def test_compose_refuses_to_render_without_secrets():
+    env = dict(COMPOSE_ENV)
+    del env["SECRET_KEY"]
+    result = compose_config(env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def _module_exists(dotted: str) -> bool:
+    return importlib.util.find_spec(dotted) is not None
+
+
+def test_every_service_command_names_something_in_the_project(services):
+    commands = get_commands()
+    for name, service in services.items():
+        command = service.get("command")
+        if name in {"db", "redis"}:
+            continue
+        words = " ".join(command if isinstance(command, list) else [command]).split()
+        if words[0] == "gunicorn":
+            module, _, attribute = words[1].partition(":")
+            assert _module_exists(module), name
+            assert hasattr(importlib.import_module(module), attribute), name
+        elif words[0] == "celery":
+            app = words[words.index("-A") + 1]
+            assert (ROOT / app / "celery.py").is_file(), name
+            assert words[words.index("-A") + 2] in {"worker", "beat"}, name
+        else:
+            managed = [words[i + 1] for i, w in enumerate(words) if w == "manage.py"]
+            assert managed, f"{name}: unknown command {command}"
+            for management_command in managed:
+                assert management_command in commands, (name, management_command)
+            for fixture in ("reference", "institutions"):
+                if fixture in words:
+                    assert (ROOT / "fixtures" / f"{fixture}.json").is_file()
+
+
+def test_dockerfile_installs_the_cjk_fonts_and_locked_dependencies():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("fonts-arphic-uming", "fonts-wqy-microhei", "fonts-hanazono"):
+        assert package in dockerfile
+    assert "-c constraints.txt" in dockerfile
