@@ -1,9 +1,152 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from .models import User
+from certportal.pii import blind_index
+
+from .idcard import parse_id_number
+from .models import Material, Profile, User
+from .selectors import applicants_visible_to
 
 
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
-    list_display = ("username", "first_name", "last_name", "is_staff", "is_active")
+    list_display = ("username", "first_name", "last_name", "is_staff", "is_active", "last_login")
+
+
+def _thumbnail(material: Material, size: int = 80) -> str:
+    if material.pk is None:
+        return "—"
+    url = reverse("applicants:staff_material_file", args=[material.pk, "file"])
+    if not material.thumbnail:
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("查看 PDF"))
+    thumb = reverse("applicants:staff_material_file", args=[material.pk, "thumb"])
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img src="{}" width="{}" alt="{}"></a>',
+        url,
+        thumb,
+        size,
+        material.get_kind_display(),
+    )
+
+
+class MaterialInline(admin.TabularInline):
+    model = Material
+    fk_name = "owner"
+    extra = 0
+    can_delete = False
+    fields = ("kind", "preview", "content_type", "size", "width", "height", "uploaded_at")
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("材料")
+
+    @admin.display(description=gettext_lazy("预览"))
+    def preview(self, obj):
+        return _thumbnail(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    """Read-only: applicants change their own profile through the portal's services."""
+
+    list_display = (
+        "name",
+        "masked_id",
+        "sex",
+        "birth_date",
+        "mobile",
+        "education",
+        "employer_name",
+    )
+    list_filter = ("education", "sex")
+    search_fields = ("name", "mobile", "employer_name")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    exclude = ("id_number_index",)
+    readonly_fields = (
+        "user",
+        "name",
+        "id_number",
+        "birth_date",
+        "sex",
+        "mobile",
+        "education",
+        "employer_name",
+        "employer_credit_code",
+        "address",
+        "id_number_locked",
+        "materials_locked",
+        "materials",
+        "created_at",
+        "updated_at",
+    )
+    change_list_template = "admin/applicants/profile/change_list.html"
+
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def masked_id(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=gettext_lazy("材料"))
+    def materials(self, obj):
+        items = [
+            format_html("<div>{}<br>{}</div>", m.get_kind_display(), _thumbnail(m, 120))
+            for m in Material.objects.filter(owner=obj.user_id)
+        ]
+        return format_html(
+            '<div style="display:flex;gap:1rem">{}</div>',
+            format_html("".join(["{}"] * len(items)), *items) if items else "—",
+        )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(user__in=applicants_visible_to(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "find-by-id/",
+                self.admin_site.admin_view(require_POST(self.find_by_id_number)),
+                name="applicants_profile_find_by_id",
+            ),
+            *super().get_urls(),
+        ]
+
+    def find_by_id_number(self, request):
+        """Exact lookup by ID number through the blind index. POST only, so the number never
+        appears in a URL, a log line or the browser history."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:applicants_profile_changelist")
+        try:
+            number = parse_id_number(request.POST.get("id_number", "")).number
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        profile = self.get_queryset(request).filter(id_number_index=blind_index(number)).first()
+        if profile is None:
+            self.message_user(
+                request,
+                _("未找到该身份证号码对应的申报人（或不在您的管辖范围内）。"),
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(changelist)
+        return HttpResponseRedirect(reverse("admin:applicants_profile_change", args=[profile.pk]))

@@ -1,10 +1,17 @@
-"""People: accounts (and, in the applicants issue, real-name profiles and materials)."""
+"""People: accounts, real-name profiles, and the profile materials."""
+
+from __future__ import annotations
+
+import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from certportal.pii import BlindIndexField, EncryptedTextField, mask_id_number, mask_name
+
+from .uploads import MaterialKind
 
 
 class User(AbstractUser):
@@ -30,8 +37,16 @@ class EducationLevel(models.TextChoices):
         return cls.values.index(value)
 
 
+class Sex(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
 class Profile(models.Model):
-    """实名信息: one per person in the whole system (unique blind index of the ID number)."""
+    """实名信息: one per person in the whole system (unique blind index of the ID number).
+
+    Birth date and sex are derived from the ID number, never typed in.
+    """
 
     user = models.OneToOneField(
         User, verbose_name=_("账号"), on_delete=models.CASCADE, related_name="profile"
@@ -39,10 +54,25 @@ class Profile(models.Model):
     name = models.CharField(_("姓名"), max_length=30)
     id_number = EncryptedTextField(_("公民身份号码"))
     id_number_index = BlindIndexField(source="id_number", unique=True)
+    birth_date = models.DateField(_("出生日期"))
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    mobile = models.CharField(_("手机号码"), max_length=11, db_index=True)
+    education = models.CharField(_("文化程度"), max_length=20, choices=EducationLevel.choices)
+    employer_name = models.CharField(_("工作单位"), max_length=100, blank=True)
+    employer_credit_code = models.CharField(_("单位统一社会信用代码"), max_length=18, blank=True)
+    address = models.CharField(_("通讯地址"), max_length=200, blank=True)
+    # Set by the exams app when the first application is made / while one is under review:
+    # the applicant may then no longer change the ID number / replace materials.
+    id_number_locked = models.BooleanField(_("身份证号已锁定"), default=False)
+    materials_locked = models.BooleanField(_("材料已锁定（审核中）"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("实名信息")
         verbose_name_plural = _("实名信息")
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=("name",))]
 
     def __str__(self) -> str:
         return mask_name(self.name)
@@ -50,3 +80,47 @@ class Profile(models.Model):
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+
+def material_path(instance: Material, filename: str) -> str:
+    """Random names only: nothing of the person or the original file name on disk."""
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"materials/{uuid.uuid4().hex}.{extension}"
+
+
+class Material(models.Model):
+    """One uploaded file of an applicant, kept in private storage (never a public URL)."""
+
+    PROFILE_KINDS = (MaterialKind.PHOTO, MaterialKind.ID_SCAN, MaterialKind.EDUCATION_PROOF)
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("所有人"), on_delete=models.CASCADE, related_name="materials"
+    )
+    kind = models.CharField(_("材料类型"), max_length=20, choices=MaterialKind.choices)
+    file = models.FileField(_("文件"), upload_to=material_path, max_length=200)
+    thumbnail = models.FileField(_("缩略图"), upload_to=material_path, max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    width = models.PositiveIntegerField(_("宽（像素）"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("高（像素）"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("材料")
+        verbose_name_plural = _("材料")
+        ordering = ("owner", "kind")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("owner", "kind"),
+                condition=Q(kind__in=("photo", "id_scan", "education_proof")),
+                name="material_one_profile_material_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

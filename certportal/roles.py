@@ -23,11 +23,15 @@ SLUGS = {
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     APPLICANT: [],
     INSTITUTION_STAFF: [
+        "applicants.view_profile",
+        "applicants.view_material",
         "exams.view_trade",
         "exams.view_authority",
         "exams.view_institution",
     ],
     AUTHORITY_STAFF: [
+        "applicants.view_profile",
+        "applicants.view_material",
         "exams.view_trade",
         "exams.view_authority",
         "exams.view_institution",
@@ -59,7 +63,11 @@ def sync_roles(apps, schema_editor=None) -> None:
         permissions = []
         for name in names:
             app_label, codename = name.split(".")
-            permissions.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            # A permission of a model that a later migration creates does not exist yet here;
+            # that app's own roles migration calls sync_roles again once it does.
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                permissions.append(permission)
         group.permissions.set(permissions)

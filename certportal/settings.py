@@ -4,6 +4,7 @@ Development runs on embedded defaults (SQLite, eager tasks, local-memory cache, 
 keys). Production is ``DEBUG`` off: it refuses to start while any development key is in use.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "certportal",
     "applicants",
     "exams",
@@ -78,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "certportal.urls"
@@ -136,6 +140,26 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses to authenticate while an account or an address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    # Applicants log in with their mobile number (the username) or their ID number.
+    "applicants.backends.MobileOrIdNumberBackend",
+]
+
+# Throttled logins (the portal's and the admin's): 5 failures lock the account name, and
+# separately the client address, for 15 minutes. The attempted login name is stored only as
+# the applicants' own hash when it is an ID number, never in clear.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "applicants.backends.login_name_for_throttling"
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "password1", "password2", "id_number"]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from applicants.urls import account_patterns
+
 from . import views
 
 admin.site.site_header = _("建筑施工特种作业人员证书服务平台 · 管理后台")
@@ -13,4 +15,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("accounts/", include(account_patterns)),
+    path("", include("applicants.urls")),
 ]

@@ -6,27 +6,13 @@ Applications, sessions and scores join this module in the exams issue.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from applicants.models import EducationLevel
-
-
-def validate_credit_code(value: str) -> None:
-    """统一社会信用代码 (GB 32100): 18 characters with a check character."""
-    try:
-        uscc.validate(value)
-    except StdnumValidationError as exc:
-        raise ValidationError(
-            _("统一社会信用代码“%(value)s”无效：应为 18 位且校验码正确。"),
-            params={"value": value},
-            code="invalid_credit_code",
-        ) from exc
+from applicants.validators import validate_credit_code
 
 
 class Authority(models.Model):

@@ -1,3 +1,5 @@
+from datetime import date
+
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
@@ -6,6 +8,18 @@ from applicants.models import Profile
 from certportal import pii
 
 ID_NUMBER = "11010519491231002X"
+
+
+def make_profile(user, id_number: str) -> Profile:
+    return Profile.objects.create(
+        user=user,
+        name="王小明",
+        id_number=id_number,
+        birth_date=date(1949, 12, 31),
+        sex="F",
+        mobile="13900000001",
+        education="junior",
+    )
 
 
 def test_mask_id_number_keeps_first_and_last_four():
@@ -38,7 +52,7 @@ def test_blind_index_is_keyed_and_normalised(settings):
 
 @pytest.mark.django_db
 def test_profile_stores_no_id_number_in_clear_and_finds_by_blind_index(applicant):
-    profile = Profile.objects.create(user=applicant, name="王小明", id_number="11010519491231002x")
+    profile = make_profile(applicant, "11010519491231002x")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id_number, id_number_index FROM applicants_profile WHERE id = %s", [profile.pk]
@@ -60,7 +74,7 @@ def test_encrypted_field_refuses_lookups_that_would_compare_ciphertext(applicant
 
 @pytest.mark.django_db
 def test_key_rotation_reencrypts_with_new_key_and_old_key_can_go(applicant, settings):
-    profile = Profile.objects.create(user=applicant, name="王小明", id_number=ID_NUMBER)
+    profile = make_profile(applicant, ID_NUMBER)
     new_key = Fernet.generate_key().decode()
     old_keys = list(settings.PII_ENCRYPTION_KEYS)
     settings.PII_ENCRYPTION_KEYS = [new_key, *old_keys]
@@ -73,7 +87,7 @@ def test_key_rotation_reencrypts_with_new_key_and_old_key_can_go(applicant, sett
 
 @pytest.mark.django_db
 def test_blind_index_rebuild_after_index_key_change(applicant, settings):
-    Profile.objects.create(user=applicant, name="王小明", id_number=ID_NUMBER)
+    make_profile(applicant, ID_NUMBER)
     settings.PII_INDEX_KEY = "a-brand-new-index-key-for-this-test-run"
     assert not Profile.objects.filter(id_number_index=pii.blind_index(ID_NUMBER)).exists()
     from django.core.management import call_command

@@ -1,15 +1,15 @@
 import json
 
 import pytest
-from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 
 from applicants.models import User
 from exams.models import StaffMembership
 
 
 @pytest.mark.django_db
-def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path):
+def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path, client):
     summary = tmp_path / "summary.json"
     call_command("seed_demo", password="Demo-2026-pass", summary=summary, verbosity=0)
     call_command("seed_demo", password="Demo-2026-pass", summary=summary, verbosity=0)
@@ -21,14 +21,32 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path):
         "superuser",
     ]
     assert data["certificates"] == []
-    assert User.objects.count() == 4
+    assert User.objects.filter(is_staff=True).count() == 3
     for entry in data["users"]:
-        assert authenticate(username=entry["username"], password=entry["password"])
+        assert client.login(
+            request=HttpRequest(), username=entry["username"], password=entry["password"]
+        )
     authority = User.objects.get(username="authority")
     assert (
         authority.is_staff and authority.staff_membership.authority.name == "泉州市住房和城乡建设局"
     )
     assert StaffMembership.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_complete_and_incomplete_applicants_with_valid_materials(tmp_path):
+    from applicants.models import Material, Profile
+    from applicants.selectors import profile_checklist
+
+    call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
+    call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
+    complete = User.objects.get(username="13800000001")
+    assert all(item.done for item in profile_checklist(complete))
+    assert Material.objects.filter(owner=complete).count() == 3
+    with_profile_only = User.objects.get(username="13800000002")
+    assert Profile.objects.filter(user=with_profile_only).exists()
+    assert not Material.objects.filter(owner=with_profile_only).exists()
+    assert not Profile.objects.filter(user__username="13800000003").exists()
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group
+from django.http import HttpRequest
 
 from certportal import roles
 from exams.models import Institution
@@ -18,7 +19,7 @@ def test_roles_exist_with_their_permissions():
 def test_authority_staff_logs_into_admin_and_reads_reference_data_in_chinese(
     client, authority_staff
 ):
-    assert client.login(username=authority_staff.username, password=PASSWORD)
+    assert client.login(request=HttpRequest(), username=authority_staff.username, password=PASSWORD)
     index = client.get("/admin/").content.decode()
     assert "工种（操作类别）" in index and "发证机关" in index
     trades = client.get("/admin/exams/trade/").content.decode()
@@ -28,7 +29,7 @@ def test_authority_staff_logs_into_admin_and_reads_reference_data_in_chinese(
 
 @pytest.mark.django_db
 def test_authority_staff_sees_only_institutions_of_its_scope(client, authority_staff):
-    client.login(username=authority_staff.username, password=PASSWORD)
+    client.login(request=HttpRequest(), username=authority_staff.username, password=PASSWORD)
     page = client.get("/admin/exams/institution/").content.decode()
     assert "泉州市住建行业中介服务中心" in page
     assert "宁波示例建设工程考核中心" not in page
@@ -38,13 +39,13 @@ def test_authority_staff_sees_only_institutions_of_its_scope(client, authority_s
 
 @pytest.mark.django_db
 def test_institution_staff_cannot_change_policies_or_see_audit(client, institution_staff):
-    client.login(username=institution_staff.username, password=PASSWORD)
+    client.login(request=HttpRequest(), username=institution_staff.username, password=PASSWORD)
     assert client.get("/admin/exams/policy/").status_code == 403
     assert client.get("/admin/certportal/auditevent/").status_code == 403
 
 
 @pytest.mark.django_db
 def test_applicant_cannot_enter_the_admin(client, applicant):
-    client.login(username=applicant.username, password=PASSWORD)
+    client.login(request=HttpRequest(), username=applicant.username, password=PASSWORD)
     response = client.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]

@@ -1,7 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from exams.models import Authority, Institution, Trade, validate_credit_code
+from applicants.validators import validate_credit_code
+from exams.models import Authority, Institution, Trade
 from exams.selectors import policy_for, trades_for
 
 NATIONAL_TRADES = [

@@ -1,0 +1,53 @@
+"""Login with the mobile number (the username) or the ID number, and the throttling key."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+
+from certportal.pii import blind_index
+
+from .idcard import parse_id_number
+from .models import Profile, User
+
+_LOOKS_LIKE_ID = re.compile(r"^\s*(\d{17}[\dXx]|\d{15})\s*$")
+
+
+def looks_like_id_number(value: str | None) -> bool:
+    return bool(value) and bool(_LOOKS_LIKE_ID.match(value))
+
+
+class MobileOrIdNumberBackend(ModelBackend):
+    """ModelBackend that also accepts an ID number in place of the username."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if looks_like_id_number(username):
+            try:
+                number = parse_id_number(username).number
+            except ValidationError:
+                number = None
+            profile = (
+                Profile.objects.select_related("user")
+                .filter(id_number_index=blind_index(number))
+                .first()
+                if number
+                else None
+            )
+            if profile is None:
+                User().set_password(password)  # same work as a real check: no timing oracle
+                return None
+            username = profile.user.get_username()
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def login_name_for_throttling(request, credentials=None) -> str:
+    """The key django-axes counts failures under: an ID number only as a keyed hash."""
+    value = (credentials or {}).get("username")
+    if value is None and request is not None:
+        value = getattr(request, "POST", {}).get("username")
+    value = (value or "").strip()
+    if looks_like_id_number(value):
+        return "id:" + blind_index(value)[:24]
+    return value.lower()[:150]

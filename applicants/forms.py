@@ -1,0 +1,97 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import EducationLevel
+from .uploads import MaterialKind
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class RegisterForm(forms.Form):
+    mobile = forms.CharField(
+        label=_("手机号码"),
+        max_length=11,
+        help_text=_("11 位手机号码，用作登录账号"),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "numeric"}),
+    )
+    email = forms.EmailField(
+        label=_("电子邮箱（选填）"),
+        required=False,
+        help_text=_("用于找回密码和接收通知"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = forms.CharField(
+        label=_("密码"),
+        strip=False,
+        help_text=_("至少 8 位，不能全是数字，不能过于简单"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("确认密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("两次输入的密码不一致。"))
+        return data
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("手机号或身份证号"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        "invalid_login": _("账号或密码不正确。连续多次错误后将暂时锁定，请注意核对。"),
+        "inactive": _("该账号已停用，请联系发证机关。"),
+    }
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(
+        label=_("姓名"), max_length=30, help_text=_("与身份证一致，少数民族姓名中的间隔号请用“·”")
+    )
+    id_number = forms.CharField(
+        label=_("公民身份号码"),
+        max_length=20,
+        help_text=_("18 位身份证号码；出生日期和性别由号码自动得出"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    mobile = forms.CharField(
+        label=_("手机号码"), max_length=11, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
+    education = forms.ChoiceField(
+        label=_("文化程度"), choices=[("", "——"), *EducationLevel.choices]
+    )
+    employer_name = forms.CharField(label=_("工作单位（选填）"), max_length=100, required=False)
+    employer_credit_code = forms.CharField(
+        label=_("单位统一社会信用代码（选填）"), max_length=18, required=False
+    )
+    address = forms.CharField(label=_("通讯地址（选填）"), max_length=200, required=False)
+
+    def __init__(self, *args, id_number_locked: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if id_number_locked:
+            self.fields["id_number"].disabled = True
+            self.fields["id_number"].help_text = _("已有报名记录，身份证号码不能修改")
+
+
+class MaterialUploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(k, k.label) for k in MaterialKind if k != MaterialKind.MEDICAL],
+        widget=forms.HiddenInput,
+    )
+    file = forms.FileField(label=_("选择文件"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("文件为 %(size).1f MB，超过上传上限 10 MB。") % {"size": upload.size / 1048576}
+            )
+        return upload

@@ -1,0 +1,93 @@
+"""Reads of applicants' records, each answering 404 for what is not the requester's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from .models import Material, Profile, User
+from .uploads import MaterialKind
+
+# Higher apps (exams: staff reviewing an applicant's application) register who may see an
+# applicant's records: each rule maps a staff user to a Q over User (the applicants).
+StaffScopeRule = Callable[[User], Q | None]
+_staff_scope_rules: list[StaffScopeRule] = []
+
+
+def register_staff_scope_rule(rule: StaffScopeRule) -> None:
+    if rule not in _staff_scope_rules:
+        _staff_scope_rules.append(rule)
+
+
+def applicants_visible_to(staff: User) -> QuerySet[User]:
+    """The applicants whose records a staff member may see: none unless a rule grants it."""
+    if not staff.is_authenticated or not staff.is_active:
+        return User.objects.none()
+    if staff.is_superuser:
+        return User.objects.all()
+    if not staff.is_staff:
+        return User.objects.none()
+    condition = None
+    for rule in _staff_scope_rules:
+        q = rule(staff)
+        if q is not None:
+            condition = q if condition is None else condition | q
+    return (
+        User.objects.filter(condition).distinct() if condition is not None else User.objects.none()
+    )
+
+
+def profile_of(user: User) -> Profile | None:
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        return None
+
+
+def get_own_material(user: User, kind: str) -> Material:
+    material = Material.objects.filter(owner=user, kind=kind).first()
+    if material is None or not user.is_authenticated:
+        raise Http404
+    return material
+
+
+def get_material_for_staff(staff: User, pk: int) -> Material:
+    material = (
+        Material.objects.filter(pk=pk, owner__in=applicants_visible_to(staff)).first()
+        if staff.is_authenticated
+        else None
+    )
+    if material is None:
+        raise Http404
+    return material
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    label: str
+    done: bool
+    url: str
+
+
+def profile_checklist(user: User) -> list[ChecklistItem]:
+    """What a complete profile needs, in the order an applicant does it."""
+    profile = profile_of(user)
+    uploaded = set(
+        Material.objects.filter(owner=user, kind__in=Material.PROFILE_KINDS).values_list(
+            "kind", flat=True
+        )
+    )
+    items = [
+        ChecklistItem(
+            "profile", str(Profile._meta.verbose_name), profile is not None, "/me/profile/"
+        )
+    ]
+    for kind in Material.PROFILE_KINDS:
+        items.append(
+            ChecklistItem(kind, str(MaterialKind(kind).label), kind in uploaded, "/me/materials/")
+        )
+    return items

@@ -1,0 +1,231 @@
+"""Writes of the applicants app: accounts, real-name profiles, materials."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from certportal import roles
+from certportal.audit import audit_record
+from certportal.errors import DomainError
+from certportal.pii import blind_index
+
+from .idcard import parse_id_number
+from .models import EducationLevel, Material, Profile, User
+from .uploads import MaterialRules, make_thumbnail, validate_material
+from .validators import (
+    normalise_person_name,
+    validate_credit_code,
+    validate_mobile,
+    validate_person_name,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _duplicate_id_message() -> str:
+    # Says nothing of the other account: not its phone, name, or whether it is active.
+    return _(
+        "该身份证号码已在本平台登记实名信息，不能重复登记。如这是您本人的号码，"
+        "请用原账号登录（可通过“忘记密码”找回）；如有疑问，请联系发证机关。"
+    )
+
+
+def account_register(*, mobile: str, password: str, email: str = "") -> User:
+    """Create an applicant account whose login is the mobile number.
+
+    Raises ValidationError (keyed by field) for a bad or taken number or a weak password.
+    """
+    mobile = (mobile or "").strip()
+    errors: dict[str, list] = {}
+    try:
+        validate_mobile(mobile)
+    except ValidationError as exc:
+        errors["mobile"] = exc.messages
+    if "mobile" not in errors and User.objects.filter(username=mobile).exists():
+        errors["mobile"] = [_("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”找回。")]
+    try:
+        validate_password(password, user=User(username=mobile, email=email))
+    except ValidationError as exc:
+        errors["password1"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=mobile, password=password, email=email)
+            user.groups.add(Group.objects.get(name=roles.APPLICANT))
+            audit_record(actor=user, action="applicants.user.registered", obj=user)
+    except IntegrityError as exc:  # the same number registered a moment ago
+        raise ValidationError({"mobile": [_("该手机号已注册，请直接登录。")]}) from exc
+    return user
+
+
+def profile_save(
+    *,
+    user: User,
+    name: str,
+    id_number: str,
+    mobile: str,
+    education: str,
+    employer_name: str = "",
+    employer_credit_code: str = "",
+    address: str = "",
+) -> Profile:
+    """Create or update the real-name profile of ``user``.
+
+    Birth date and sex come from the ID number. One profile per ID number in the whole system;
+    the number cannot change once the exams app has locked it. Raises ValidationError keyed by
+    field; nothing is saved unless every field is valid.
+    """
+    errors: dict[str, list] = {}
+
+    def check(field, fn, *args):
+        try:
+            return fn(*args)
+        except ValidationError as exc:
+            errors[field] = exc.messages
+            return None
+
+    name = normalise_person_name(name or "")
+    check("name", validate_person_name, name)
+    parsed = check("id_number", parse_id_number, id_number or "")
+    mobile = (mobile or "").strip()
+    check("mobile", validate_mobile, mobile)
+    if education not in EducationLevel.values:
+        errors["education"] = [_("请选择文化程度。")]
+    employer_name = (employer_name or "").strip()
+    employer_credit_code = (employer_credit_code or "").strip().upper()
+    if employer_credit_code:
+        check("employer_credit_code", validate_credit_code, employer_credit_code)
+        if not employer_name:
+            errors["employer_name"] = [_("填写了统一社会信用代码时，请同时填写工作单位名称。")]
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().filter(user=user).first()
+        if profile and profile.id_number_locked and profile.id_number != parsed.number:
+            raise ValidationError(
+                {
+                    "id_number": [
+                        _(
+                            "您已提交考试报名，身份证号码不能再修改；如确有错误，"
+                            "请携带身份证到发证机关办理更正。"
+                        )
+                    ]
+                }
+            )
+        taken = Profile.objects.filter(id_number_index=blind_index(parsed.number))
+        if profile is not None:
+            taken = taken.exclude(pk=profile.pk)
+        if taken.exists():
+            raise ValidationError({"id_number": [_duplicate_id_message()]})
+
+        created = profile is None
+        profile = profile or Profile(user=user)
+        before = {f: getattr(profile, f) for f in _PROFILE_FIELDS} if not created else {}
+        profile.name = name
+        profile.id_number = parsed.number
+        profile.birth_date = parsed.birth_date
+        profile.sex = parsed.sex
+        profile.mobile = mobile
+        profile.education = education
+        profile.employer_name = employer_name
+        profile.employer_credit_code = employer_credit_code
+        profile.address = (address or "").strip()
+        try:
+            with transaction.atomic():
+                profile.save()
+        except IntegrityError as exc:  # a concurrent registration of the same number
+            raise ValidationError({"id_number": [_duplicate_id_message()]}) from exc
+        changed = [f for f in _PROFILE_FIELDS if created or before[f] != getattr(profile, f)]
+        audit_record(
+            actor=user,
+            action="applicants.profile.created" if created else "applicants.profile.updated",
+            obj=profile,
+            data={"fields": changed},  # names only: never the values
+        )
+    return profile
+
+
+_PROFILE_FIELDS = (
+    "name",
+    "id_number",
+    "mobile",
+    "education",
+    "employer_name",
+    "employer_credit_code",
+    "address",
+)
+
+
+def material_upload(
+    *, user: User, kind: str, data: bytes, rules: MaterialRules | None = None
+) -> Material:
+    """Check ``data`` by its content and store it as ``user``'s material of ``kind``.
+
+    A refused file raises ValidationError naming the broken rule; nothing is written and the
+    previous file stays. The new file is stored under a random name; the replaced one is
+    deleted after commit. Raises DomainError while materials are locked for review.
+    """
+    if kind not in Material.PROFILE_KINDS:
+        raise DomainError(_("不支持的材料类型。"), code="kind")
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None and profile.materials_locked:
+        raise DomainError(
+            _("您的报名正在审核中，材料暂不能更换；如需更正，请等待审核退回后再上传。"),
+            code="locked",
+        )
+    clean = validate_material(kind, data, rules or MaterialRules())
+    thumbnail = make_thumbnail(clean)
+
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            material = Material.objects.select_for_update().filter(owner=user, kind=kind).first()
+            old_files = (
+                [n for n in (material.file.name, material.thumbnail.name) if n] if material else []
+            )
+            created = material is None
+            material = material or Material(owner=user, kind=kind)
+            material.file.save(f"m.{clean.extension}", ContentFile(clean.content), save=False)
+            written.append(material.file.name)
+            if thumbnail:
+                material.thumbnail.save("t.jpg", ContentFile(thumbnail), save=False)
+                written.append(material.thumbnail.name)
+            else:
+                material.thumbnail = ""
+            material.content_type = clean.content_type
+            material.size = len(clean.content)
+            material.width, material.height = clean.width, clean.height
+            material.sha256 = hashlib.sha256(clean.content).hexdigest()
+            material.save()
+            audit_record(
+                actor=user,
+                action="applicants.material.uploaded"
+                if created
+                else "applicants.material.replaced",
+                obj=material,
+                data={"kind": kind, "size": material.size, "sha256": material.sha256},
+            )
+            transaction.on_commit(lambda: _delete_files(old_files))
+    except BaseException:
+        _delete_files(written)
+        raise
+    return material
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete replaced material file %s", name)

@@ -1,0 +1,154 @@
+"""Validators for what people and organisations type in: credit codes, mobiles, real names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+MIDDLE_DOT = "\u00b7"
+# Look-alikes people type for the 间隔号 in minority names (阿依古丽·买买提).
+MIDDLE_DOT_VARIANTS = (
+    "\u2022"  # • bullet
+    "\uff0e"  # ． full-width full stop
+    "\u30fb"  # ・ katakana middle dot
+    "\uff65"  # ･ half-width katakana middle dot
+    "\u2027"  # ‧ hyphenation point
+    "\ufe52"  # ﹒ small full stop
+    "\u0387"  # · Greek ano teleia, canonically the same character as U+00B7
+    "\u2219"  # ∙ bullet operator
+    "\u22c5"  # ⋅ dot operator
+)
+NAME_MIN_LENGTH = 2
+NAME_MAX_LENGTH = 30
+
+# Every CJK ideograph block: unified, extensions A to I, compatibility and its supplement.
+# Rare characters in names (䶮 U+4DAE, 𠮷 U+20BB7) live outside the basic block.
+_IDEOGRAPH_RANGES = (
+    (0x3400, 0x4DBF),  # extension A
+    (0x4E00, 0x9FFF),  # unified ideographs
+    (0xF900, 0xFAFF),  # compatibility ideographs
+    (0x20000, 0x2A6DF),  # extension B
+    (0x2A700, 0x2EBEF),  # extensions C, D, E, F
+    (0x2EBF0, 0x2EE5F),  # extension I
+    (0x2F800, 0x2FA1F),  # compatibility ideographs supplement
+    (0x30000, 0x3134F),  # extension G
+    (0x31350, 0x323AF),  # extension H
+)
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_MARKUP_CHARACTERS = frozenset("<>&")
+
+
+def validate_credit_code(value: str) -> None:
+    """统一社会信用代码 (GB 32100): 18 characters with a check character."""
+    try:
+        uscc.validate(value)
+    except StdnumValidationError as exc:
+        raise ValidationError(
+            _("统一社会信用代码“%(value)s”无效：应为 18 位且校验码正确。"),
+            params={"value": value},
+            code="invalid_credit_code",
+        ) from exc
+
+
+def validate_mobile(value: str) -> None:
+    """A mainland mobile number: 11 digits, 1 then 3–9. The number is not echoed back."""
+    if not isinstance(value, str) or not _MOBILE.fullmatch(value):
+        raise ValidationError(
+            _("请输入 11 位中国大陆手机号码（以 1 开头，第二位为 3–9）。"),
+            code="invalid_mobile",
+        )
+
+
+def normalise_person_name(value: str) -> str:
+    """Strip surrounding whitespace and turn every middle-dot look-alike into U+00B7.
+
+    No Unicode normalisation form is applied: NFC and NFKC would replace compatibility
+    ideographs with their unified twins, and a name must keep the character on the ID card.
+    """
+    text = (value or "").strip()
+    return text.translate({ord(variant): MIDDLE_DOT for variant in MIDDLE_DOT_VARIANTS})
+
+
+def is_cjk_ideograph(character: str) -> bool:
+    """Whether the character lies in a CJK ideograph block (any extension, compatibility)."""
+    code_point = ord(character)
+    return any(low <= code_point <= high for low, high in _IDEOGRAPH_RANGES)
+
+
+def validate_person_name(value: str) -> None:
+    """A real name as on the ID card: 2–30 CJK ideographs, minority names joined by "·".
+
+    Checks the normalised form (``normalise_person_name``), which is what callers store.
+    Each kind of rejection has its own code: ``required``, ``control``, ``invisible``,
+    ``markup``, ``spaces``, ``digits``, ``latin``, ``punctuation``, ``characters``,
+    ``dot_position``, ``dot_repeated``, ``too_short``, ``too_long``.
+    """
+    name = normalise_person_name(value)
+    if not name:
+        raise ValidationError(_("请填写姓名。"), code="required")
+    categories = [unicodedata.category(character) for character in name]
+    if "Cc" in categories:
+        raise ValidationError(
+            _("姓名中含有控制字符，请删除后重新输入。"),
+            code="control",
+        )
+    if "Cf" in categories:
+        raise ValidationError(
+            _("姓名中含有看不见的格式字符（如从右到左标记、零宽字符），请删除后重新输入。"),
+            code="invisible",
+        )
+    if _MARKUP_CHARACTERS.intersection(name):
+        raise ValidationError(
+            _("姓名中不能含有 HTML 标记或 <、>、& 等符号。"),
+            code="markup",
+        )
+    if any(character.isspace() for character in name):
+        raise ValidationError(
+            _("姓名中不能含有空格，请按身份证上的姓名连续填写。"),
+            code="spaces",
+        )
+    if any(category.startswith("N") for category in categories):
+        raise ValidationError(_("姓名中不能含有数字。"), code="digits")
+    if any("LATIN" in unicodedata.name(character, "") for character in name):
+        raise ValidationError(
+            _("姓名只能使用汉字，不能含有英文字母或拼音。"),
+            code="latin",
+        )
+    for character, category in zip(name, categories, strict=True):
+        if character == MIDDLE_DOT or is_cjk_ideograph(character):
+            continue
+        if category[0] in "PS":
+            raise ValidationError(
+                _("姓名中不能含有标点或符号“%(character)s”；少数民族姓名请用间隔号“·”分隔。"),
+                params={"character": character},
+                code="punctuation",
+            )
+        raise ValidationError(
+            _("姓名只能由汉字组成，“%(character)s”（U+%(code_point)04X）不是汉字。"),
+            params={"character": character, "code_point": ord(character)},
+            code="characters",
+        )
+    if name.startswith(MIDDLE_DOT) or name.endswith(MIDDLE_DOT):
+        raise ValidationError(
+            _("间隔号“·”不能出现在姓名的开头或结尾。"),
+            code="dot_position",
+        )
+    if MIDDLE_DOT * 2 in name:
+        raise ValidationError(_("间隔号“·”不能连续出现。"), code="dot_repeated")
+    if len(name) < NAME_MIN_LENGTH:
+        raise ValidationError(
+            _("姓名至少应有 %(minimum)d 个字。"),
+            params={"minimum": NAME_MIN_LENGTH},
+            code="too_short",
+        )
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            _("姓名最多 %(maximum)d 个字，当前为 %(length)d 个字。"),
+            params={"maximum": NAME_MAX_LENGTH, "length": len(name)},
+            code="too_long",
+        )

@@ -1,0 +1,190 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from certportal.errors import DomainError
+
+from . import services
+from .forms import MaterialUploadForm, ProfileForm, RegisterForm
+from .models import Material
+from .selectors import get_material_for_staff, get_own_material, profile_checklist, profile_of
+from .uploads import MaterialKind
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("applicants:dashboard")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.account_register(
+                mobile=form.cleaned_data["mobile"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            login(request, user, backend="applicants.backends.MobileOrIdNumberBackend")
+            messages.success(request, _("注册成功。请先填写实名信息。"))
+            return redirect("applicants:profile")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@never_cache
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    checklist = profile_checklist(request.user)
+    next_step = next((item for item in checklist if not item.done), None)
+    materials = {m.kind: m for m in Material.objects.filter(owner=request.user)}
+    return render(
+        request,
+        "applicants/dashboard.html",
+        {
+            "profile": profile_of(request.user),
+            "checklist": checklist,
+            "next_step": next_step,
+            "complete": next_step is None,
+            "materials": materials,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    current = profile_of(request.user)
+    locked = bool(current and current.id_number_locked)
+    initial = {"mobile": request.user.username if request.user.username.isdigit() else ""}
+    if current is not None:
+        initial = {
+            "name": current.name,
+            "id_number": current.id_number,
+            "mobile": current.mobile,
+            "education": current.education,
+            "employer_name": current.employer_name,
+            "employer_credit_code": current.employer_credit_code,
+            "address": current.address,
+        }
+    form = ProfileForm(request.POST or None, initial=initial, id_number_locked=locked)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_save(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("实名信息已保存。"))
+            return redirect("applicants:materials" if current is None else "applicants:profile")
+    return render(request, "applicants/profile.html", {"form": form, "profile": current})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def materials(request: HttpRequest) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = MaterialUploadForm(request.POST, request.FILES)
+        kind = request.POST.get("kind", "")
+        if form.is_valid():
+            try:
+                services.material_upload(
+                    user=request.user, kind=kind, data=form.cleaned_data["file"].read()
+                )
+            except ValidationError as exc:
+                errors[kind] = exc.messages
+            except DomainError as exc:
+                errors[kind] = [exc.message]
+            else:
+                messages.success(
+                    request, _("%(kind)s已上传。") % {"kind": MaterialKind(kind).label}
+                )
+                return redirect("applicants:materials")
+        else:
+            errors[kind] = [e for field_errors in form.errors.values() for e in field_errors]
+    owned = {m.kind: m for m in Material.objects.filter(owner=request.user)}
+    profile_obj = profile_of(request.user)
+    slots = [
+        {
+            "kind": kind,
+            "label": MaterialKind(kind).label,
+            "rule": MATERIAL_RULE_TEXT[kind],
+            "material": owned.get(kind),
+            "errors": errors.get(kind, []),
+            "accept": ".jpg,.jpeg"
+            if kind == MaterialKind.PHOTO
+            else (".jpg,.jpeg,.png" if kind == MaterialKind.ID_SCAN else ".jpg,.jpeg,.png,.pdf"),
+        }
+        for kind in Material.PROFILE_KINDS
+    ]
+    status = 400 if errors else 200
+    return render(
+        request,
+        "applicants/materials.html",
+        {"slots": slots, "locked": bool(profile_obj and profile_obj.materials_locked)},
+        status=status,
+    )
+
+
+MATERIAL_RULE_TEXT = {
+    MaterialKind.PHOTO: _(
+        "近期一寸免冠正面彩色照片，白色背景，露出整个头部并截到肩部；"
+        "JPG 格式，大于 30 KB 且小于 100 KB，竖版（宽高比约 25:35），至少 295×413 像素。"
+    ),
+    MaterialKind.ID_SCAN: _(
+        "身份证正面扫描件或照片，JPG 或 PNG，900×600 像素以内，可垫白纸扫描或拍摄。"
+    ),
+    MaterialKind.EDUCATION_PROOF: _("毕业证书或学历证明，JPG、PNG 或 PDF，不超过 5 MB。"),
+}
+
+
+def _file_response(field, content_type: str) -> FileResponse:
+    response = FileResponse(field.open("rb"), content_type=content_type)
+    # Images show in the page; PDFs are downloaded, never rendered in the portal's origin.
+    response["Content-Disposition"] = (
+        "inline" if content_type.startswith("image/") else 'attachment; filename="material.pdf"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def own_material_file(request: HttpRequest, kind: str, variant: str) -> FileResponse:
+    """A file, not a page: anyone but its owner gets 404 (no login redirect that would
+    confirm the URL means something)."""
+    if not request.user.is_authenticated:
+        raise Http404
+    material = get_own_material(request.user, kind)
+    return _serve(material, variant)
+
+
+def staff_material_file(request: HttpRequest, pk: int, variant: str) -> FileResponse:
+    material = get_material_for_staff(request.user, pk)
+    return _serve(material, variant)
+
+
+def _serve(material: Material, variant: str) -> FileResponse:
+    if variant not in {"file", "thumb"}:
+        raise Http404
+    if variant == "thumb":
+        if not material.thumbnail:
+            raise Http404
+        return _file_response(material.thumbnail, "image/jpeg")
+    return _file_response(material.file, material.content_type)

@@ -1,0 +1,171 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from applicants.models import Material, Profile, User
+from applicants.services import account_register, material_upload, profile_save
+from certportal.errors import DomainError
+from certportal.models import AuditEvent
+from tests.applicants.conftest import ID_NUMBER, OTHER_ID_NUMBER
+from tests.applicants.corpus import bad_uploads, good_id_scan, good_pdf, good_photo
+
+pytestmark = pytest.mark.django_db
+
+
+def media_files(media_root):
+    return sorted(p.relative_to(media_root) for p in media_root.rglob("*") if p.is_file())
+
+
+def test_account_register_creates_applicant_with_mobile_login():
+    user = account_register(mobile="13912345678", password="Strong-pass-2026")
+    assert user.username == "13912345678"
+    assert user.groups.filter(name="申报人").exists()
+    assert AuditEvent.objects.filter(
+        action="applicants.user.registered", object_id=user.pk
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("mobile", "password", "field"),
+    [
+        ("1391234567", "Strong-pass-2026", "mobile"),
+        ("23912345678", "Strong-pass-2026", "mobile"),
+        ("13912345678", "12345678", "password1"),
+        ("13912345678", "short", "password1"),
+    ],
+)
+def test_account_register_refuses_bad_input_and_creates_nothing(mobile, password, field):
+    with pytest.raises(ValidationError) as exc:
+        account_register(mobile=mobile, password=password)
+    assert field in exc.value.message_dict
+    assert not User.objects.filter(username=mobile).exists()
+
+
+def test_account_register_refuses_a_taken_mobile(applicant):
+    with pytest.raises(ValidationError, match="已注册"):
+        account_register(mobile=applicant.username, password="Strong-pass-2026")
+
+
+def test_profile_save_derives_birth_date_and_sex_and_encrypts(profile):
+    assert profile.birth_date.isoformat() == "1985-06-12"
+    assert profile.sex == "M"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id_number FROM applicants_profile WHERE id = %s", [profile.pk])
+        (raw,) = cursor.fetchone()
+    assert ID_NUMBER not in raw
+    event = AuditEvent.objects.get(action="applicants.profile.created")
+    assert ID_NUMBER not in str(event.data) and "id_number" in event.data["fields"]
+
+
+def test_profile_save_reports_every_bad_field_and_saves_nothing(applicant):
+    with pytest.raises(ValidationError) as exc:
+        profile_save(
+            user=applicant,
+            name="Wang",
+            id_number="350503198506121230",
+            mobile="12345",
+            education="phd",
+            employer_credit_code="91350100M000100Y44",
+        )
+    assert set(exc.value.message_dict) >= {
+        "name",
+        "id_number",
+        "mobile",
+        "education",
+        "employer_credit_code",
+    }
+    assert not Profile.objects.exists()
+
+
+def test_second_profile_with_the_same_id_number_is_refused_without_details(
+    profile, other_applicant
+):
+    with pytest.raises(ValidationError) as exc:
+        profile_save(
+            user=other_applicant,
+            name="王小明",
+            id_number=ID_NUMBER.lower(),
+            mobile="13900000002",
+            education="junior",
+        )
+    message = " ".join(exc.value.message_dict["id_number"])
+    assert "已在本平台登记" in message
+    assert profile.mobile not in message and "王" not in message
+    assert Profile.objects.count() == 1
+
+
+def test_id_number_cannot_change_once_locked_but_other_fields_can(profile):
+    Profile.objects.filter(pk=profile.pk).update(id_number_locked=True)
+    with pytest.raises(ValidationError, match="不能再修改"):
+        profile_save(
+            user=profile.user,
+            name="王小明",
+            id_number=OTHER_ID_NUMBER,
+            mobile="13900000001",
+            education="senior",
+        )
+    updated = profile_save(
+        user=profile.user,
+        name="王小明",
+        id_number=ID_NUMBER,
+        mobile="13900000009",
+        education="college",
+    )
+    assert updated.mobile == "13900000009" and updated.id_number == ID_NUMBER
+
+
+def test_material_upload_stores_under_random_name_with_audit(applicant, private_media_root):
+    material = material_upload(user=applicant, kind="photo", data=good_photo())
+    assert material.content_type == "image/jpeg" and material.thumbnail
+    assert applicant.username not in material.file.name and "photo" not in material.file.name
+    assert (private_media_root / material.file.name).is_file()
+    assert AuditEvent.objects.filter(action="applicants.material.uploaded").count() == 1
+
+
+def test_material_replacement_deletes_the_old_file_after_commit(
+    applicant, private_media_root, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = material_upload(user=applicant, kind="education_proof", data=good_pdf())
+    old_name = first.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        second = material_upload(user=applicant, kind="education_proof", data=good_id_scan())
+    assert second.pk == first.pk and second.file.name != old_name
+    assert not (private_media_root / old_name).exists()
+    assert Material.objects.filter(owner=applicant).count() == 1
+    assert AuditEvent.objects.filter(action="applicants.material.replaced").count() == 1
+
+
+CORPUS = [bad for bad in bad_uploads() if bad.kind in Material.PROFILE_KINDS]
+
+
+@pytest.mark.parametrize("bad", CORPUS, ids=[b.name for b in CORPUS])
+def test_hostile_upload_is_refused_nothing_stored_previous_kept(
+    bad, applicant, private_media_root, django_capture_on_commit_callbacks
+):
+    good = {"photo": good_photo, "id_scan": good_id_scan, "education_proof": good_pdf}
+    with django_capture_on_commit_callbacks(execute=True):
+        previous = material_upload(user=applicant, kind=bad.kind, data=good[bad.kind]())
+    before = media_files(private_media_root)
+    with pytest.raises(ValidationError) as exc:
+        material_upload(user=applicant, kind=bad.kind, data=bad.data)
+    assert bad.message in " ".join(exc.value.messages)
+    assert media_files(private_media_root) == before
+    kept = Material.objects.get(owner=applicant, kind=bad.kind)
+    assert (kept.file.name, kept.sha256) == (previous.file.name, previous.sha256)
+
+
+def test_corpus_holds_at_least_25_bad_uploads():
+    assert len(CORPUS) >= 25
+
+
+def test_materials_locked_for_review_refuse_replacement(profile):
+    Profile.objects.filter(pk=profile.pk).update(materials_locked=True)
+    with pytest.raises(DomainError, match="审核中"):
+        material_upload(user=profile.user, kind="photo", data=good_photo())
+    assert not Material.objects.exists()
+
+
+def test_medical_certificate_is_not_a_profile_material(applicant):
+    with pytest.raises(DomainError):
+        material_upload(user=applicant, kind="medical", data=good_pdf())

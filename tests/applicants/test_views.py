@@ -1,0 +1,219 @@
+import pytest
+from django.core import mail
+from django.http import HttpRequest
+
+from applicants.models import Material, Profile
+from applicants.services import material_upload
+from certportal.models import AuditEvent
+from tests.applicants.conftest import ID_NUMBER
+from tests.applicants.corpus import good_id_scan, good_pdf, good_photo
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, user):
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
+
+
+def test_register_logs_in_and_leads_to_the_profile(client):
+    response = client.post(
+        "/accounts/register/",
+        {"mobile": "13712345678", "password1": "Strong-pass-2026", "password2": "Strong-pass-2026"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/me/profile/"
+    assert client.get("/me/").status_code == 200
+
+
+def test_register_shows_every_problem_in_chinese_and_creates_nothing(client):
+    response = client.post(
+        "/accounts/register/", {"mobile": "123", "password1": "1234", "password2": "4321"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "两次输入的密码不一致" in body
+    assert "手机号" in body
+
+
+def test_login_with_id_number_or_mobile(client, profile):
+    for login_name in (ID_NUMBER, ID_NUMBER.lower(), profile.user.username):
+        response = client.post("/accounts/login/", {"username": login_name, "password": PASSWORD})
+        assert response.status_code == 302, login_name
+        client.logout()
+
+
+def test_login_is_throttled_per_account_and_stores_no_id_number(client, profile):
+    from axes.models import AccessAttempt
+
+    for _ in range(5):
+        response = client.post("/accounts/login/", {"username": ID_NUMBER, "password": "wrong"})
+    response = client.post("/accounts/login/", {"username": ID_NUMBER, "password": PASSWORD})
+    assert response.status_code == 429
+    assert "暂时锁定" in response.content.decode()
+    stored = " ".join(
+        f"{a.username} {a.get_data} {a.post_data}" for a in AccessAttempt.objects.all()
+    )
+    assert ID_NUMBER not in stored and ID_NUMBER[:10] not in stored
+
+
+def test_admin_login_is_throttled_per_address(client, authority_staff):
+    for number in range(5):
+        client.post("/admin/login/", {"username": f"nobody{number}", "password": "wrong"})
+    response = client.post(
+        "/admin/login/", {"username": authority_staff.username, "password": PASSWORD}
+    )
+    assert response.status_code == 429
+
+
+def test_password_reset_mails_a_link(client, applicant):
+    applicant.email = "worker@example.com"
+    applicant.save()
+    response = client.post("/accounts/password_reset/", {"email": "worker@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and "/accounts/reset/" in mail.outbox[0].body
+
+
+def test_profile_page_saves_and_shows_birth_date_and_sex_from_the_number(client, applicant):
+    login(client, applicant)
+    response = client.post(
+        "/me/profile/",
+        {
+            "name": "王小明",
+            "id_number": ID_NUMBER.lower(),
+            "mobile": "13900000001",
+            "education": "senior",
+        },
+    )
+    assert response.status_code == 302
+    body = client.get("/me/profile/").content.decode()
+    assert "1985年6月12日" in body and "男" in body
+    assert Profile.objects.get(user=applicant).id_number == ID_NUMBER
+
+
+def test_profile_page_reports_a_bad_id_number_in_chinese(client, applicant):
+    login(client, applicant)
+    response = client.post(
+        "/me/profile/",
+        {
+            "name": "王小明",
+            "id_number": ID_NUMBER[:-1] + "0",
+            "mobile": "13900000001",
+            "education": "senior",
+        },
+    )
+    assert response.status_code == 200
+    assert "校验码" in response.content.decode()
+    assert not Profile.objects.exists()
+
+
+def test_materials_page_uploads_and_reports_the_broken_rule(client, applicant):
+    login(client, applicant)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = SimpleUploadedFile("photo.jpg", b"<html><script>alert(1)</script></html>", "image/jpeg")
+    response = client.post("/me/materials/", {"kind": "photo", "file": bad})
+    assert response.status_code == 400
+    assert "JPEG" in response.content.decode()
+    good = SimpleUploadedFile("x.jpg", good_photo(), "image/jpeg")
+    response = client.post("/me/materials/", {"kind": "photo", "file": good})
+    assert response.status_code == 302
+    assert Material.objects.filter(owner=applicant, kind="photo").exists()
+
+
+def test_dashboard_checklist_turns_complete(client, profile):
+    login(client, profile.user)
+    assert "上传电子照片" in client.get("/me/").content.decode()
+    for kind, data in (
+        ("photo", good_photo()),
+        ("id_scan", good_id_scan()),
+        ("education_proof", good_pdf()),
+    ):
+        material_upload(user=profile.user, kind=kind, data=data)
+    body = client.get("/me/").content.decode()
+    assert "实名信息和材料已齐全" in body
+
+
+@pytest.fixture
+def owned_material(profile):
+    return material_upload(user=profile.user, kind="photo", data=good_photo())
+
+
+OWNER_URLS = [
+    "/me/",
+    "/me/profile/",
+    "/me/materials/",
+    "/me/materials/photo/file/",
+    "/me/materials/photo/thumb/",
+]
+
+
+def test_owner_reaches_own_records(client, owned_material):
+    login(client, owned_material.owner)
+    for url in OWNER_URLS:
+        assert client.get(url).status_code == 200, url
+    own = client.get("/me/materials/photo/file/")
+    assert own["Content-Type"] == "image/jpeg" and "no-store" in own["Cache-Control"]
+
+
+def test_another_applicant_sees_none_of_the_records(client, owned_material, other_applicant):
+    login(client, other_applicant)
+    for url in OWNER_URLS[3:]:
+        assert client.get(url).status_code == 404, url
+    for variant in ("file", "thumb"):
+        assert client.get(f"/staff/materials/{owned_material.pk}/{variant}/").status_code == 404
+    body = client.get("/me/profile/").content.decode()
+    assert ID_NUMBER not in body and "王小明" not in body
+
+
+def test_anonymous_visitor_gets_404_for_files_and_login_for_pages(client, owned_material):
+    for url in OWNER_URLS[:3]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+    for url in [
+        *OWNER_URLS[3:],
+        f"/staff/materials/{owned_material.pk}/file/",
+        f"/staff/materials/{owned_material.pk}/thumb/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"].startswith("text/html")
+
+
+def test_staff_outside_scope_cannot_open_materials(client, owned_material, authority_staff):
+    login(client, authority_staff)
+    assert client.get(f"/staff/materials/{owned_material.pk}/file/").status_code == 404
+
+
+def test_superuser_opens_materials_from_the_admin(client, owned_material, superuser):
+    login(client, superuser)
+    assert client.get(f"/staff/materials/{owned_material.pk}/thumb/").status_code == 200
+    page = client.get(f"/admin/applicants/profile/{owned_material.owner.profile.pk}/change/")
+    body = page.content.decode()
+    assert page.status_code == 200 and f"/staff/materials/{owned_material.pk}/thumb/" in body
+
+
+def test_admin_lists_masked_ids_and_finds_by_exact_id_through_post(client, profile, superuser):
+    login(client, superuser)
+    listing = client.get("/admin/applicants/profile/").content.decode()
+    assert "3505**********" in listing and ID_NUMBER not in listing
+    assert "王小明" in client.get("/admin/applicants/profile/?q=王小明").content.decode()
+    response = client.post(
+        "/admin/applicants/profile/find-by-id/", {"id_number": ID_NUMBER.lower()}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/applicants/profile/{profile.pk}/change/"
+    assert client.get("/admin/applicants/profile/find-by-id/").status_code == 405
+
+
+def test_admin_profile_list_is_empty_for_staff_without_scope(client, profile, authority_staff):
+    login(client, authority_staff)
+    listing = client.get("/admin/applicants/profile/").content.decode()
+    assert "王小明" not in listing
+    response = client.get(f"/admin/applicants/profile/{profile.pk}/change/")
+    assert response.status_code == 302
+
+
+def test_profile_changes_are_audited_without_values(client, profile):
+    events = AuditEvent.objects.filter(action__startswith="applicants.profile")
+    assert events.count() == 1
+    assert ID_NUMBER not in str(list(events.values()))
