@@ -103,3 +103,15 @@ def other_authority_staff(ningbo):
 @pytest.fixture
 def superuser(db):
     return user_factory(role=roles.SUPERUSER, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_eagerly_outside_integration_tests(request):
+    """Unit and browser tests run tasks in-process even when REDIS_URL is set (as in CI);
+    tests marked ``integration`` send them through the real broker to a real worker."""
+    from certportal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = request.node.get_closest_marker("integration") is None
+    yield
+    app.conf.task_always_eager = previous

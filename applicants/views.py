@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from certportal.errors import DomainError
+from certportal.models import Notice
 
 from . import services
 from .forms import MaterialUploadForm, ProfileForm, RegisterForm
@@ -17,7 +18,7 @@ from .selectors import get_material_for_staff, get_own_material, profile_checkli
 from .uploads import MaterialKind
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
+def apply_errors(form, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -38,7 +39,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             login(request, user, backend="applicants.backends.MobileOrIdNumberBackend")
             messages.success(request, _("注册成功。请先填写实名信息。"))
@@ -61,6 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "next_step": next_step,
             "complete": next_step is None,
             "materials": materials,
+            "notices": Notice.objects.filter(user=request.user)[:10],
         },
     )
 
@@ -87,7 +89,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             services.profile_save(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("实名信息已保存。"))
             return redirect("applicants:materials" if current is None else "applicants:profile")

@@ -37,3 +37,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr}"
+
+
+class Notice(models.Model):
+    """A message to one user, shown in the portal (and mailed when they have an address)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    title = models.CharField(_("标题"), max_length=100)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("user", "-created_at"))]
+
+    def __str__(self) -> str:
+        return self.title

@@ -28,6 +28,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "exams.view_trade",
         "exams.view_authority",
         "exams.view_institution",
+        "exams.view_examapplication",
+        "exams.change_examapplication",
+        "exams.view_examsession",
+        "exams.add_examsession",
+        "exams.change_examsession",
     ],
     AUTHORITY_STAFF: [
         "applicants.view_profile",
@@ -40,6 +45,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "exams.view_policy",
         "exams.change_policy",
         "certportal.view_auditevent",
+        "exams.view_examapplication",
+        "exams.change_examapplication",
+        "exams.view_examsession",
+        "exams.add_examsession",
+        "exams.change_examsession",
     ],
 }
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(account_patterns)),
     path("", include("applicants.urls")),
+    path("", include("exams.urls")),
 ]

@@ -106,3 +106,6 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "authority__name", "institution__name")
     list_select_related = ("user", "authority", "institution")
     raw_id_fields = ("user",)
+
+
+from . import admin_review  # noqa: E402, F401  (registers the workflow admin pages)

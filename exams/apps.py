@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class ExamsConfig(AppConfig):
     name = "exams"
     verbose_name = _("考核与基础数据")
+
+    def ready(self) -> None:
+        from django.db.models import Q
+
+        from applicants.selectors import register_staff_scope_rule
+
+        from .selectors import applications_visible_to
+
+        def reviewers_see_their_applicants(staff):
+            # Staff see an applicant's profile and materials while they have an application
+            # of that applicant in their scope (drafts excluded).
+            return Q(pk__in=applications_visible_to(staff).values("applicant_id"))
+
+        register_staff_scope_rule(reviewers_see_their_applicants)

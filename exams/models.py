@@ -237,3 +237,206 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.authority or self.institution}"
+
+
+class ExamSession(models.Model):
+    """考试计划: one trade's theory and practical exams at one assessment institution."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("已报审")
+        APPROVED = "approved", _("已批准")
+        SCORES_PUBLISHED = "scores_published", _("成绩已发布")
+
+    name = models.CharField(_("计划名称"), max_length=100)
+    trade = models.ForeignKey(Trade, verbose_name=_("工种"), on_delete=models.PROTECT)
+    assessment_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("考核机构"),
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        limit_choices_to={"kind": "assessment"},
+    )
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("发证机关"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    theory_at = models.DateTimeField(_("理论考核时间"))
+    practical_at = models.DateTimeField(_("实操考核时间"))
+    venue = models.CharField(_("考核地点"), max_length=200)
+    capacity = models.PositiveIntegerField(_("容量（人）"), validators=[MinValueValidator(1)])
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    published_at = models.DateTimeField(_("成绩发布时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("考试计划")
+        verbose_name_plural = _("考试计划")
+        ordering = ("-theory_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "submitted", "approved", "scores_published"]),
+                name="exam_session_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(practical_at__gte=models.F("theory_at")),
+                name="exam_session_practical_after_theory",
+                violation_error_message=_("实操考核时间不能早于理论考核时间。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+OPEN_APPLICATION_STATES = (
+    "draft",
+    "submitted",
+    "institution_approved",
+    "approved",
+    "scheduled",
+    "returned",
+)
+
+
+class ExamApplication(models.Model):
+    """考试报名: an applicant's application for one trade's exam."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("已提交")
+        INSTITUTION_APPROVED = "institution_approved", _("培训机构初审通过")
+        APPROVED = "approved", _("审核通过")
+        SCHEDULED = "scheduled", _("已安排考试")
+        PASSED = "passed", _("考核合格")
+        FAILED = "failed", _("考核不合格")
+        RETURNED = "returned", _("退回补正")
+        REJECTED = "rejected", _("不予受理")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申报人"),
+        on_delete=models.PROTECT,
+        related_name="exam_applications",
+    )
+    trade = models.ForeignKey(Trade, verbose_name=_("工种"), on_delete=models.PROTECT)
+    authority = models.ForeignKey(
+        Authority, verbose_name=_("发证机关"), on_delete=models.PROTECT, related_name="applications"
+    )
+    assessment_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("考核机构"),
+        on_delete=models.PROTECT,
+        related_name="assessed_applications",
+    )
+    training_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("培训机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="trained_applications",
+    )
+    medical_certificate = models.ForeignKey(
+        "applicants.Material",
+        verbose_name=_("体检合格证明"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    medical_exam_date = models.DateField(_("体检日期"), null=True, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    status_reason = models.TextField(_("退回或不予受理原因"), blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("审核通过时间"), null=True, blank=True, db_index=True)
+    session = models.ForeignKey(
+        ExamSession,
+        verbose_name=_("考试计划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    ticket_number = models.CharField(
+        _("准考证号"), max_length=24, null=True, blank=True, unique=True
+    )
+    ticket_pdf = models.FileField(_("准考证 PDF"), upload_to="tickets/", blank=True, max_length=200)
+    theory_score = models.DecimalField(
+        _("理论成绩"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    practical_score = models.DecimalField(
+        _("实操成绩"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    absent = models.BooleanField(_("缺考"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("考试报名")
+        verbose_name_plural = _("考试报名")
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "institution_approved",
+                        "approved",
+                        "scheduled",
+                        "passed",
+                        "failed",
+                        "returned",
+                        "rejected",
+                        "withdrawn",
+                    ]
+                ),
+                name="exam_application_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=("applicant", "trade"),
+                condition=Q(status__in=OPEN_APPLICATION_STATES),
+                name="exam_application_one_open_per_trade",
+                violation_error_message=_("您已有该工种的报名正在办理中。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(theory_score__isnull=True)
+                | Q(theory_score__gte=0, theory_score__lte=100),
+                name="exam_application_theory_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(practical_score__isnull=True)
+                | Q(practical_score__gte=0, practical_score__lte=100),
+                name="exam_application_practical_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trade.name} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_APPLICATION_STATES

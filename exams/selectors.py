@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from collections.abc import Callable
+from datetime import date
 
-from .models import Authority, Policy, StaffMembership, Trade
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applicants.models import Material, Profile
+from applicants.uploads import MaterialKind
+
+from .eligibility import Check, EligibilityFacts, EligibilityRules, check_eligibility
+from .models import (
+    OPEN_APPLICATION_STATES,
+    Authority,
+    ExamApplication,
+    ExamSession,
+    Policy,
+    StaffMembership,
+    Trade,
+)
 
 
 def policy_for(authority: Authority) -> Policy:
@@ -48,3 +66,116 @@ def authorities_in_scope(user) -> QuerySet[Authority]:
     return Authority.objects.filter(
         Q(pk=membership.authority_id) | Q(parent_id=membership.authority_id)
     )
+
+
+# Higher apps (certificates) tell the eligibility engine whether someone already holds a
+# valid or suspended certificate of a trade: (applicant user, trade) -> bool.
+CertificateHoldingCheck = Callable[[object, Trade], bool]
+_certificate_holding_checks: list[CertificateHoldingCheck] = []
+
+
+def register_certificate_holding_check(check: CertificateHoldingCheck) -> None:
+    if check not in _certificate_holding_checks:
+        _certificate_holding_checks.append(check)
+
+
+def holds_certificate_of_trade(applicant, trade: Trade) -> bool:
+    return any(check(applicant, trade) for check in _certificate_holding_checks)
+
+
+def applications_visible_to(user) -> QuerySet[ExamApplication]:
+    """Applications a staff member may see: none of the drafts (they are the applicant's own);
+    institution staff those of their institution, authority staff those of their scope."""
+    qs = ExamApplication.objects.select_related(
+        "trade", "authority", "assessment_institution", "training_institution", "session"
+    )
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    if user.is_superuser:
+        return qs.exclude(status=ExamApplication.Status.DRAFT)
+    membership = membership_of(user) if user.is_staff else None
+    if membership is None:
+        return qs.none()
+    qs = qs.exclude(status=ExamApplication.Status.DRAFT)
+    if membership.institution_id:
+        return qs.filter(
+            Q(training_institution_id=membership.institution_id)
+            | Q(assessment_institution_id=membership.institution_id)
+        )
+    return qs.filter(authority__in=authorities_in_scope(user))
+
+
+def sessions_visible_to(user) -> QuerySet[ExamSession]:
+    qs = ExamSession.objects.select_related("trade", "assessment_institution", "authority")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    membership = membership_of(user) if user.is_staff else None
+    if membership is None:
+        return qs.none()
+    if membership.institution_id:
+        return qs.filter(assessment_institution_id=membership.institution_id)
+    return qs.filter(authority__in=authorities_in_scope(user))
+
+
+def get_application_for_user(user, pk: int) -> ExamApplication:
+    """The applicant's own application, or 404 (for anyone else's, too)."""
+    application = (
+        ExamApplication.objects.select_related(
+            "trade", "authority", "assessment_institution", "training_institution", "session"
+        )
+        .filter(pk=pk, applicant_id=getattr(user, "pk", None))
+        .first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+def eligibility_rules_for(authority: Authority) -> EligibilityRules:
+    policy = policy_for(authority)
+    return EligibilityRules(
+        min_age=policy.min_age,
+        female_max_age=policy.female_max_age,
+        min_education=policy.min_education,
+        medical_max_age_months=policy.medical_max_age_months,
+    )
+
+
+def eligibility_report(application: ExamApplication, *, today: date | None = None) -> list[Check]:
+    """Every eligibility check of SPEC 4.2 for this application, passed or not."""
+    today = today or timezone.localdate()
+    profile = Profile.objects.filter(user_id=application.applicant_id).first()
+    uploaded = set(
+        Material.objects.filter(
+            owner_id=application.applicant_id, kind__in=Material.PROFILE_KINDS
+        ).values_list("kind", flat=True)
+    )
+    missing = tuple(
+        str(MaterialKind(kind).label) for kind in Material.PROFILE_KINDS if kind not in uploaded
+    )
+    if profile is None:
+        missing = (str(_("实名信息")), *missing)
+    facts = EligibilityFacts(
+        birth_date=profile.birth_date if profile else today,
+        sex=profile.sex if profile else "M",
+        education=profile.education if profile else "primary",
+        medical_exam_date=application.medical_exam_date
+        if application.medical_certificate_id
+        else None,
+        holds_same_trade_certificate=holds_certificate_of_trade(
+            application.applicant, application.trade
+        ),
+        has_other_open_application=ExamApplication.objects.filter(
+            applicant_id=application.applicant_id,
+            trade_id=application.trade_id,
+            status__in=OPEN_APPLICATION_STATES,
+        )
+        .exclude(pk=application.pk)
+        .exists(),
+        missing_materials=missing,
+    )
+    return check_eligibility(facts, eligibility_rules_for(application.authority), today=today)

@@ -21,7 +21,7 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path, client)
         "superuser",
     ]
     assert data["certificates"] == []
-    assert User.objects.filter(is_staff=True).count() == 3
+    assert User.objects.filter(is_staff=True).count() == 4  # + the assessment centre's clerk
     for entry in data["users"]:
         assert client.login(
             request=HttpRequest(), username=entry["username"], password=entry["password"]
@@ -30,7 +30,7 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path, client)
     assert (
         authority.is_staff and authority.staff_membership.authority.name == "泉州市住房和城乡建设局"
     )
-    assert StaffMembership.objects.count() == 2
+    assert StaffMembership.objects.count() == 3
 
 
 @pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_seed_demo_gives_complete_and_incomplete_applicants_with_valid_materials
     call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
     complete = User.objects.get(username="13800000001")
     assert all(item.done for item in profile_checklist(complete))
-    assert Material.objects.filter(owner=complete).count() == 3
+    assert Material.objects.filter(owner=complete, kind__in=Material.PROFILE_KINDS).count() == 3
     with_profile_only = User.objects.get(username="13800000002")
     assert Profile.objects.filter(user=with_profile_only).exists()
     assert not Material.objects.filter(owner=with_profile_only).exists()
@@ -54,3 +54,18 @@ def test_seed_demo_refuses_a_weak_password():
     with pytest.raises(CommandError, match="密码"):
         call_command("seed_demo", password="123", verbosity=0)
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_applications_and_sessions_in_every_state(django_capture_on_commit_callbacks):
+    from exams.models import ExamApplication, ExamSession
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
+    call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
+    statuses = set(ExamApplication.objects.values_list("status", flat=True))
+    assert statuses == set(ExamApplication.Status.values)
+    assert set(ExamSession.objects.values_list("status", flat=True)) == set(ExamSession.Status.values)
+    passed = ExamApplication.objects.get(applicant__username="13800000001")
+    assert passed.status == "passed" and passed.theory_score is not None
+    assert ExamApplication.objects.filter(status="scheduled").exclude(ticket_pdf="").exists()

@@ -65,3 +65,33 @@ def screenshot(request):
         return path
 
     return take
+
+
+@pytest.fixture
+def celery_eager():
+    """Tasks run in the live server's thread (the full-lifecycle test uses a real worker)."""
+    from certportal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def admin_login(page, username: str, password: str) -> None:
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.locator("input[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def run_admin_action(page, changelist: str, pk: int, action: str) -> None:
+    page.goto(changelist)
+    page.check(f"input[name=_selected_action][value='{pk}']")
+    page.select_option("select[name=action]", action)
+    page.locator("button[name=index]").click()
+    page.wait_for_load_state()
+
+
+from tests.exams.conftest import assessor, centre, crane, school, trainer  # noqa: E402, F401

@@ -1,0 +1,491 @@
+"""Admin pages of the exam workflow: application review, sessions, scores."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from applicants.admin import _thumbnail
+from applicants.models import Material
+from certportal.errors import DomainError
+from certportal.imports import ImportRefused
+
+from . import services
+from .forms import ReasonForm
+from .models import ExamApplication, ExamSession
+from .selectors import (
+    applications_visible_to,
+    eligibility_report,
+    policy_for,
+    sessions_visible_to,
+)
+
+A = ExamApplication.Status
+
+
+def _run(modeladmin, request, queryset, label: str, fn) -> None:
+    """Apply a service to each selected row; report successes and every refusal."""
+    done, refused = 0, []
+    for obj in queryset:
+        try:
+            fn(obj)
+            done += 1
+        except (DomainError, ValidationError) as exc:
+            message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+            refused.append(f"{obj}: {message}")
+    if done:
+        modeladmin.message_user(
+            request,
+            _("%(label)s：成功 %(count)d 条。") % {"label": label, "count": done},
+            messages.SUCCESS,
+        )
+    for line in refused:
+        modeladmin.message_user(request, line, messages.ERROR)
+
+
+def _with_reason(modeladmin, request, queryset, label: str, fn):
+    """An action that first asks for the reason on an intermediate page."""
+    if "apply" in request.POST:
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            _run(modeladmin, request, queryset, label, lambda obj: fn(obj, reason))
+            return None
+    else:
+        form = ReasonForm()
+    return TemplateResponse(
+        request,
+        "admin/exams/reason.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": label,
+            "form": form,
+            "queryset": queryset,
+            "action": request.POST.get("action"),
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+@admin.register(ExamApplication)
+class ExamApplicationAdmin(admin.ModelAdmin):
+    list_display = (
+        "pk",
+        "applicant_name",
+        "trade",
+        "status",
+        "assessment_institution",
+        "training_institution",
+        "session",
+        "ticket_number",
+        "submitted_at",
+    )
+    list_filter = (
+        "status",
+        "trade",
+        ("assessment_institution", admin.RelatedOnlyFieldListFilter),
+        ("training_institution", admin.RelatedOnlyFieldListFilter),
+        ("session", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("ticket_number", "applicant__profile__name", "applicant__profile__mobile")
+    list_select_related = (
+        "trade",
+        "assessment_institution",
+        "training_institution",
+        "session",
+        "applicant__profile",
+    )
+    raw_id_fields = ("applicant", "session", "medical_certificate")
+    actions = ("approve", "return_for_correction", "reject", "assign_to_session")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "applicant_name",
+                    "applicant_id_number",
+                    "trade",
+                    "status",
+                    "status_reason",
+                )
+            },
+        ),
+        (
+            gettext_lazy("机构"),
+            {"fields": ("authority", "assessment_institution", "training_institution")},
+        ),
+        (gettext_lazy("材料"), {"fields": ("materials", "medical", "medical_exam_date")}),
+        (gettext_lazy("报名条件"), {"fields": ("eligibility",)}),
+        (
+            gettext_lazy("考试"),
+            {"fields": ("session", "ticket_number", "theory_score", "practical_score", "absent")},
+        ),
+        (
+            gettext_lazy("时间"),
+            {"fields": ("submitted_at", "approved_at", "created_at", "updated_at")},
+        ),
+    )
+
+    def get_queryset(self, request):
+        return applications_visible_to(request.user).select_related("applicant__profile")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("申报人"), ordering="applicant__profile__name")
+    def applicant_name(self, obj):
+        profile = getattr(obj.applicant, "profile", None)
+        return profile.name if profile else obj.applicant.username
+
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def applicant_id_number(self, obj):
+        # Reviewers compare the number with the ID card scan: shown in full on this page only.
+        profile = getattr(obj.applicant, "profile", None)
+        return profile.id_number if profile else "—"
+
+    @admin.display(description=gettext_lazy("实名材料"))
+    def materials(self, obj):
+        items = Material.objects.filter(owner_id=obj.applicant_id, kind__in=Material.PROFILE_KINDS)
+        return (
+            format_html_join(
+                "",
+                '<div style="display:inline-block;margin-right:1rem">{}<br>{}</div>',
+                ((m.get_kind_display(), _thumbnail(m, 120)) for m in items),
+            )
+            or "—"
+        )
+
+    @admin.display(description=gettext_lazy("体检合格证明"))
+    def medical(self, obj):
+        return _thumbnail(obj.medical_certificate, 120) if obj.medical_certificate_id else "—"
+
+    @admin.display(description=gettext_lazy("报名条件核对"))
+    def eligibility(self, obj):
+        checks = eligibility_report(obj)
+        return format_html(
+            "<ul style='margin:0;padding-left:1rem'>{}</ul>",
+            format_html_join(
+                "",
+                "<li style='color:{}'>{} {}</li>",
+                (
+                    ("#116b2f" if c.passed else "#a4161a", "✓" if c.passed else "✗", c.message)
+                    for c in checks
+                ),
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("审核通过"), permissions=["change"])
+    def approve(self, request, queryset):
+        def approve_one(application):
+            uses_training = policy_for(application.authority).uses_training_institution
+            if application.status == A.SUBMITTED and uses_training:
+                services.application_institution_approve(
+                    application=application, actor=request.user
+                )
+            else:
+                services.application_approve(application=application, actor=request.user)
+
+        _run(self, request, queryset, _("审核通过"), approve_one)
+
+    @admin.action(description=gettext_lazy("退回补正（填写原因）"), permissions=["change"])
+    def return_for_correction(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            _("退回补正"),
+            lambda a, reason: services.application_return(
+                application=a, actor=request.user, reason=reason
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("不予受理（填写原因）"), permissions=["change"])
+    def reject(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            _("不予受理"),
+            lambda a, reason: services.application_reject(
+                application=a, actor=request.user, reason=reason
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("安排到考试计划"), permissions=["change"])
+    def assign_to_session(self, request, queryset):
+        sessions = sessions_visible_to(request.user).filter(status=ExamSession.Status.APPROVED)
+
+        class SessionForm(forms.Form):
+            session = forms.ModelChoiceField(label=_("考试计划"), queryset=sessions)
+
+        form = SessionForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            try:
+                result = services.session_assign(
+                    session=form.cleaned_data["session"],
+                    actor=request.user,
+                    applications=list(queryset),
+                )
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                _("已安排 %(count)d 人。") % {"count": len(result.assigned)},
+                messages.SUCCESS,
+            )
+            for application, why in result.skipped:
+                self.message_user(request, f"{application}: {why}", messages.WARNING)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/exams/reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("安排到考试计划"),
+                "form": form,
+                "queryset": queryset,
+                "action": "assign_to_session",
+                "opts": self.model._meta,
+            },
+        )
+
+
+class CandidateInline(admin.TabularInline):
+    model = ExamApplication
+    fk_name = "session"
+    extra = 0
+    can_delete = False
+    fields = ("ticket_number", "candidate", "status", "theory_score", "practical_score", "absent")
+    readonly_fields = ("ticket_number", "candidate", "status")
+    verbose_name = gettext_lazy("考生")
+    verbose_name_plural = gettext_lazy("考生与成绩")
+
+    @admin.display(description=gettext_lazy("姓名"))
+    def candidate(self, obj):
+        profile = getattr(obj.applicant, "profile", None)
+        return profile.name if profile else "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("applicant__profile")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None or obj.status != ExamSession.Status.APPROVED:
+            return self.fields
+        return self.readonly_fields
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("成绩文件（CSV 或 XLSX）"))
+
+
+@admin.register(ExamSession)
+class ExamSessionAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "trade",
+        "assessment_institution",
+        "theory_at",
+        "capacity",
+        "candidates",
+        "status",
+    )
+    list_filter = ("status", "trade", ("assessment_institution", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "venue")
+    list_select_related = ("trade", "assessment_institution", "authority")
+    inlines = (CandidateInline,)
+    actions = ("submit", "approve", "assign", "publish")
+    fields = (
+        "name",
+        "trade",
+        "assessment_institution",
+        "theory_at",
+        "practical_at",
+        "venue",
+        "capacity",
+        "status",
+        "authority",
+        "created_by",
+        "published_at",
+    )
+    change_form_template = "admin/exams/examsession/change_form.html"
+
+    def get_queryset(self, request):
+        return sessions_visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ("status", "authority", "created_by", "published_at")
+        if obj is None:
+            return fixed
+        if obj.status != ExamSession.Status.DRAFT:
+            return self.fields
+        return (*fixed, "trade", "assessment_institution")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("已安排"))
+    def candidates(self, obj):
+        return obj.applications.count()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assessment_institution" and not request.user.is_superuser:
+            from .selectors import membership_of
+
+            membership = membership_of(request.user)
+            qs = db_field.related_model.objects.filter(kind="assessment")
+            if membership and membership.institution_id:
+                kwargs["queryset"] = qs.filter(pk=membership.institution_id)
+            elif membership:
+                kwargs["queryset"] = qs.filter(authority__in=self._authorities(request))
+            else:
+                kwargs["queryset"] = qs.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _authorities(self, request):
+        from .selectors import authorities_in_scope
+
+        return authorities_in_scope(request.user)
+
+    def save_model(self, request, obj, form, change):
+        data = {k: form.cleaned_data[k] for k in form.cleaned_data if k in self.fields}
+        try:
+            if change:
+                services.session_update(session=obj, actor=request.user, **data)
+            else:
+                created = services.session_create(actor=request.user, **data)
+                obj.pk = created.pk
+                obj.refresh_from_db()
+        except (DomainError, ValidationError) as exc:
+            message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+            self.message_user(request, message, messages.ERROR)
+            raise
+
+    def save_formset(self, request, form, formset, change):
+        """Score entry: every changed row goes through score_record (same rules as import)."""
+        for inline_form in formset.forms:
+            if not inline_form.has_changed():
+                continue
+            data = inline_form.cleaned_data
+            try:
+                services.score_record(
+                    application=inline_form.instance,
+                    actor=request.user,
+                    theory=data.get("theory_score"),
+                    practical=data.get("practical_score"),
+                    absent=bool(data.get("absent")),
+                )
+            except (DomainError, ValidationError) as exc:
+                message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+                self.message_user(
+                    request, f"{inline_form.instance.ticket_number}: {message}", messages.ERROR
+                )
+
+    @admin.action(description=gettext_lazy("报审"), permissions=["change"])
+    def submit(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            _("报审"),
+            lambda s: services.session_submit(session=s, actor=request.user),
+        )
+
+    @admin.action(description=gettext_lazy("批准"), permissions=["change"])
+    def approve(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            _("批准"),
+            lambda s: services.session_approve(session=s, actor=request.user),
+        )
+
+    @admin.action(description=gettext_lazy("按审核通过顺序安排考生"), permissions=["change"])
+    def assign(self, request, queryset):
+        def assign_one(session):
+            result = services.session_assign(session=session, actor=request.user)
+            self.message_user(
+                request,
+                _("%(session)s：安排 %(count)d 人。")
+                % {"session": session, "count": len(result.assigned)},
+                messages.INFO,
+            )
+
+        _run(self, request, queryset, _("安排考生"), assign_one)
+
+    @admin.action(description=gettext_lazy("发布成绩"), permissions=["change"])
+    def publish(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            _("发布成绩"),
+            lambda s: services.session_publish_scores(session=s, actor=request.user),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/import-scores/",
+                self.admin_site.admin_view(self.import_scores),
+                name="exams_examsession_import_scores",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_scores(self, request, pk: int):
+        session = self.get_queryset(request).filter(pk=pk).first()
+        if session is None or not self.has_change_permission(request, session):
+            raise Http404
+        form = ImportForm(request.POST or None, request.FILES or None)
+        errors = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                count = services.score_import(
+                    session=session, actor=request.user, data=upload.read(), filename=upload.name
+                )
+            except ImportRefused as exc:
+                errors = exc.errors
+                self.message_user(request, str(exc), messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("已导入 %(count)d 名考生的成绩。") % {"count": count},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:exams_examsession_change", args=[session.pk])
+                )
+        return TemplateResponse(
+            request,
+            "admin/exams/examsession/import_scores.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("导入成绩：%(session)s") % {"session": session},
+                "form": form,
+                "errors": errors,
+                "session": session,
+                "opts": self.model._meta,
+            },
+            status=400 if errors else 200,
+        )

@@ -1,0 +1,381 @@
+"""Exam applications: one service per edge of SPEC 4.2."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applicants.models import Material, Profile
+from applicants.uploads import MaterialKind, validate_material
+from certportal.audit import audit_record
+from certportal.errors import DomainError
+from certportal.notifications import notify
+from certportal.transitions import transition
+
+from ..eligibility import failures
+from ..models import ExamApplication, Institution, Trade
+from ..selectors import eligibility_report, membership_of, policy_for, trades_for
+
+S = ExamApplication.Status
+EDITABLE = (S.DRAFT, S.RETURNED)
+UNDER_REVIEW = (S.SUBMITTED, S.INSTITUTION_APPROVED, S.APPROVED, S.SCHEDULED)
+
+
+class NotEligible(DomainError):
+    """Submission or approval refused: ``checks`` holds every failing eligibility check."""
+
+    def __init__(self, checks):
+        self.checks = checks
+        super().__init__(
+            _("不符合报名条件：") + "；".join(c.message for c in checks), code="not_eligible"
+        )
+
+
+def _require_staff_of(actor, *, institution: Institution | None = None, authority=None) -> None:
+    """Refuse unless ``actor`` is a superuser or staff of that institution / authority scope."""
+    if getattr(actor, "is_superuser", False):
+        return
+    membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    if membership is not None:
+        if institution is not None and membership.institution_id == institution.pk:
+            return
+        if authority is not None and membership.authority_id in (
+            authority.pk,
+            authority.parent_id,
+        ):
+            return
+    raise DomainError(_("您无权处理这份报名。"), code="forbidden")
+
+
+def _validate_choice(
+    *,
+    applicant,
+    trade: Trade,
+    assessment_institution: Institution,
+    training_institution: Institution | None,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if (
+        assessment_institution.kind != Institution.Kind.ASSESSMENT
+        or not assessment_institution.is_active
+    ):
+        errors["assessment_institution"] = [_("请选择考核机构。")]
+    authority = assessment_institution.authority
+    if not trades_for(authority).filter(pk=trade.pk).exists():
+        errors["trade"] = [
+            _("%(authority)s 不考核“%(trade)s”。") % {"authority": authority, "trade": trade.name}
+        ]
+    policy = policy_for(authority)
+    if policy.uses_training_institution:
+        if training_institution is None:
+            errors["training_institution"] = [
+                _("%(authority)s 要求选择培训机构。") % {"authority": authority}
+            ]
+        elif (
+            training_institution.kind != Institution.Kind.TRAINING
+            or training_institution.authority.province != authority.province
+        ):
+            errors["training_institution"] = [_("请选择本省的培训机构。")]
+    elif training_institution is not None:
+        errors["training_institution"] = [
+            _("%(authority)s 不经培训机构初审，无需选择培训机构。") % {"authority": authority}
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def application_create(
+    *,
+    applicant,
+    trade: Trade,
+    assessment_institution: Institution,
+    training_institution: Institution | None = None,
+) -> ExamApplication:
+    """A draft application. The applicant needs a real-name profile first; one open
+    application per trade (also enforced by the database)."""
+    if not Profile.objects.filter(user=applicant).exists():
+        raise DomainError(_("请先填写实名信息，再报名考试。"), code="no_profile")
+    _validate_choice(
+        applicant=applicant,
+        trade=trade,
+        assessment_institution=assessment_institution,
+        training_institution=training_institution,
+    )
+    try:
+        with transaction.atomic():
+            application = ExamApplication.objects.create(
+                applicant=applicant,
+                trade=trade,
+                authority=assessment_institution.authority,
+                assessment_institution=assessment_institution,
+                training_institution=training_institution,
+            )
+            audit_record(
+                actor=applicant,
+                action="exams.application.created",
+                obj=application,
+                to_state=S.DRAFT,
+            )
+    except IntegrityError as exc:
+        raise DomainError(
+            _("您已有“%(trade)s”的报名正在办理中，不能重复报名。") % {"trade": trade.name},
+            code="duplicate",
+        ) from exc
+    return application
+
+
+def application_update(
+    *,
+    application: ExamApplication,
+    actor,
+    assessment_institution: Institution,
+    training_institution: Institution | None = None,
+) -> ExamApplication:
+    """Change the institutions of a draft or returned application."""
+    _require_owner(application, actor)
+    _validate_choice(
+        applicant=application.applicant,
+        trade=application.trade,
+        assessment_institution=assessment_institution,
+        training_institution=training_institution,
+    )
+    with transaction.atomic():
+        row = ExamApplication.objects.select_for_update().get(pk=application.pk)
+        _require_editable(row)
+        row.assessment_institution = assessment_institution
+        row.authority = assessment_institution.authority
+        row.training_institution = training_institution
+        row.save()
+        audit_record(actor=actor, action="exams.application.updated", obj=row)
+    return row
+
+
+def application_attach_medical(
+    *, application: ExamApplication, actor, data: bytes, exam_date: date
+) -> ExamApplication:
+    """Attach the medical certificate (one file: ECG, blood routine, physical form) with its
+    examination date. Checked by content like every material; nothing kept if refused."""
+    _require_owner(application, actor)
+    today = timezone.localdate()
+    if exam_date > today:
+        raise ValidationError({"exam_date": [_("体检日期不能晚于今天。")]})
+    clean = validate_material(MaterialKind.MEDICAL, data)
+    with transaction.atomic():
+        row = ExamApplication.objects.select_for_update().get(pk=application.pk)
+        _require_editable(row)
+        material = Material(
+            owner=row.applicant,
+            kind=MaterialKind.MEDICAL,
+            content_type=clean.content_type,
+            size=len(clean.content),
+            width=clean.width,
+            height=clean.height,
+            sha256=hashlib.sha256(clean.content).hexdigest(),
+        )
+        material.file.save(f"m.{clean.extension}", ContentFile(clean.content), save=False)
+        try:
+            material.save()
+        except BaseException:
+            material.file.storage.delete(material.file.name)
+            raise
+        row.medical_certificate = material
+        row.medical_exam_date = exam_date
+        row.save()
+        audit_record(
+            actor=actor,
+            action="exams.application.medical_attached",
+            obj=row,
+            data={"exam_date": exam_date.isoformat(), "sha256": material.sha256},
+        )
+    return row
+
+
+def _require_owner(application: ExamApplication, actor) -> None:
+    if application.applicant_id != getattr(actor, "pk", None):
+        raise DomainError(_("只能修改本人的报名。"), code="forbidden")
+
+
+def _require_editable(row: ExamApplication) -> None:
+    if row.status not in EDITABLE:
+        raise DomainError(
+            _("报名状态为“%(status)s”，不能修改；只有草稿或退回补正的报名可以修改。")
+            % {"status": row.get_status_display()},
+            code="wrong_state",
+        )
+
+
+def _lock_profile(applicant, *, materials: bool) -> None:
+    Profile.objects.filter(user=applicant).update(id_number_locked=True, materials_locked=materials)
+
+
+def application_submit(*, application: ExamApplication, actor) -> ExamApplication:
+    """draft | returned → submitted. Every eligibility rule is checked; any failure refuses
+    with all failing checks (NotEligible). Locks the ID number and the materials."""
+    _require_owner(application, actor)
+    if application.medical_certificate_id is None:
+        raise DomainError(_("请先上传体检合格证明并填写体检日期。"), code="no_medical")
+
+    def check(row):
+        failing = failures(eligibility_report(row))
+        if failing:
+            raise NotEligible(failing)
+        row.submitted_at = timezone.now()
+        row.status_reason = ""
+        _lock_profile(row.applicant, materials=True)
+
+    row, _changed = transition(
+        application,
+        allowed_from=EDITABLE,
+        to=S.SUBMITTED,
+        actor=actor,
+        action="exams.application.submitted",
+        verb=_("提交"),
+        apply=check,
+    )
+    return row
+
+
+def application_withdraw(
+    *, application: ExamApplication, actor, reason: str = ""
+) -> ExamApplication:
+    """Any open state before scheduling → withdrawn, by the applicant."""
+    _require_owner(application, actor)
+
+    def unlock(row):
+        Profile.objects.filter(user=row.applicant).update(materials_locked=False)
+
+    row, _changed = transition(
+        application,
+        allowed_from=(S.DRAFT, S.SUBMITTED, S.INSTITUTION_APPROVED, S.APPROVED, S.RETURNED),
+        to=S.WITHDRAWN,
+        actor=actor,
+        action="exams.application.withdrawn",
+        verb=_("撤回"),
+        reason=reason,
+        apply=unlock,
+    )
+    return row
+
+
+def application_institution_approve(*, application: ExamApplication, actor) -> ExamApplication:
+    """submitted → institution_approved, by the training institution (first review)."""
+    if not policy_for(application.authority).uses_training_institution:
+        raise DomainError(_("该发证机关不经培训机构初审，请由发证机关直接审核。"), code="no_stage")
+    _require_staff_of(actor, institution=application.training_institution)
+    row, _changed = transition(
+        application,
+        allowed_from=(S.SUBMITTED,),
+        to=S.INSTITUTION_APPROVED,
+        actor=actor,
+        action="exams.application.institution_approved",
+        verb=_("初审通过"),
+    )
+    return row
+
+
+def application_approve(*, application: ExamApplication, actor) -> ExamApplication:
+    """institution_approved (or submitted where the authority uses no training institution)
+    → approved, by the authority. Eligibility is checked again on the day of approval."""
+    _require_staff_of(actor, authority=application.authority)
+    uses_training = policy_for(application.authority).uses_training_institution
+    allowed = (S.INSTITUTION_APPROVED,) if uses_training else (S.SUBMITTED,)
+
+    def check(row):
+        failing = failures(eligibility_report(row))
+        if failing:
+            raise NotEligible(failing)
+        row.approved_at = timezone.now()
+
+    row, _changed = transition(
+        application,
+        allowed_from=allowed,
+        to=S.APPROVED,
+        actor=actor,
+        action="exams.application.approved",
+        verb=_("审核通过"),
+        apply=check,
+    )
+    return row
+
+
+def _reviewer_check(application: ExamApplication, actor) -> None:
+    """First review belongs to the training institution, later ones to the authority."""
+    if application.status == S.SUBMITTED and application.training_institution_id:
+        _require_staff_of(
+            actor, institution=application.training_institution, authority=application.authority
+        )
+    else:
+        _require_staff_of(actor, authority=application.authority)
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写原因，申报人会看到它。"), code="reason_required")
+    return reason
+
+
+def application_return(*, application: ExamApplication, actor, reason: str) -> ExamApplication:
+    """submitted | institution_approved | approved → returned (退回补正) with the reason; the
+    applicant may correct materials and resubmit."""
+    reason = _require_reason(reason)
+    _reviewer_check(application, actor)
+
+    def apply(row):
+        row.status_reason = reason
+        row.approved_at = None
+        Profile.objects.filter(user=row.applicant).update(materials_locked=False)
+        notify(
+            user=row.applicant,
+            title=_("您的考试报名被退回补正"),
+            body=_("“%(trade)s”报名被退回，原因：%(reason)s。请修改后重新提交。")
+            % {"trade": row.trade.name, "reason": reason},
+            url=f"/me/applications/{row.pk}/",
+        )
+
+    row, _changed = transition(
+        application,
+        allowed_from=(S.SUBMITTED, S.INSTITUTION_APPROVED, S.APPROVED),
+        to=S.RETURNED,
+        actor=actor,
+        action="exams.application.returned",
+        verb=_("退回补正"),
+        reason=reason,
+        apply=apply,
+    )
+    return row
+
+
+def application_reject(*, application: ExamApplication, actor, reason: str) -> ExamApplication:
+    """submitted | institution_approved | approved → rejected (final) with the reason."""
+    reason = _require_reason(reason)
+    _reviewer_check(application, actor)
+
+    def apply(row):
+        row.status_reason = reason
+        Profile.objects.filter(user=row.applicant).update(materials_locked=False)
+        notify(
+            user=row.applicant,
+            title=_("您的考试报名不予受理"),
+            body=_("“%(trade)s”报名不予受理，原因：%(reason)s。")
+            % {"trade": row.trade.name, "reason": reason},
+            url=f"/me/applications/{row.pk}/",
+        )
+
+    row, _changed = transition(
+        application,
+        allowed_from=(S.SUBMITTED, S.INSTITUTION_APPROVED, S.APPROVED),
+        to=S.REJECTED,
+        actor=actor,
+        action="exams.application.rejected",
+        verb=_("不予受理"),
+        reason=reason,
+        apply=apply,
+    )
+    return row

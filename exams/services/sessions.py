@@ -1,0 +1,437 @@
+"""Exam sessions (考试计划), assignment of candidates, admission tickets, scores, results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applicants.idcard import parse_id_number
+from certportal.audit import audit_record
+from certportal.errors import DomainError
+from certportal.imports import (
+    Column,
+    ImportRefused,
+    RowError,
+    check_unique,
+    parse_bool_cn,
+    parse_score,
+    read_table,
+)
+from certportal.notifications import notify
+from certportal.pii import blind_index
+from certportal.transitions import transition
+
+from ..models import ExamApplication, ExamSession, Institution, Trade
+from ..selectors import policy_for, trades_for
+from .applications import _require_staff_of
+
+A = ExamApplication.Status
+SS = ExamSession.Status
+
+
+def session_create(
+    *,
+    actor,
+    name: str,
+    trade: Trade,
+    assessment_institution: Institution,
+    theory_at: datetime,
+    practical_at: datetime,
+    venue: str,
+    capacity: int,
+) -> ExamSession:
+    """A draft session, by staff of the assessment institution or of its authority."""
+    authority = assessment_institution.authority
+    _require_staff_of(actor, institution=assessment_institution, authority=authority)
+    errors: dict[str, list[str]] = {}
+    if assessment_institution.kind != Institution.Kind.ASSESSMENT:
+        errors["assessment_institution"] = [_("请选择考核机构。")]
+    if not trades_for(authority).filter(pk=trade.pk).exists():
+        errors["trade"] = [_("%(authority)s 不考核该工种。") % {"authority": authority}]
+    if practical_at < theory_at:
+        errors["practical_at"] = [_("实操考核时间不能早于理论考核时间。")]
+    if capacity < 1:
+        errors["capacity"] = [_("容量至少为 1 人。")]
+    if not (venue or "").strip():
+        errors["venue"] = [_("请填写考核地点。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        session = ExamSession.objects.create(
+            name=name.strip(),
+            trade=trade,
+            assessment_institution=assessment_institution,
+            authority=authority,
+            theory_at=theory_at,
+            practical_at=practical_at,
+            venue=venue.strip(),
+            capacity=capacity,
+            created_by=actor,
+        )
+        audit_record(actor=actor, action="exams.session.created", obj=session, to_state=SS.DRAFT)
+    return session
+
+
+def session_submit(*, session: ExamSession, actor) -> ExamSession:
+    """draft → submitted (报审), by the institution or the authority."""
+    _require_staff_of(
+        actor, institution=session.assessment_institution, authority=session.authority
+    )
+    row, _changed = transition(
+        session,
+        allowed_from=(SS.DRAFT,),
+        to=SS.SUBMITTED,
+        actor=actor,
+        action="exams.session.submitted",
+        verb=_("报审"),
+    )
+    return row
+
+
+def session_approve(*, session: ExamSession, actor) -> ExamSession:
+    """submitted → approved, by the authority."""
+    _require_staff_of(actor, authority=session.authority)
+    row, _changed = transition(
+        session,
+        allowed_from=(SS.SUBMITTED,),
+        to=SS.APPROVED,
+        actor=actor,
+        action="exams.session.approved",
+        verb=_("批准"),
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    assigned: list[ExamApplication]
+    skipped: list[tuple[ExamApplication, str]]
+
+
+def _ticket_number(session: ExamSession, seat: int) -> str:
+    """Year + region code + trade code + session + seat: unique, and no personal data."""
+    year = timezone.localtime(session.theory_at).year
+    return f"{year}{session.authority.region_code}{session.trade.code}{session.pk:05d}{seat:03d}"
+
+
+def session_assign(
+    *, session: ExamSession, actor, applications: Iterable[ExamApplication] | None = None
+) -> AssignResult:
+    """Assign approved applications of the session's trade and authority, in order of approval,
+    up to capacity (or only ``applications``): each becomes scheduled with an admission ticket
+    number, and its ticket PDF is rendered after commit."""
+    from ..tasks import render_admission_ticket
+
+    _require_staff_of(
+        actor, institution=session.assessment_institution, authority=session.authority
+    )
+    assigned: list[ExamApplication] = []
+    skipped: list[tuple[ExamApplication, str]] = []
+    with transaction.atomic():
+        locked = (
+            ExamSession.objects.select_for_update()
+            .select_related("authority", "trade")
+            .get(pk=session.pk)
+        )
+        if locked.status != SS.APPROVED:
+            raise DomainError(
+                _("考试计划状态为“%(status)s”，只有已批准的计划可以安排考生。")
+                % {"status": locked.get_status_display()},
+                code="wrong_state",
+            )
+        taken = locked.applications.count()
+        candidates = (
+            ExamApplication.objects.select_for_update()
+            .filter(
+                status=A.APPROVED,
+                trade_id=locked.trade_id,
+                authority_id=locked.authority_id,
+                session__isnull=True,
+            )
+            .order_by("approved_at", "pk")
+        )
+        if applications is not None:
+            wanted = {a.pk for a in applications}
+            eligible = {a.pk for a in candidates.filter(pk__in=wanted)}
+            for application in ExamApplication.objects.filter(pk__in=wanted - eligible):
+                skipped.append(
+                    (application, _("不是本计划工种和发证机关的审核通过报名，或已安排。"))
+                )
+            candidates = candidates.filter(pk__in=eligible)
+        for application in candidates:
+            if taken >= locked.capacity:
+                skipped.append((application, _("考试计划已满。")))
+                continue
+            taken += 1
+            application.status = A.SCHEDULED
+            application.session = locked
+            application.ticket_number = _ticket_number(locked, taken)
+            application.save(update_fields=["status", "session", "ticket_number", "updated_at"])
+            audit_record(
+                actor=actor,
+                action="exams.application.scheduled",
+                obj=application,
+                from_state=A.APPROVED,
+                to_state=A.SCHEDULED,
+                data={"session": locked.pk, "ticket_number": application.ticket_number},
+            )
+            notify(
+                user=application.applicant,
+                title=_("您已被安排考试，请下载准考证"),
+                body=_("“%(trade)s”考核：理论 %(theory)s，地点 %(venue)s。")
+                % {
+                    "trade": locked.trade.name,
+                    "theory": timezone.localtime(locked.theory_at).strftime("%Y-%m-%d %H:%M"),
+                    "venue": locked.venue,
+                },
+                url=f"/me/applications/{application.pk}/",
+            )
+            pk = application.pk
+            transaction.on_commit(lambda pk=pk: render_admission_ticket.delay(pk))
+            assigned.append(application)
+    return AssignResult(assigned=assigned, skipped=skipped)
+
+
+def session_assign_automatically(*, actor, authority=None) -> int:
+    """Fill every approved session (soonest first) with approved applications in order of
+    approval. Returns how many applications were scheduled."""
+    sessions = ExamSession.objects.filter(status=SS.APPROVED, theory_at__gt=timezone.now())
+    if authority is not None:
+        sessions = sessions.filter(authority=authority)
+    count = 0
+    for session in sessions.order_by("theory_at"):
+        count += len(session_assign(session=session, actor=actor).assigned)
+    return count
+
+
+# --- scores ------------------------------------------------------------------------------
+
+
+def _score_errors(application: ExamApplication, theory, practical, absent: bool) -> list[str]:
+    policy = policy_for(application.authority)
+    if absent:
+        if theory is not None or practical is not None:
+            return [_("缺考的考生不能有成绩。")]
+        return []
+    problems = []
+    if theory is None and practical is not None:
+        problems.append(_("没有理论成绩时不能录入实操成绩。"))
+    if theory is not None and theory < policy.theory_pass_mark and practical is not None:
+        problems.append(
+            _("理论成绩 %(theory)s 低于合格分 %(mark)s，该考生不参加实操考核，实操成绩应为空。")
+            % {"theory": theory, "mark": policy.theory_pass_mark}
+        )
+    return problems
+
+
+def _require_scoring_open(session: ExamSession, actor) -> None:
+    _require_staff_of(
+        actor, institution=session.assessment_institution, authority=session.authority
+    )
+    if session.status != SS.APPROVED:
+        raise DomainError(
+            _("考试计划状态为“%(status)s”，不能录入成绩。")
+            % {"status": session.get_status_display()},
+            code="wrong_state",
+        )
+
+
+def score_record(
+    *,
+    application: ExamApplication,
+    actor,
+    theory: Decimal | None,
+    practical: Decimal | None,
+    absent: bool = False,
+) -> ExamApplication:
+    """Enter or correct one candidate's scores before the session's scores are published."""
+    with transaction.atomic():
+        row = (
+            ExamApplication.objects.select_for_update(of=("self",))
+            .select_related("session", "authority")
+            .get(pk=application.pk)
+        )
+        if row.status != A.SCHEDULED or row.session is None:
+            raise DomainError(_("只有已安排考试的考生可以录入成绩。"), code="wrong_state")
+        _require_scoring_open(row.session, actor)
+        for value in (theory, practical):
+            if value is not None and not (0 <= value <= 100):
+                raise ValidationError(_("成绩须在 0 到 100 之间。"))
+        problems = _score_errors(row, theory, practical, absent)
+        if problems:
+            raise ValidationError(problems)
+        if (row.theory_score, row.practical_score, row.absent) == (theory, practical, absent):
+            return row
+        row.theory_score, row.practical_score, row.absent = theory, practical, absent
+        row.save(update_fields=["theory_score", "practical_score", "absent", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="exams.application.scored",
+            obj=row,
+            data={
+                "theory": str(theory) if theory is not None else None,
+                "practical": str(practical) if practical is not None else None,
+                "absent": absent,
+            },
+        )
+    return row
+
+
+SCORE_COLUMNS = (
+    Column("ticket_number", ("准考证号", "ticket_number")),
+    Column("id_number", ("身份证号", "身份证号码", "公民身份号码", "id_number")),
+    Column("theory", ("理论成绩", "理论", "theory"), required=False, parse=parse_score),
+    Column("practical", ("实操成绩", "实操", "practical"), required=False, parse=parse_score),
+    Column("absent", ("缺考", "absent"), required=False, parse=parse_bool_cn),
+)
+
+
+def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> int:
+    """Import a session's scores from CSV or XLSX (准考证号, 身份证号, 理论成绩, 实操成绩, 缺考).
+
+    Every row is validated; if any row is bad, nothing is imported and ImportRefused carries
+    every error (row, column, message). Returns the number of candidates updated.
+    """
+    _require_scoring_open(session, actor)
+    rows = read_table(data, filename, SCORE_COLUMNS)
+    errors: list[RowError] = check_unique(rows, "ticket_number", "准考证号")
+    scheduled = {
+        a.ticket_number: a
+        for a in session.applications.select_related("authority").filter(status=A.SCHEDULED)
+    }
+    indexes = dict(
+        ExamApplication.objects.filter(pk__in=[a.pk for a in scheduled.values()]).values_list(
+            "pk", "applicant__profile__id_number_index"
+        )
+    )
+    plan = []
+    for row in rows:
+        application = scheduled.get(row["ticket_number"])
+        if application is None:
+            errors.append(RowError(row["_row"], "准考证号", _("准考证号不属于本考试计划。")))
+            continue
+        try:
+            number = parse_id_number(row["id_number"]).number
+        except ValidationError as exc:
+            errors.append(RowError(row["_row"], "身份证号", " ".join(exc.messages)))
+            continue
+        if blind_index(number) != indexes.get(application.pk):
+            errors.append(RowError(row["_row"], "身份证号", _("身份证号与该准考证的考生不一致。")))
+            continue
+        absent = bool(row.get("absent"))
+        theory, practical = row.get("theory"), row.get("practical")
+        for message in _score_errors(application, theory, practical, absent):
+            errors.append(RowError(row["_row"], "", message))
+        plan.append((application, theory, practical, absent))
+    if errors:
+        raise ImportRefused(sorted(errors, key=lambda e: (e.row, e.column)))
+    with transaction.atomic():
+        for application, theory, practical, absent in plan:
+            score_record(
+                application=application,
+                actor=actor,
+                theory=theory,
+                practical=practical,
+                absent=absent,
+            )
+        audit_record(
+            actor=actor,
+            action="exams.session.scores_imported",
+            obj=session,
+            data={"rows": len(plan), "file": filename[:100]},
+        )
+    return len(plan)
+
+
+def session_publish_scores(*, session: ExamSession, actor) -> ExamSession:
+    """approved → scores_published, by the authority: each scheduled candidate becomes passed
+    or failed and is told in the portal and by e-mail. Refused while any candidate has no
+    result (absent, theory below the pass mark, or both scores)."""
+    _require_staff_of(actor, authority=session.authority)
+    policy = policy_for(session.authority)
+
+    def publish(row: ExamSession):
+        missing = []
+        decided = []
+        for application in row.applications.select_for_update().filter(status=A.SCHEDULED):
+            theory, practical = application.theory_score, application.practical_score
+            if application.absent or (theory is not None and theory < policy.theory_pass_mark):
+                passed = False
+            elif theory is not None and practical is not None:
+                passed = practical >= policy.practical_pass_mark
+            else:
+                missing.append(application.ticket_number)
+                continue
+            decided.append((application, passed))
+        if missing:
+            raise DomainError(
+                _("以下考生还没有完整成绩，不能发布：%(tickets)s")
+                % {"tickets": "、".join(missing[:20])},
+                code="scores_incomplete",
+            )
+        row.published_at = timezone.now()
+        for application, passed in decided:
+            to = A.PASSED if passed else A.FAILED
+            application.status = to
+            application.save(update_fields=["status", "updated_at"])
+            audit_record(
+                actor=actor,
+                action=f"exams.application.{to}",
+                obj=application,
+                from_state=A.SCHEDULED,
+                to_state=to,
+            )
+            from applicants.models import Profile
+
+            Profile.objects.filter(user=application.applicant_id).update(materials_locked=False)
+            notify(
+                user=application.applicant,
+                title=_("考核成绩已发布：%(result)s")
+                % {"result": application.get_status_display()},
+                body=_("“%(trade)s”考核结果：%(result)s。")
+                % {
+                    "trade": row.trade.name,
+                    "result": application.get_status_display(),
+                },
+                url=f"/me/applications/{application.pk}/",
+            )
+
+    row, _changed = transition(
+        session,
+        allowed_from=(SS.APPROVED,),
+        to=SS.SCORES_PUBLISHED,
+        actor=actor,
+        action="exams.session.scores_published",
+        verb=_("发布成绩"),
+        apply=publish,
+    )
+    return row
+
+
+def session_update(*, session: ExamSession, actor, **fields) -> ExamSession:
+    """Change a draft session's name, times, venue or capacity."""
+    _require_staff_of(
+        actor, institution=session.assessment_institution, authority=session.authority
+    )
+    allowed = {"name", "theory_at", "practical_at", "venue", "capacity"}
+    with transaction.atomic():
+        row = ExamSession.objects.select_for_update().get(pk=session.pk)
+        if row.status != SS.DRAFT:
+            raise DomainError(_("只有草稿状态的考试计划可以修改。"), code="wrong_state")
+        for name, value in fields.items():
+            if name in allowed:
+                setattr(row, name, value)
+        if row.practical_at < row.theory_at:
+            raise ValidationError({"practical_at": [_("实操考核时间不能早于理论考核时间。")]})
+        row.save()
+        audit_record(
+            actor=actor, action="exams.session.updated", obj=row, data={"fields": sorted(fields)}
+        )
+    return row

@@ -1,0 +1,74 @@
+"""The admission ticket PDF of a scheduled application."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from applicants.models import Material, Profile
+from certportal.pii import mask_id_number
+
+from ..models import ExamApplication
+from ..tickets import TicketData
+from ..tickets import render_admission_ticket as render_admission_ticket_pdf
+
+logger = logging.getLogger(__name__)
+
+
+def ticket_data(application: ExamApplication) -> TicketData:
+    profile = Profile.objects.get(user_id=application.applicant_id)
+    photo = Material.objects.filter(owner_id=application.applicant_id, kind="photo").first()
+    session = application.session
+    return TicketData(
+        ticket_number=application.ticket_number,
+        name=profile.name,
+        masked_id_number=mask_id_number(profile.id_number),
+        sex="男" if profile.sex == "M" else "女",  # the ticket is an official Chinese form
+        trade_name=application.trade.name,
+        assessment_institution=application.assessment_institution.name,
+        authority_name=application.authority.name,
+        theory_at=session.theory_at,
+        practical_at=session.practical_at,
+        venue=session.venue,
+        photo=photo.file.open("rb").read() if photo else None,
+        verify_text=application.ticket_number,
+    )
+
+
+def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplication | None:
+    """Render and store the ticket PDF. Idempotent: an existing ticket is kept unless
+    ``force``; the new file is written under a fresh name and swapped in one update, so a
+    failure leaves the previous file in place."""
+    application = (
+        ExamApplication.objects.select_related(
+            "trade", "authority", "assessment_institution", "session"
+        )
+        .filter(pk=application_pk, ticket_number__isnull=False, session__isnull=False)
+        .first()
+    )
+    if application is None:
+        logger.info("no ticket to render for application %s", application_pk)
+        return None
+    if application.ticket_pdf and not force:
+        return application
+    pdf = render_admission_ticket_pdf(ticket_data(application))
+    name = default_storage.save(f"tickets/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
+    try:
+        with transaction.atomic():
+            row = ExamApplication.objects.select_for_update().get(pk=application.pk)
+            if row.ticket_number != application.ticket_number or (row.ticket_pdf and not force):
+                default_storage.delete(name)
+                return row
+            old = row.ticket_pdf.name
+            row.ticket_pdf.name = name
+            row.save(update_fields=["ticket_pdf", "updated_at"])
+            if old:
+                transaction.on_commit(lambda: default_storage.delete(old))
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    return row

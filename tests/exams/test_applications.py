@@ -1,0 +1,266 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from applicants.models import Profile
+from certportal.errors import DomainError
+from certportal.models import AuditEvent, Notice
+from exams import services
+from exams.models import ExamApplication, Institution, Policy, Trade
+from exams.services import NotEligible
+from tests.exams.conftest import make_candidate, medical
+from tests.factories import staff_factory
+
+pytestmark = pytest.mark.django_db
+S = ExamApplication.Status
+
+
+def events(application, action):
+    return AuditEvent.objects.filter(action=action, object_id=str(application.pk))
+
+
+# --- create ------------------------------------------------------------------------------
+
+
+def test_create_needs_a_profile(applicant, crane, centre, school):
+    with pytest.raises(DomainError, match="实名信息"):
+        services.application_create(
+            applicant=applicant,
+            trade=crane,
+            assessment_institution=centre,
+            training_institution=school,
+        )
+
+
+def test_create_refuses_a_second_open_application_of_the_trade(draft, crane, centre, school):
+    with pytest.raises(DomainError, match="不能重复报名"):
+        services.application_create(
+            applicant=draft.applicant,
+            trade=crane,
+            assessment_institution=centre,
+            training_institution=school,
+        )
+    assert ExamApplication.objects.count() == 1
+
+
+def test_create_refuses_a_trade_the_authority_does_not_examine(candidate):
+    ningbo_centre = Institution.objects.get(name="宁波示例建设工程考核中心")
+    quanzhou_only = Trade.objects.get(name="高处作业吊篮操作工")
+    with pytest.raises(ValidationError) as exc:
+        services.application_create(
+            applicant=candidate,
+            trade=quanzhou_only,
+            assessment_institution=ningbo_centre,
+            training_institution=Institution.objects.get(name="宁波示例建筑安全培训学校"),
+        )
+    assert "不考核" in " ".join(exc.value.message_dict["trade"])
+
+
+def test_create_requires_a_training_institution_where_the_policy_says_so(candidate, crane, centre):
+    with pytest.raises(ValidationError) as exc:
+        services.application_create(applicant=candidate, trade=crane, assessment_institution=centre)
+    assert "培训机构" in " ".join(exc.value.message_dict["training_institution"])
+
+
+def test_medical_certificate_is_checked_by_content_and_date(draft):
+    with pytest.raises(ValidationError):
+        services.application_attach_medical(
+            application=draft,
+            actor=draft.applicant,
+            data=b"<html></html>",
+            exam_date=timezone.localdate(),
+        )
+    with pytest.raises(ValidationError, match="晚于今天"):
+        medical(draft, days_ago=-1)
+
+
+# --- submit ------------------------------------------------------------------------------
+
+
+def test_submit_moves_to_submitted_locks_profile_and_audits(draft):
+    application = services.application_submit(application=draft, actor=draft.applicant)
+    assert application.status == S.SUBMITTED and application.submitted_at
+    profile = Profile.objects.get(user=draft.applicant)
+    assert profile.id_number_locked and profile.materials_locked
+    event = events(draft, "exams.application.submitted").get()
+    assert (event.from_state, event.to_state, event.actor) == (
+        "draft",
+        "submitted",
+        draft.applicant,
+    )
+
+
+def test_submit_twice_changes_nothing(submitted):
+    again = services.application_submit(application=submitted, actor=submitted.applicant)
+    assert again.status == S.SUBMITTED
+    assert events(submitted, "exams.application.submitted").count() == 1
+
+
+def test_submit_from_a_wrong_state_is_refused(approved):
+    with pytest.raises(DomainError, match="审核通过"):
+        services.application_submit(application=approved, actor=approved.applicant)
+
+
+def test_submit_refuses_with_every_failing_check(crane, centre, school):
+    user = make_candidate(materials=False, education="primary")
+    application = medical(
+        services.application_create(
+            applicant=user, trade=crane, assessment_institution=centre, training_institution=school
+        ),
+        days_ago=120,
+    )
+    with pytest.raises(NotEligible) as exc:
+        services.application_submit(application=application, actor=user)
+    codes = {c.code for c in exc.value.checks}
+    assert {"education", "medical_expired", "materials"} <= codes
+    application.refresh_from_db()
+    assert application.status == S.DRAFT
+    assert not events(application, "exams.application.submitted").exists()
+
+
+def test_submit_needs_the_medical_certificate(candidate, crane, centre, school):
+    application = services.application_create(
+        applicant=candidate, trade=crane, assessment_institution=centre, training_institution=school
+    )
+    with pytest.raises(DomainError, match="体检"):
+        services.application_submit(application=application, actor=candidate)
+
+
+def test_only_the_applicant_submits(draft, other_applicant):
+    with pytest.raises(DomainError):
+        services.application_submit(application=draft, actor=other_applicant)
+
+
+# --- institution review, authority approval ---------------------------------------------
+
+
+def test_training_institution_approves_first(submitted, trainer):
+    application = services.application_institution_approve(application=submitted, actor=trainer)
+    assert application.status == S.INSTITUTION_APPROVED
+    assert events(submitted, "exams.application.institution_approved").count() == 1
+    services.application_institution_approve(application=application, actor=trainer)
+    assert events(submitted, "exams.application.institution_approved").count() == 1
+
+
+def test_other_institution_and_authority_cannot_do_the_first_review(
+    submitted, assessor, authority_staff, other_institution_staff
+):
+    for actor in (assessor, authority_staff, other_institution_staff):
+        with pytest.raises(DomainError, match="无权"):
+            services.application_institution_approve(application=submitted, actor=actor)
+    submitted.refresh_from_db()
+    assert submitted.status == S.SUBMITTED
+
+
+def test_authority_approves_after_the_first_review_only(
+    submitted, institution_approved, authority_staff
+):
+    approved = services.application_approve(application=institution_approved, actor=authority_staff)
+    assert approved.status == S.APPROVED and approved.approved_at
+    assert (
+        services.application_approve(application=approved, actor=authority_staff).status
+        == S.APPROVED
+    )
+    assert events(approved, "exams.application.approved").count() == 1
+
+
+def test_authority_cannot_skip_the_first_review(submitted, authority_staff):
+    with pytest.raises(DomainError, match="培训机构初审通过"):
+        services.application_approve(application=submitted, actor=authority_staff)
+
+
+def test_authority_without_training_stage_approves_submitted(
+    candidate, crane, centre, authority_staff
+):
+    Policy.objects.filter(authority_id=centre.authority.parent_id).update(
+        uses_training_institution=False
+    )
+    application = medical(
+        services.application_create(applicant=candidate, trade=crane, assessment_institution=centre)
+    )
+    application = services.application_submit(application=application, actor=candidate)
+    assert (
+        services.application_approve(application=application, actor=authority_staff).status
+        == S.APPROVED
+    )
+
+
+def test_other_authority_cannot_approve(institution_approved, other_authority_staff):
+    with pytest.raises(DomainError, match="无权"):
+        services.application_approve(application=institution_approved, actor=other_authority_staff)
+
+
+def test_approval_checks_eligibility_again(institution_approved, authority_staff):
+    ExamApplication.objects.filter(pk=institution_approved.pk).update(
+        medical_exam_date=timezone.localdate() - timedelta(days=100)
+    )
+    with pytest.raises(NotEligible) as exc:
+        services.application_approve(application=institution_approved, actor=authority_staff)
+    assert [c.code for c in exc.value.checks] == ["medical_expired"]
+
+
+# --- return, reject, withdraw ------------------------------------------------------------
+
+
+def test_return_needs_a_reason_and_tells_the_applicant(submitted, trainer):
+    with pytest.raises(DomainError, match="原因"):
+        services.application_return(application=submitted, actor=trainer, reason="  ")
+    returned = services.application_return(
+        application=submitted, actor=trainer, reason="照片背景不是白色"
+    )
+    assert returned.status == S.RETURNED and returned.status_reason == "照片背景不是白色"
+    assert not Profile.objects.get(user=submitted.applicant).materials_locked
+    assert Notice.objects.filter(
+        user=submitted.applicant, body__contains="照片背景不是白色"
+    ).exists()
+    assert events(submitted, "exams.application.returned").get().reason == "照片背景不是白色"
+
+
+def test_returned_application_is_corrected_and_resubmitted(submitted, trainer):
+    services.application_return(application=submitted, actor=trainer, reason="补充体检报告")
+    medical(submitted, days_ago=1)
+    again = services.application_submit(application=submitted, actor=submitted.applicant)
+    assert again.status == S.SUBMITTED and again.status_reason == ""
+
+
+def test_reject_is_final(institution_approved, authority_staff):
+    rejected = services.application_reject(
+        application=institution_approved, actor=authority_staff, reason="材料虚假"
+    )
+    assert rejected.status == S.REJECTED
+    services.application_reject(application=rejected, actor=authority_staff, reason="材料虚假")
+    assert events(rejected, "exams.application.rejected").count() == 1
+    with pytest.raises(DomainError):
+        services.application_approve(application=rejected, actor=authority_staff)
+    with pytest.raises(DomainError):
+        services.application_submit(application=rejected, actor=rejected.applicant)
+
+
+def test_withdraw_before_scheduling(submitted):
+    withdrawn = services.application_withdraw(application=submitted, actor=submitted.applicant)
+    assert withdrawn.status == S.WITHDRAWN
+    assert not Profile.objects.get(user=submitted.applicant).materials_locked
+
+
+def test_withdraw_refused_once_scheduled(scheduled):
+    with pytest.raises(DomainError, match="已安排考试"):
+        services.application_withdraw(application=scheduled, actor=scheduled.applicant)
+
+
+def test_withdrawn_trade_can_be_applied_for_again(submitted, crane, centre, school):
+    services.application_withdraw(application=submitted, actor=submitted.applicant)
+    again = services.application_create(
+        applicant=submitted.applicant,
+        trade=crane,
+        assessment_institution=centre,
+        training_institution=school,
+    )
+    assert again.status == S.DRAFT
+
+
+def test_staff_of_another_institution_cannot_return(submitted):
+    other = staff_factory(institution=Institution.objects.get(name="宁波示例建筑安全培训学校"))
+    with pytest.raises(DomainError, match="无权"):
+        services.application_return(application=submitted, actor=other, reason="x")

@@ -1,0 +1,305 @@
+import csv
+import io
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from openpyxl import Workbook
+
+from certportal.errors import DomainError
+from certportal.imports import ImportRefused
+from certportal.models import AuditEvent, Notice
+from conftest import need
+from exams import services
+from exams.models import ExamApplication, ExamSession
+from tests.exams.conftest import bulk_scheduled, make_candidate, make_session, medical
+
+pytestmark = pytest.mark.django_db
+A = ExamApplication.Status
+SS = ExamSession.Status
+
+
+def test_session_create_submit_approve_with_audit(assessor, authority_staff, crane, centre):
+    session = make_session(assessor, crane, centre)
+    assert session.status == SS.DRAFT and session.authority == centre.authority
+    services.session_submit(session=session, actor=assessor)
+    approved = services.session_approve(session=session, actor=authority_staff)
+    assert approved.status == SS.APPROVED
+    assert services.session_approve(session=approved, actor=authority_staff).status == SS.APPROVED
+    actions = list(
+        AuditEvent.objects.filter(
+            object_id=str(session.pk), action__startswith="exams.session"
+        ).values_list("action", flat=True)
+    )
+    assert sorted(actions) == [
+        "exams.session.approved",
+        "exams.session.created",
+        "exams.session.submitted",
+    ]
+
+
+def test_session_wrong_state_and_wrong_actor(
+    assessor, authority_staff, other_authority_staff, crane, centre
+):
+    session = make_session(assessor, crane, centre)
+    with pytest.raises(DomainError, match="已报审"):
+        services.session_approve(session=session, actor=authority_staff)
+    services.session_submit(session=session, actor=assessor)
+    with pytest.raises(DomainError, match="无权"):
+        services.session_approve(session=session, actor=other_authority_staff)
+    with pytest.raises(DomainError, match="无权"):
+        services.session_approve(session=session, actor=assessor)
+
+
+def test_session_refuses_practical_before_theory(assessor, crane, centre):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    with pytest.raises(ValidationError) as exc:
+        services.session_create(
+            actor=assessor,
+            name="x",
+            trade=crane,
+            assessment_institution=centre,
+            theory_at=now + timedelta(days=2),
+            practical_at=now + timedelta(days=1),
+            venue="v",
+            capacity=10,
+        )
+    assert "practical_at" in exc.value.message_dict
+
+
+def _approved_candidates(n, crane, centre, school, trainer, authority_staff):
+    apps = []
+    for _ in range(n):
+        user = make_candidate()
+        app = medical(
+            services.application_create(
+                applicant=user,
+                trade=crane,
+                assessment_institution=centre,
+                training_institution=school,
+            )
+        )
+        app = services.application_submit(application=app, actor=user)
+        app = services.application_institution_approve(application=app, actor=trainer)
+        apps.append(services.application_approve(application=app, actor=authority_staff))
+    return apps
+
+
+def test_assign_fills_in_order_of_approval_up_to_capacity(
+    assessor, authority_staff, trainer, crane, centre, school, django_capture_on_commit_callbacks
+):
+    apps = _approved_candidates(3, crane, centre, school, trainer, authority_staff)
+    session = make_session(assessor, crane, centre, capacity=2, approve_with=authority_staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.session_assign(session=session, actor=assessor)
+    assert [a.pk for a in result.assigned] == [apps[0].pk, apps[1].pk]
+    for app in apps[:2]:
+        app.refresh_from_db()
+        assert app.status == A.SCHEDULED and app.ticket_number and app.ticket_pdf
+    apps[2].refresh_from_db()
+    assert apps[2].status == A.APPROVED
+    assert len({a.ticket_number for a in apps[:2]}) == 2
+    assert Notice.objects.filter(user=apps[0].applicant, title__contains="准考证").exists()
+
+
+def test_assign_refused_unless_session_approved(approved, assessor, crane, centre):
+    session = make_session(assessor, crane, centre)
+    with pytest.raises(DomainError, match="已批准"):
+        services.session_assign(session=session, actor=assessor, applications=[approved])
+    approved.refresh_from_db()
+    assert approved.status == A.APPROVED
+
+
+def test_assign_skips_applications_of_another_trade(approved, assessor, authority_staff, centre):
+    from exams.models import Trade
+
+    other = make_session(
+        assessor, Trade.objects.get(code="01"), centre, approve_with=authority_staff
+    )
+    result = services.session_assign(session=other, actor=assessor, applications=[approved])
+    assert result.assigned == [] and len(result.skipped) == 1
+
+
+def test_admission_ticket_pdf_has_number_and_name(scheduled):
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-layout", scheduled.ticket_pdf.path, "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert scheduled.ticket_number in text and "王小明" in text
+    assert scheduled.applicant.profile.id_number not in text
+
+
+def test_score_record_rules(scheduled, assessor):
+    with pytest.raises(ValidationError, match="不参加实操"):
+        services.score_record(
+            application=scheduled, actor=assessor, theory=Decimal("59"), practical=Decimal("80")
+        )
+    with pytest.raises(ValidationError, match="缺考"):
+        services.score_record(
+            application=scheduled, actor=assessor, theory=Decimal("80"), practical=None, absent=True
+        )
+    services.score_record(
+        application=scheduled, actor=assessor, theory=Decimal("80"), practical=Decimal("75")
+    )
+    services.score_record(
+        application=scheduled, actor=assessor, theory=Decimal("80"), practical=Decimal("75")
+    )
+    assert AuditEvent.objects.filter(action="exams.application.scored").count() == 1
+
+
+def test_staff_of_another_institution_cannot_score(scheduled, other_institution_staff):
+    with pytest.raises(DomainError, match="无权"):
+        services.score_record(
+            application=scheduled,
+            actor=other_institution_staff,
+            theory=Decimal("80"),
+            practical=Decimal("80"),
+        )
+
+
+def csv_bytes(rows):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["准考证号", "身份证号", "理论成绩", "实操成绩", "缺考"])
+    writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def xlsx_bytes(rows):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["准考证号", "身份证号", "理论成绩", "实操成绩", "缺考"])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_score_import_from_csv_and_xlsx(session, assessor):
+    candidates = bulk_scheduled(session, 4)
+    rows = [[a.ticket_number, number, 85, 90, "否"] for a, number in candidates[:2]]
+    assert (
+        services.score_import(
+            session=session, actor=assessor, data=csv_bytes(rows), filename="s.csv"
+        )
+        == 2
+    )
+    rows = [[a.ticket_number, number.lower(), 55.0, None, None] for a, number in candidates[2:3]]
+    rows += [[candidates[3][0].ticket_number, candidates[3][1], None, None, "是"]]
+    assert (
+        services.score_import(
+            session=session, actor=assessor, data=xlsx_bytes(rows), filename="s.xlsx"
+        )
+        == 2
+    )
+    first, _, low, absent = (ExamApplication.objects.get(pk=a.pk) for a, _n in candidates)
+    assert (first.theory_score, first.practical_score) == (Decimal("85"), Decimal("90"))
+    assert (low.theory_score, low.practical_score) == (Decimal("55"), None)
+    assert absent.absent
+
+
+def test_score_import_with_one_bad_row_among_200_changes_nothing(session, assessor):
+    candidates = bulk_scheduled(session, 200)
+    rows = [[a.ticket_number, number, 80, 85, ""] for a, number in candidates]
+    rows[136][3] = 101
+    with pytest.raises(ImportRefused) as exc:
+        services.score_import(
+            session=session, actor=assessor, data=csv_bytes(rows), filename="s.csv"
+        )
+    assert [(e.row, e.column) for e in exc.value.errors] == [(138, "实操成绩")]
+    assert not ExamApplication.objects.filter(theory_score__isnull=False).exists()
+    assert not AuditEvent.objects.filter(
+        action__in=["exams.application.scored", "exams.session.scores_imported"]
+    ).exists()
+
+
+def test_score_import_reports_wrong_ticket_id_mismatch_and_rule_breaks(session, assessor):
+    (a, number), (b, other_number) = bulk_scheduled(session, 2)
+    rows = [
+        ["NOPE", number, 80, 80, ""],
+        [a.ticket_number, other_number, 80, 80, ""],
+        [b.ticket_number, other_number, 40, 80, ""],
+    ]
+    with pytest.raises(ImportRefused) as exc:
+        services.score_import(
+            session=session, actor=assessor, data=csv_bytes(rows), filename="s.csv"
+        )
+    messages = {e.row: e.message for e in exc.value.errors}
+    assert "不属于本考试计划" in messages[2]
+    assert "不一致" in messages[3]
+    assert "不参加实操" in messages[4]
+    assert all(other_number not in e.message for e in exc.value.errors)
+
+
+def test_publish_sets_passed_failed_and_tells_applicants(session, assessor, authority_staff):
+    candidates = bulk_scheduled(session, 4)
+    for (app, _n), scores in zip(candidates, [(90, 80), (90, 60), (50, None), None], strict=True):
+        if scores is None:
+            services.score_record(
+                application=app, actor=assessor, theory=None, practical=None, absent=True
+            )
+        else:
+            services.score_record(
+                application=app,
+                actor=assessor,
+                theory=Decimal(scores[0]),
+                practical=Decimal(scores[1]) if scores[1] is not None else None,
+            )
+    for n, (app, _n) in enumerate(candidates):
+        app.applicant.email = f"worker{n}@example.com"
+        app.applicant.save()
+
+    published = services.session_publish_scores(session=session, actor=authority_staff)
+    assert published.status == SS.SCORES_PUBLISHED and published.published_at
+    statuses = [ExamApplication.objects.get(pk=a.pk).status for a, _n in candidates]
+    assert statuses == [A.PASSED, A.FAILED, A.FAILED, A.FAILED]
+    assert Notice.objects.filter(title__contains="考核成绩已发布").count() == 4
+    assert AuditEvent.objects.filter(action="exams.application.passed").count() == 1
+    services.session_publish_scores(session=session, actor=authority_staff)
+    assert Notice.objects.filter(title__contains="考核成绩已发布").count() == 4
+
+
+def test_publish_refused_while_a_candidate_has_no_result(session, assessor, authority_staff):
+    (a, _), (b, _) = bulk_scheduled(session, 2)
+    services.score_record(application=a, actor=assessor, theory=Decimal(90), practical=Decimal(90))
+    services.score_record(application=b, actor=assessor, theory=Decimal(90), practical=None)
+    with pytest.raises(DomainError, match=b.ticket_number):
+        services.session_publish_scores(session=session, actor=authority_staff)
+    assert ExamApplication.objects.get(pk=a.pk).status == A.SCHEDULED
+    with pytest.raises(DomainError, match="无权"):
+        services.session_publish_scores(session=session, actor=assessor)
+
+
+def test_publish_mails_after_commit(
+    session, assessor, authority_staff, django_capture_on_commit_callbacks
+):
+    ((app, _),) = bulk_scheduled(session, 1)
+    app.applicant.email = "worker@example.com"
+    app.applicant.save()
+    services.score_record(
+        application=app, actor=assessor, theory=Decimal(90), practical=Decimal(90)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_publish_scores(session=session, actor=authority_staff)
+    assert len(mail.outbox) == 1 and "考核合格" in mail.outbox[0].subject
+
+
+def test_scores_cannot_change_after_publication(session, assessor, authority_staff):
+    ((app, _),) = bulk_scheduled(session, 1)
+    services.score_record(
+        application=app, actor=assessor, theory=Decimal(90), practical=Decimal(90)
+    )
+    services.session_publish_scores(session=session, actor=authority_staff)
+    with pytest.raises(DomainError):
+        services.score_record(application=app, actor=assessor, theory=Decimal(10), practical=None)

@@ -1,0 +1,215 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest
+from django.utils import timezone
+
+from exams import selectors
+from exams.models import ExamApplication
+from tests.applicants.corpus import good_pdf
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+A = ExamApplication.Status
+
+
+def login(client, user):
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
+
+
+def test_applicant_creates_uploads_medical_sees_checks_and_submits(
+    client, candidate, crane, centre, school
+):
+    login(client, candidate)
+    response = client.post(
+        "/me/applications/new/",
+        {
+            "trade": crane.pk,
+            "assessment_institution": centre.pk,
+            "training_institution": school.pk,
+        },
+    )
+    application = ExamApplication.objects.get(applicant=candidate)
+    assert response["Location"] == f"/me/applications/{application.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "报名条件核对" in page and "体检" in page
+    response = client.post(
+        f"/me/applications/{application.pk}/",
+        {
+            "action": "medical",
+            "exam_date": timezone.localdate().isoformat(),
+            "file": SimpleUploadedFile("m.pdf", good_pdf(), "application/pdf"),
+        },
+    )
+    assert response.status_code == 302
+    response = client.post(f"/me/applications/{application.pk}/", {"action": "submit"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == A.SUBMITTED
+    assert "已提交" in client.get("/me/applications/").content.decode()
+
+
+def test_submit_shows_every_failing_rule(client, crane, centre, school):
+    from tests.exams.conftest import make_candidate
+
+    user = make_candidate(materials=False)
+    login(client, user)
+    client.post(
+        "/me/applications/new/",
+        {
+            "trade": crane.pk,
+            "assessment_institution": centre.pk,
+            "training_institution": school.pk,
+        },
+    )
+    application = ExamApplication.objects.get(applicant=user)
+    client.post(
+        f"/me/applications/{application.pk}/",
+        {
+            "action": "medical",
+            "exam_date": timezone.localdate().isoformat(),
+            "file": SimpleUploadedFile("m.pdf", good_pdf(), "application/pdf"),
+        },
+    )
+    response = client.post(f"/me/applications/{application.pk}/", {"action": "submit"})
+    assert response.status_code == 400
+    assert "电子照片" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == A.DRAFT
+
+
+def test_returned_reason_shown_to_the_applicant(client, submitted, trainer):
+    from exams import services
+
+    services.application_return(application=submitted, actor=trainer, reason="体检报告缺心电图")
+    login(client, submitted.applicant)
+    assert "体检报告缺心电图" in client.get(f"/me/applications/{submitted.pk}/").content.decode()
+
+
+def test_other_applicant_and_anonymous_get_404(client, scheduled, other_applicant):
+    urls = [f"/me/applications/{scheduled.pk}/", f"/me/applications/{scheduled.pk}/ticket.pdf"]
+    assert client.get(urls[1]).status_code == 404
+    login(client, other_applicant)
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    assert client.post(urls[0], {"action": "withdraw"}).status_code == 404
+    scheduled.refresh_from_db()
+    assert scheduled.status == A.SCHEDULED
+
+
+def test_applicant_downloads_own_ticket(client, scheduled):
+    login(client, scheduled.applicant)
+    response = client.get(f"/me/applications/{scheduled.pk}/ticket.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+
+
+def test_admin_scopes_applications_to_institution_and_authority(
+    client, submitted, trainer, other_institution_staff, authority_staff, other_authority_staff
+):
+    change = f"/admin/exams/examapplication/{submitted.pk}/change/"
+    for staff, sees in (
+        (trainer, True),
+        (authority_staff, True),
+        (other_institution_staff, False),
+        (other_authority_staff, False),
+    ):
+        client.logout()
+        login(client, staff)
+        listing = client.get("/admin/exams/examapplication/")
+        assert listing.status_code == 200
+        assert (f'href="{change}"' in listing.content.decode()) is sees, staff
+        assert (client.get(change).status_code == 200) is sees, staff
+
+
+def test_admin_action_approve_and_reason_actions(client, submitted, trainer, authority_staff):
+    login(client, trainer)
+    response = client.post(
+        "/admin/exams/examapplication/",
+        {
+            "action": "approve",
+            "_selected_action": [submitted.pk],
+        },
+    )
+    assert response.status_code == 302
+    submitted.refresh_from_db()
+    assert submitted.status == A.INSTITUTION_APPROVED
+    client.logout()
+    login(client, authority_staff)
+    page = client.post(
+        "/admin/exams/examapplication/",
+        {
+            "action": "return_for_correction",
+            "_selected_action": [submitted.pk],
+        },
+    )
+    assert page.status_code == 200 and "原因" in page.content.decode()
+    client.post(
+        "/admin/exams/examapplication/",
+        {
+            "action": "return_for_correction",
+            "_selected_action": [submitted.pk],
+            "apply": "1",
+            "reason": "学历证明不清晰",
+        },
+    )
+    submitted.refresh_from_db()
+    assert submitted.status == A.RETURNED and submitted.status_reason == "学历证明不清晰"
+
+
+def test_admin_detail_shows_materials_and_eligibility(client, submitted, trainer):
+    login(client, trainer)
+    page = client.get(f"/admin/exams/examapplication/{submitted.pk}/change/").content.decode()
+    assert "报名条件核对" in page and "/staff/materials/" in page
+    material = submitted.applicant.materials.get(kind="photo")
+    assert client.get(f"/staff/materials/{material.pk}/thumb/").status_code == 200
+
+
+def test_other_authority_staff_cannot_open_the_applicants_materials(
+    client, submitted, other_authority_staff
+):
+    login(client, other_authority_staff)
+    material = submitted.applicant.materials.get(kind="photo")
+    assert client.get(f"/staff/materials/{material.pk}/file/").status_code == 404
+
+
+def test_drafts_are_invisible_to_staff(client, draft, trainer, superuser):
+    assert not selectors.applications_visible_to(trainer).filter(pk=draft.pk).exists()
+    assert not selectors.applications_visible_to(superuser).filter(pk=draft.pk).exists()
+
+
+def test_holder_of_the_same_trade_certificate_is_refused(draft):
+    """The certificates app registers the real check; here the engine must consult it."""
+    from exams.eligibility import failures
+
+    def holds(applicant, trade):
+        return applicant.pk == draft.applicant_id and trade.pk == draft.trade_id
+
+    selectors.register_certificate_holding_check(holds)
+    try:
+        codes = [c.code for c in failures(selectors.eligibility_report(draft))]
+    finally:
+        selectors._certificate_holding_checks.remove(holds)
+    assert codes == ["holds_certificate"]
+
+
+def test_session_import_page_reports_rows(client, session, assessor):
+    from tests.exams.conftest import bulk_scheduled
+    from tests.exams.test_sessions import csv_bytes
+
+    ((app, number),) = bulk_scheduled(session, 1)
+    login(client, assessor)
+    bad = csv_bytes([[app.ticket_number, number, 120, "", ""]])
+    response = client.post(
+        f"/admin/exams/examsession/{session.pk}/import-scores/",
+        {"file": SimpleUploadedFile("s.csv", bad, "text/csv")},
+    )
+    assert response.status_code == 400
+    assert "import-errors" in response.content.decode()
+    good = csv_bytes([[app.ticket_number, number, 88, 77, ""]])
+    response = client.post(
+        f"/admin/exams/examsession/{session.pk}/import-scores/",
+        {"file": SimpleUploadedFile("s.csv", good, "text/csv")},
+    )
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert app.theory_score == 88
