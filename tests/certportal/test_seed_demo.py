@@ -65,7 +65,9 @@ def test_seed_demo_has_applications_and_sessions_in_every_state(django_capture_o
     call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
     statuses = set(ExamApplication.objects.values_list("status", flat=True))
     assert statuses == set(ExamApplication.Status.values)
-    assert set(ExamSession.objects.values_list("status", flat=True)) == set(ExamSession.Status.values)
+    assert set(ExamSession.objects.values_list("status", flat=True)) == set(
+        ExamSession.Status.values
+    )
     passed = ExamApplication.objects.get(applicant__username="13800000001")
     assert passed.status == "passed" and passed.theory_score is not None
     assert ExamApplication.objects.filter(status="scheduled").exclude(ticket_pdf="").exists()
