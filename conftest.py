@@ -14,6 +14,9 @@ from certportal.roles import sync_roles
 from exams.models import Authority, Institution
 from tests.factories import staff_factory, user_factory
 
+# Fixtures shared across test packages (exam workflow, certificates).
+pytest_plugins = ["tests.exams.fixtures", "tests.certificates.fixtures"]
+
 QUANZHOU = 350500
 NINGBO = 330200
 

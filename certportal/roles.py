@@ -50,6 +50,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "exams.view_examsession",
         "exams.add_examsession",
         "exams.change_examsession",
+        "certificates.view_certificate",
+        "certificates.change_certificate",
+        "certificates.view_certificaterequest",
+        "certificates.change_certificaterequest",
+        "certificates.view_issuablesession",
+        "certificates.change_issuablesession",
+        "certificates.view_batchissue",
+        "certificates.add_batchissue",
     ],
 }
 

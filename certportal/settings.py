@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,6 +141,20 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BEAT_SCHEDULE = {
+    "render-pending-certificates": {
+        "task": "certificates.tasks.enqueue_pending_renders",
+        "schedule": 600.0,
+    },
+    "expire-certificates": {
+        "task": "certificates.tasks.expire_certificates",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "expiry-reminders": {
+        "task": "certificates.tasks.send_expiry_reminders",
+        "schedule": crontab(hour=8, minute=0),
+    },
+}
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses to authenticate while an account or an address is locked out.

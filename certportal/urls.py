@@ -18,4 +18,5 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("", include("applicants.urls")),
     path("", include("exams.urls")),
+    path("", include("certificates.urls")),
 ]

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,7 +21,13 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path, client)
         "authority_staff",
         "superuser",
     ]
-    assert data["certificates"] == []
+    certificates = data["certificates"]
+    assert sorted(c["status"] for c in certificates) == ["01", "02", "03", "04", "05", "06"]
+    for entry in certificates:
+        assert entry["pdf"] and Path(entry["pdf"]).read_bytes().startswith(b"%PDF-")
+        assert entry["verify_url"].endswith("/") and "/v/" in entry["verify_url"]
+        assert entry["id_number"] not in entry["verify_url"]
+        assert len(entry["id_number"]) == 18 and entry["number"].startswith("闽C")
     assert User.objects.filter(is_staff=True).count() == 4  # + the assessment centre's clerk
     for entry in data["users"]:
         assert client.login(

@@ -92,6 +92,3 @@ def run_admin_action(page, changelist: str, pk: int, action: str) -> None:
     page.select_option("select[name=action]", action)
     page.locator("button[name=index]").click()
     page.wait_for_load_state()
-
-
-from tests.exams.conftest import assessor, centre, crane, school, trainer  # noqa: E402, F401

@@ -8,7 +8,7 @@ from conftest import need
 from exams.models import ExamApplication
 from tests.applicants.corpus import good_pdf
 from tests.e2e.conftest import admin_login, run_admin_action
-from tests.exams.conftest import make_candidate, make_session
+from tests.exams.fixtures import make_candidate, make_session
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from certportal.models import AuditEvent, Notice
 from exams import services
 from exams.models import ExamApplication, Institution, Policy, Trade
 from exams.services import NotEligible
-from tests.exams.conftest import make_candidate, medical
+from tests.exams.fixtures import make_candidate, medical
 from tests.factories import staff_factory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from certportal.models import AuditEvent, Notice
 from conftest import need
 from exams import services
 from exams.models import ExamApplication, ExamSession
-from tests.exams.conftest import bulk_scheduled, make_candidate, make_session, medical
+from tests.exams.fixtures import bulk_scheduled, make_candidate, make_session, medical
 
 pytestmark = pytest.mark.django_db
 A = ExamApplication.Status

@@ -49,7 +49,7 @@ def test_applicant_creates_uploads_medical_sees_checks_and_submits(
 
 
 def test_submit_shows_every_failing_rule(client, crane, centre, school):
-    from tests.exams.conftest import make_candidate
+    from tests.exams.fixtures import make_candidate
 
     user = make_candidate(materials=False)
     login(client, user)
@@ -193,7 +193,7 @@ def test_holder_of_the_same_trade_certificate_is_refused(draft):
 
 
 def test_session_import_page_reports_rows(client, session, assessor):
-    from tests.exams.conftest import bulk_scheduled
+    from tests.exams.fixtures import bulk_scheduled
     from tests.exams.test_sessions import csv_bytes
 
     ((app, number),) = bulk_scheduled(session, 1)

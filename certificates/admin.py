@@ -1,0 +1,340 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from applicants.idcard import parse_id_number
+from certportal.errors import DomainError
+from certportal.pii import blind_index
+from exams.admin_review import _run, _with_reason
+from exams.selectors import sessions_visible_to
+
+from . import services
+from .models import (
+    BatchIssue,
+    Certificate,
+    CertificatePdf,
+    CertificateRequest,
+    IssuableSession,
+    ValidityPeriod,
+)
+from .selectors import certificates_visible_to
+
+
+class PeriodInline(admin.TabularInline):
+    model = ValidityPeriod
+    extra = 0
+    can_delete = False
+    readonly_fields = ("valid_from", "valid_until", "reason", "created_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PdfInline(admin.TabularInline):
+    model = CertificatePdf
+    extra = 0
+    can_delete = False
+    readonly_fields = (
+        "version",
+        "status",
+        "valid_until",
+        "sha256",
+        "ecert_identifier",
+        "created_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "holder_name",
+        "masked_id",
+        "trade",
+        "authority",
+        "valid_until",
+        "status_display",
+    )
+    list_filter = ("status", "trade", ("authority", admin.RelatedOnlyFieldListFilter), "is_legacy")
+    search_fields = ("number", "holder_name")
+    date_hierarchy = "issued_on"
+    list_select_related = ("trade", "authority")
+    raw_id_fields = ("holder", "application")
+    inlines = (PeriodInline, PdfInline)
+    actions = ("suspend", "lift", "revoke", "withdraw", "cancel")
+    change_list_template = "admin/certificates/certificate/change_list.html"
+    exclude = ("holder_id_index", "holder_photo", "pdf")
+    readonly_fields = (
+        "number",
+        "holder",
+        "holder_name",
+        "holder_sex",
+        "holder_id_number",
+        "holder_birth_date",
+        "trade",
+        "authority",
+        "application",
+        "first_issued_on",
+        "issued_on",
+        "valid_from",
+        "valid_until",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "renewal_pending",
+        "is_legacy",
+        "qr_token",
+        "content_version",
+        "pdf_link",
+        "pdf_sha256",
+        "pdf_version",
+        "ecert_version",
+        "ecert_identifier",
+        "render_error",
+    )
+
+    def get_queryset(self, request):
+        return certificates_visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def masked_id(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=gettext_lazy("状态"), ordering="status")
+    def status_display(self, obj):
+        return obj.effective_status_label
+
+    @admin.display(description=gettext_lazy("电子证照"))
+    def pdf_link(self, obj):
+        if not obj.pdf:
+            return obj.render_error or _("生成中")
+        return format_html(
+            '<a href="{}">{}</a>', reverse("certificates:staff_pdf", args=[obj.pk]), _("下载预览")
+        )
+
+    def _status_action(self, request, queryset, label, fn):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            label,
+            lambda c, reason: fn(certificate=c, actor=request.user, reason=reason),
+        )
+
+    @admin.action(description=gettext_lazy("暂扣（填写原因）"), permissions=["change"])
+    def suspend(self, request, queryset):
+        return self._status_action(request, queryset, _("暂扣"), services.certificate_suspend)
+
+    @admin.action(description=gettext_lazy("发还（解除暂扣）"), permissions=["change"])
+    def lift(self, request, queryset):
+        return self._status_action(
+            request, queryset, _("发还"), services.certificate_lift_suspension
+        )
+
+    @admin.action(description=gettext_lazy("吊销（填写原因）"), permissions=["change"])
+    def revoke(self, request, queryset):
+        return self._status_action(request, queryset, _("吊销"), services.certificate_revoke)
+
+    @admin.action(description=gettext_lazy("撤销（填写原因）"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        return self._status_action(request, queryset, _("撤销"), services.certificate_withdraw)
+
+    @admin.action(description=gettext_lazy("注销（填写原因）"), permissions=["change"])
+    def cancel(self, request, queryset):
+        return self._status_action(request, queryset, _("注销"), services.certificate_cancel)
+
+    def get_urls(self):
+        return [
+            path(
+                "find-by-id/",
+                self.admin_site.admin_view(require_POST(self.find_by_id_number)),
+                name="certificates_certificate_find_by_id",
+            ),
+            *super().get_urls(),
+        ]
+
+    def find_by_id_number(self, request):
+        """Exact search by ID number through the blind index (POST: never in a URL)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:certificates_certificate_changelist")
+        try:
+            number = parse_id_number(request.POST.get("id_number", "")).number
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        ids = list(
+            self.get_queryset(request)
+            .filter(holder_id_index=blind_index(number))
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            self.message_user(
+                request, _("未找到该身份证号码的证书（或不在您的管辖范围内）。"), messages.WARNING
+            )
+            return HttpResponseRedirect(changelist)
+        if len(ids) == 1:
+            return HttpResponseRedirect(
+                reverse("admin:certificates_certificate_change", args=[ids[0]])
+            )
+        return HttpResponseRedirect(f"{changelist}?id__in={','.join(map(str, ids))}")
+
+
+@admin.register(CertificateRequest)
+class CertificateRequestAdmin(admin.ModelAdmin):
+    list_display = ("application", "status", "created_at", "decided_at")
+    list_filter = ("status",)
+    actions = ("approve", "reject")
+    readonly_fields = ("application", "status", "reason", "created_at", "decided_at")
+
+    def get_queryset(self, request):
+        from exams.selectors import applications_visible_to
+
+        return (
+            super()
+            .get_queryset(request)
+            .filter(application__in=applications_visible_to(request.user))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=gettext_lazy("签发"), permissions=["change"])
+    def approve(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            _("签发"),
+            lambda r: services.certificate_request_approve(request=r, actor=request.user),
+        )
+
+    @admin.action(description=gettext_lazy("不予签发（填写原因）"), permissions=["change"])
+    def reject(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            _("不予签发"),
+            lambda r, reason: services.certificate_request_reject(
+                request=r, actor=request.user, reason=reason
+            ),
+        )
+
+
+@admin.register(IssuableSession)
+class IssuableSessionAdmin(admin.ModelAdmin):
+    list_display = ("name", "trade", "authority", "theory_at", "status", "passed")
+    list_filter = ("trade",)
+    actions = ("batch_issue",)
+
+    def get_queryset(self, request):
+        return sessions_visible_to(request.user).filter(status="scores_published")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("certificates.add_batchissue")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.display(description=gettext_lazy("合格人数"))
+    def passed(self, obj):
+        return obj.applications.filter(status="passed").count()
+
+    @admin.action(description=gettext_lazy("批量签发合格考生的证书"), permissions=["change"])
+    def batch_issue(self, request, queryset):
+        last = None
+        for session in queryset:
+            try:
+                last = services.batch_issue_start(session=session, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{session}: {exc.message}", messages.ERROR)
+        if last is not None:
+            self.message_user(request, _("批量签发已开始。"), messages.SUCCESS)
+            return HttpResponseRedirect(
+                reverse("admin:certificates_batchissue_change", args=[last.pk])
+            )
+        return None
+
+
+@admin.register(BatchIssue)
+class BatchIssueAdmin(admin.ModelAdmin):
+    list_display = ("session", "status", "done", "total", "created_at", "finished_at")
+    readonly_fields = (
+        "session",
+        "actor",
+        "status",
+        "progress",
+        "result_table",
+        "created_at",
+        "finished_at",
+    )
+    fields = readonly_fields
+    change_form_template = "admin/certificates/batchissue/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(session__in=sessions_visible_to(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("进度"))
+    def progress(self, obj):
+        return f"{obj.done} / {obj.total}"
+
+    @admin.display(description=gettext_lazy("逐人结果"))
+    def result_table(self, obj):
+        if not obj.results:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr class='{}'><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    "ok" if r["ok"] else "refused",
+                    r["ticket"],
+                    r["name"],
+                    r["number"] or "—",
+                    r["message"],
+                )
+                for r in obj.results
+            ),
+        )
+        return format_html(
+            "<table id='batch-results'><thead><tr>"
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            _("准考证号"),
+            _("姓名"),
+            _("证书编号"),
+            _("结果"),
+            rows,
+        )

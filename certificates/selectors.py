@@ -1,0 +1,50 @@
+"""Reads of certificates, each scoped to who may see them."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from applicants.models import Profile
+from exams.selectors import authorities_in_scope
+
+from .models import Certificate, CertificateStatus
+
+
+def holds_same_trade_certificate(applicant, trade) -> bool:
+    """A valid or suspended certificate of ``trade`` from any authority, matched by ID number
+    (so an imported or another province's certificate counts too)."""
+    index = Profile.objects.filter(user=applicant).values_list("id_number_index", flat=True).first()
+    if not index:
+        return False
+    return Certificate.objects.filter(
+        holder_id_index=index,
+        trade_id=trade.pk,
+        status__in=(CertificateStatus.VALID, CertificateStatus.SUSPENDED),
+    ).exists()
+
+
+def certificates_of(user):
+    """The holder's certificates: issued to the account, or imported under their ID number."""
+    index = Profile.objects.filter(user=user).values_list("id_number_index", flat=True).first()
+    qs = Certificate.objects.select_related("trade", "authority")
+    if index:
+        return qs.filter(holder_id_index=index)
+    return qs.filter(holder=user)
+
+
+def get_certificate_for_holder(user, pk: int) -> Certificate:
+    if not getattr(user, "is_authenticated", False):
+        raise Http404
+    certificate = certificates_of(user).filter(pk=pk).first()
+    if certificate is None:
+        raise Http404
+    return certificate
+
+
+def certificates_visible_to(user):
+    qs = Certificate.objects.select_related("trade", "authority")
+    if not getattr(user, "is_authenticated", False) or not user.is_staff:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(authority__in=authorities_in_scope(user))

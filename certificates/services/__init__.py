@@ -1,0 +1,44 @@
+"""Every write of the certificates app."""
+
+from .issuance import (
+    batch_issue_run,
+    batch_issue_start,
+    certificate_issue,
+    certificate_request_approve,
+    certificate_request_reject,
+    certificate_request_submit,
+    validity_for,
+)
+from .legacy import certificate_generate_ecert, import_certificates
+from .rendering import certificate_render, render_pending_ids, send_expiry_reminders
+from .status import (
+    certificate_cancel,
+    certificate_expire,
+    certificate_lift_suspension,
+    certificate_revoke,
+    certificate_suspend,
+    certificate_withdraw,
+    expire_due,
+)
+
+__all__ = [
+    "batch_issue_run",
+    "batch_issue_start",
+    "certificate_cancel",
+    "certificate_expire",
+    "certificate_generate_ecert",
+    "certificate_issue",
+    "certificate_lift_suspension",
+    "certificate_render",
+    "certificate_request_approve",
+    "certificate_request_reject",
+    "certificate_request_submit",
+    "certificate_revoke",
+    "certificate_suspend",
+    "certificate_withdraw",
+    "expire_due",
+    "import_certificates",
+    "render_pending_ids",
+    "send_expiry_reminders",
+    "validity_for",
+]

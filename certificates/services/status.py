@@ -1,0 +1,142 @@
+"""Status changes with the national codes: each has a reason, an audit event, a re-render."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from certportal.errors import DomainError
+from certportal.notifications import notify
+from certportal.transitions import transition
+
+from ..models import Certificate, CertificateStatus
+from .issuance import require_authority_staff
+
+C = CertificateStatus
+ACTIVE = (C.VALID, C.SUSPENDED)
+
+
+def _change(
+    certificate: Certificate,
+    *,
+    actor,
+    to: str,
+    allowed: tuple,
+    verb: str,
+    reason: str,
+    system: bool = False,
+) -> Certificate:
+    from ..tasks import render_certificate
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写原因。"), code="reason_required")
+    if not system:
+        require_authority_staff(actor, certificate.authority)
+
+    def apply(row: Certificate):
+        row.status_reason = reason
+        row.status_changed_at = timezone.now()
+        row.content_version = F("content_version") + 1
+        if row.holder_id:
+            notify(
+                user=row.holder,
+                title=_("证书状态变更：%(number)s %(status)s")
+                % {"number": row.number, "status": C(to).label},
+                body=_("原因：%(reason)s") % {"reason": reason},
+                url="/me/certificates/",
+            )
+        pk = row.pk
+        transaction.on_commit(lambda: render_certificate.delay(pk))
+
+    row, _changed = transition(
+        certificate,
+        allowed_from=allowed,
+        to=to,
+        actor=actor,
+        action=f"certificates.certificate.{C(to).name.lower()}",
+        verb=verb,
+        reason=reason,
+        apply=apply,
+    )
+    row.refresh_from_db()
+    return row
+
+
+def certificate_suspend(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """01 valid → 02 suspended (暂扣)."""
+    return _change(
+        certificate, actor=actor, to=C.SUSPENDED, allowed=(C.VALID,), verb=_("暂扣"), reason=reason
+    )
+
+
+def certificate_lift_suspension(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """02 suspended → 01 valid (发还). A certificate whose validity ended meanwhile is expired."""
+    if certificate.valid_until < timezone.localdate() and not certificate.renewal_pending:
+        return _change(
+            certificate,
+            actor=actor,
+            to=C.EXPIRED,
+            allowed=(C.SUSPENDED,),
+            verb=_("发还"),
+            reason=reason,
+        )
+    return _change(
+        certificate, actor=actor, to=C.VALID, allowed=(C.SUSPENDED,), verb=_("发还"), reason=reason
+    )
+
+
+def certificate_revoke(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """01 | 02 → 03 revoked (吊销), final."""
+    return _change(
+        certificate, actor=actor, to=C.REVOKED, allowed=ACTIVE, verb=_("吊销"), reason=reason
+    )
+
+
+def certificate_withdraw(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """01 | 02 → 04 withdrawn (撤销), final."""
+    return _change(
+        certificate, actor=actor, to=C.WITHDRAWN, allowed=ACTIVE, verb=_("撤销"), reason=reason
+    )
+
+
+def certificate_cancel(*, certificate: Certificate, actor, reason: str) -> Certificate:
+    """01 | 02 → 05 cancelled (注销), final."""
+    return _change(
+        certificate, actor=actor, to=C.CANCELLED, allowed=ACTIVE, verb=_("注销"), reason=reason
+    )
+
+
+def certificate_expire(*, certificate: Certificate) -> Certificate:
+    """01 → 06 expired, by the nightly sweep (no actor). Refused before the end of validity
+    or while a renewal submitted in time is being decided."""
+    today = timezone.localdate()
+    if certificate.valid_until >= today or certificate.renewal_pending:
+        raise DomainError(_("证书尚在有效期内或延续审查中，不能标记为过期。"), code="not_due")
+    return _change(
+        certificate,
+        actor=None,
+        to=C.EXPIRED,
+        allowed=(C.VALID,),
+        verb=_("标记过期"),
+        reason=_("有效期届满未延续"),
+        system=True,
+    )
+
+
+def expire_due(*, today: date | None = None) -> int:
+    """Expire every valid certificate past its date (no renewal pending). Returns the count."""
+    today = today or timezone.localdate()
+    due = Certificate.objects.filter(status=C.VALID, valid_until__lt=today, renewal_pending=False)
+    count = 0
+    for certificate in due.iterator():
+        try:
+            certificate_expire(certificate=certificate)
+            count += 1
+        except DomainError:
+            continue
+    return count

@@ -1,0 +1,53 @@
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def render_certificate(certificate_pk: int) -> bool:
+    """Render the certificate's current content if its PDF is missing or stale (idempotent)."""
+    from .services import certificate_render
+
+    return certificate_render(certificate_pk=certificate_pk) is not None
+
+
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3600)
+def run_batch_issue(batch_id: int) -> int:
+    """Issue a session's passed candidates (safe to re-run)."""
+    from .services import batch_issue_run
+
+    return batch_issue_run(batch_id=batch_id).done
+
+
+@shared_task(acks_late=True, time_limit=600)
+def enqueue_pending_renders() -> int:
+    """The sweep: re-enqueue every certificate whose PDF is missing or stale."""
+    from .services import render_pending_ids
+
+    ids = render_pending_ids()
+    for pk in ids:
+        render_certificate.delay(pk)
+    return len(ids)
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def expire_certificates() -> int:
+    """Nightly: valid certificates past their date become 06 expired."""
+    from .services import expire_due
+
+    return expire_due()
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def send_expiry_reminders() -> int:
+    """Daily: reminders 90 and 30 days before expiry, each once."""
+    from .services import send_expiry_reminders as send
+
+    return send()

@@ -1,0 +1,75 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from certportal.errors import DomainError
+from exams.models import ExamApplication
+from exams.selectors import get_application_for_user
+
+from . import services
+from .models import Certificate, CertificateRequest
+from .selectors import certificates_of, certificates_visible_to, get_certificate_for_holder
+
+
+@never_cache
+@login_required
+def certificate_list(request: HttpRequest) -> HttpResponse:
+    certificates = list(certificates_of(request.user).prefetch_related("periods"))
+    issued_for = {c.application_id for c in certificates}
+    requests = {
+        r.application_id: r
+        for r in CertificateRequest.objects.filter(application__applicant=request.user)
+    }
+    awaiting = [
+        (a, requests.get(a.pk))
+        for a in ExamApplication.objects.filter(
+            applicant=request.user, status="passed"
+        ).select_related("trade")
+        if a.pk not in issued_for
+    ]
+    return render(
+        request, "certificates/list.html", {"certificates": certificates, "awaiting": awaiting}
+    )
+
+
+@login_required
+@require_POST
+def certificate_request(request: HttpRequest, application_pk: int) -> HttpResponse:
+    application = get_application_for_user(request.user, application_pk)
+    try:
+        services.certificate_request_submit(application=application, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("证书申请已提交，发证机关审核后签发。"))
+    return redirect("certificates:list")
+
+
+def _pdf_response(certificate: Certificate) -> FileResponse:
+    if not certificate.pdf:
+        raise Http404
+    response = FileResponse(
+        certificate.pdf.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"{certificate.number}.pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    """The holder's current e-certificate (404 for anyone else, anonymous included)."""
+    return _pdf_response(get_certificate_for_holder(request.user, pk))
+
+
+def staff_certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    """The same PDF for staff of the issuing authority's scope (admin preview)."""
+    certificate = certificates_visible_to(request.user).filter(pk=pk).first()
+    if certificate is None:
+        raise Http404
+    return _pdf_response(certificate)

@@ -1,0 +1,291 @@
+import shutil
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from certificates import services
+from certificates.models import (
+    Certificate,
+    CertificatePdf,
+    CertificateRequest,
+    CertificateStatus,
+    ValidityPeriod,
+)
+from certportal.errors import DomainError
+from certportal.models import AuditEvent, Notice
+from conftest import need
+from exams.eligibility import retirement_date
+
+pytestmark = pytest.mark.django_db
+C = CertificateStatus
+
+
+def test_issue_numbers_copies_holder_and_records_period(certificate, passed):
+    year = timezone.localdate().year
+    assert certificate.number == f"闽C05{year}000001"
+    assert (
+        certificate.holder_name == "王小明"
+        and certificate.holder_id_number == passed.applicant.profile.id_number
+    )
+    assert certificate.valid_from == certificate.issued_on == certificate.first_issued_on
+    assert certificate.valid_until == date(
+        certificate.valid_from.year + 2, certificate.valid_from.month, certificate.valid_from.day
+    ) - timedelta(days=1)
+    assert certificate.holder_photo
+    assert list(
+        ValidityPeriod.objects.filter(certificate=certificate).values_list("reason", flat=True)
+    ) == ["issued"]
+    assert AuditEvent.objects.filter(
+        action="certificates.certificate.issued", object_id=str(certificate.pk)
+    ).exists()
+    assert Notice.objects.filter(user=passed.applicant, title__contains=certificate.number).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT holder_id_number FROM certificates_certificate WHERE id = %s", [certificate.pk]
+        )
+        (raw,) = cursor.fetchone()
+    assert certificate.holder_id_number not in raw
+
+
+def test_issue_renders_the_pdf_and_identifier(certificate):
+    assert certificate.pdf and certificate.pdf_version == certificate.content_version == 1
+    assert certificate.ecert_identifier.startswith(
+        "1.2.156.3005.2.11100000000013338W032.91350100M000100Y43.C05"
+    )
+    assert CertificatePdf.objects.filter(
+        certificate=certificate, version=1, sha256=certificate.pdf_sha256
+    ).exists()
+
+
+def test_issue_is_idempotent(certificate, passed, authority_staff):
+    again = services.certificate_issue(application=passed, actor=authority_staff)
+    assert again.pk == certificate.pk and Certificate.objects.count() == 1
+
+
+def test_issue_refused_for_a_wrong_state_or_actor(
+    scheduled, passed, authority_staff, other_authority_staff
+):
+    with pytest.raises(DomainError, match="无权"):
+        services.certificate_issue(application=passed, actor=other_authority_staff)
+    assert not Certificate.objects.exists()
+
+
+def test_issue_refused_unless_passed(approved, authority_staff):
+    with pytest.raises(DomainError, match="考核合格"):
+        services.certificate_issue(application=approved, actor=authority_staff)
+
+
+def test_validity_never_past_retirement(passed, authority_staff):
+    profile = passed.applicant.profile
+    start = retirement_date(profile.birth_date, profile.sex) - timedelta(days=100)
+    certificate = services.certificate_issue(
+        application=passed, actor=authority_staff, issued_on=start
+    )
+    assert certificate.valid_until == retirement_date(profile.birth_date, profile.sex) - timedelta(
+        days=1
+    )
+
+
+def test_holder_of_a_valid_certificate_of_the_trade_is_not_eligible(certificate, passed):
+    from exams.eligibility import failures
+    from exams.models import ExamApplication
+    from exams.selectors import eligibility_report
+
+    new = ExamApplication(
+        applicant=passed.applicant,
+        trade=passed.trade,
+        authority=passed.authority,
+        assessment_institution=passed.assessment_institution,
+    )
+    assert "holds_certificate" in {c.code for c in failures(eligibility_report(new))}
+
+
+def test_certificate_request_by_the_applicant_then_approved(
+    passed, authority_staff, django_capture_on_commit_callbacks
+):
+    request = services.certificate_request_submit(application=passed, actor=passed.applicant)
+    assert (
+        services.certificate_request_submit(application=passed, actor=passed.applicant).pk
+        == request.pk
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = services.certificate_request_approve(request=request, actor=authority_staff)
+    request.refresh_from_db()
+    assert (
+        request.status == CertificateRequest.Status.APPROVED
+        and certificate.application_id == passed.pk
+    )
+
+
+def test_certificate_request_refused_before_passing(approved):
+    with pytest.raises(DomainError, match="考核合格"):
+        services.certificate_request_submit(application=approved, actor=approved.applicant)
+
+
+def test_batch_issue_reports_each_candidate(
+    passed, authority_staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch.refresh_from_db()
+    assert batch.status == "done" and batch.done == batch.total == 1
+    assert batch.results[0]["ok"] and batch.results[0]["number"].startswith("闽C05")
+    rerun = services.batch_issue_run(batch_id=batch.pk)
+    assert rerun.status == "done" and Certificate.objects.count() == 1
+
+
+def test_batch_refused_before_publication(scheduled, authority_staff):
+    with pytest.raises(DomainError, match="成绩发布"):
+        services.batch_issue_start(session=scheduled.session, actor=authority_staff)
+
+
+# --- status ------------------------------------------------------------------------------
+
+TRANSITIONS = [
+    (services.certificate_suspend, C.SUSPENDED),
+    (services.certificate_revoke, C.REVOKED),
+    (services.certificate_withdraw, C.WITHDRAWN),
+    (services.certificate_cancel, C.CANCELLED),
+]
+
+
+@pytest.mark.parametrize(("change", "to"), TRANSITIONS)
+def test_status_change_audits_rerenders_and_is_idempotent(
+    certificate, authority_staff, change, to, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        changed = change(certificate=certificate, actor=authority_staff, reason="违规操作")
+    assert changed.status == to and changed.status_reason == "违规操作"
+    assert len(callbacks) >= 1
+    changed.refresh_from_db()
+    assert changed.pdf_version == changed.content_version == 2 and changed.ecert_version == 2
+    assert CertificatePdf.objects.filter(certificate=certificate).count() == 2
+    events = AuditEvent.objects.filter(object_id=str(certificate.pk), to_state=to)
+    assert events.count() == 1 and events.get().from_state == C.VALID
+    change(certificate=changed, actor=authority_staff, reason="违规操作")
+    assert AuditEvent.objects.filter(object_id=str(certificate.pk), to_state=to).count() == 1
+
+
+def test_status_change_needs_reason_and_scope(certificate, authority_staff, other_authority_staff):
+    with pytest.raises(DomainError, match="原因"):
+        services.certificate_revoke(certificate=certificate, actor=authority_staff, reason=" ")
+    with pytest.raises(DomainError, match="无权"):
+        services.certificate_revoke(
+            certificate=certificate, actor=other_authority_staff, reason="x"
+        )
+
+
+def test_final_states_cannot_change(certificate, authority_staff):
+    services.certificate_revoke(certificate=certificate, actor=authority_staff, reason="x")
+    with pytest.raises(DomainError, match="吊销"):
+        services.certificate_suspend(certificate=certificate, actor=authority_staff, reason="y")
+    with pytest.raises(DomainError):
+        services.certificate_lift_suspension(
+            certificate=certificate, actor=authority_staff, reason="y"
+        )
+
+
+def test_suspension_is_lifted(certificate, authority_staff):
+    services.certificate_suspend(certificate=certificate, actor=authority_staff, reason="调查中")
+    lifted = services.certificate_lift_suspension(
+        certificate=certificate, actor=authority_staff, reason="调查结束"
+    )
+    assert lifted.status == C.VALID
+
+
+def past(certificate, **fields):
+    today = timezone.localdate()
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_from=today - timedelta(days=731), valid_until=today - timedelta(days=1), **fields
+    )
+
+
+def test_past_its_date_a_certificate_shows_expired_at_once_and_the_sweep_stores_it(certificate):
+    past(certificate)
+    certificate.refresh_from_db()
+    assert certificate.status == C.VALID and certificate.effective_status == C.EXPIRED
+    assert services.expire_due() == 1
+    certificate.refresh_from_db()
+    assert certificate.status == C.EXPIRED
+    assert services.expire_due() == 0
+
+
+def test_pending_renewal_keeps_a_certificate_valid(certificate):
+    past(certificate, renewal_pending=True)
+    certificate.refresh_from_db()
+    assert certificate.effective_status == C.VALID and services.expire_due() == 0
+
+
+def test_render_twice_gives_one_version(certificate):
+    services.certificate_render(certificate_pk=certificate.pk)
+    services.certificate_render(certificate_pk=certificate.pk)
+    assert CertificatePdf.objects.filter(certificate=certificate).count() == 1
+
+
+def test_failure_mid_render_leaves_previous_pdf(certificate, monkeypatch, private_media_root):
+    from certificates.services import rendering
+
+    Certificate.objects.filter(pk=certificate.pk).update(content_version=2)
+    before = sorted(p.name for p in private_media_root.rglob("*.pdf"))
+
+    def explode(data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rendering, "render_certificate_pdf", explode)
+    with pytest.raises(OSError):
+        services.certificate_render(certificate_pk=certificate.pk)
+    certificate.refresh_from_db()
+    assert certificate.pdf_version == 1 and certificate.pdf
+    assert sorted(p.name for p in private_media_root.rglob("*.pdf")) == before
+    assert services.render_pending_ids() == [certificate.pk]
+
+
+def test_rendered_certificate_reads_back_and_its_qr_is_the_verify_url(certificate):
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    need(shutil.which("zbarimg") is not None, "zbarimg (zbar-tools)")
+    text = subprocess.run(
+        ["pdftotext", certificate.pdf.path, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "建筑施工特种作业操作资格证书",
+        "王小明",
+        certificate.number,
+        certificate.trade.name,
+        "泉州市住房和城乡建设局",
+    ):
+        assert expected in text
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-singlefile",
+            certificate.pdf.path,
+            str(certificate.pdf.path) + "-page",
+        ],
+        check=True,
+    )
+    qr = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(certificate.pdf.path) + "-page.png"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert qr == certificate.verify_url
+    assert certificate.holder_id_number not in qr and certificate.number not in qr
+
+
+def test_expiry_reminders_are_sent_once(certificate):
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_until=timezone.localdate() + timedelta(days=90)
+    )
+    assert services.send_expiry_reminders() == 1
+    assert services.send_expiry_reminders() == 0
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_until=timezone.localdate() + timedelta(days=30)
+    )
+    assert services.send_expiry_reminders() == 1
