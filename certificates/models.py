@@ -280,7 +280,9 @@ class BatchIssue(models.Model):
         FAILED = "failed", _("失败")
 
     session = models.ForeignKey(ExamSession, verbose_name=_("考试计划"), on_delete=models.PROTECT)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -296,7 +298,7 @@ class BatchIssue(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.session} @ {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.session} @ {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class ReminderSent(models.Model):

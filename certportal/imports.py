@@ -120,6 +120,7 @@ def read_table(
     *,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    validate: Callable[[list[dict[str, Any]]], Iterable[RowError]] | None = None,
 ) -> list[dict[str, Any]]:
     """Parse a CSV or XLSX upload into one dict per non-empty data row, or refuse it whole.
 
@@ -128,6 +129,10 @@ def read_table(
     logs; the format is told by the content. Raises ``ImportRefused`` with every error of the
     file: file-level problems (size, format, encoding, too many rows) as row 0, header problems
     (missing, unknown or duplicate columns) on the header row, and every bad cell of every row.
+
+    ``validate`` receives the rows whose cells all parsed and returns the caller's own errors
+    (unknown keys, rows that contradict the database), so that one refusal lists every error
+    of the file, not only those of the first kind.
     """
     _check_columns(columns)
     if not data:
@@ -139,10 +144,16 @@ def read_table(
         )
 
     with closing(_open_grid(data, filename)) as grid:
-        return _read_grid(grid, columns, max_rows=max_rows)
+        return _read_grid(grid, columns, max_rows=max_rows, validate=validate)
 
 
-def _read_grid(grid: Grid, columns: Sequence[Column], *, max_rows: int) -> list[dict[str, Any]]:
+def _read_grid(
+    grid: Grid,
+    columns: Sequence[Column],
+    *,
+    max_rows: int,
+    validate: Callable[[list[dict[str, Any]]], Iterable[RowError]] | None = None,
+) -> list[dict[str, Any]]:
     errors: list[RowError] = []
     header_row, header_cells = _first_non_empty(grid)
     if header_row == 0:
@@ -156,6 +167,7 @@ def _read_grid(grid: Grid, columns: Sequence[Column], *, max_rows: int) -> list[
         raise ImportRefused(errors)
 
     rows: list[dict[str, Any]] = []
+    bad_rows: set[int] = set()
     data_rows = 0
     for row_number, cells in grid:
         if not any(cells):
@@ -168,12 +180,16 @@ def _read_grid(grid: Grid, columns: Sequence[Column], *, max_rows: int) -> list[
             )
         row, row_errors = _parse_row(row_number, cells, layout, columns)
         errors.extend(row_errors)
+        if row_errors:
+            bad_rows.add(row_number)
         rows.append(row)
 
     if data_rows == 0 and not errors:
         errors.append(RowError(0, "", _("文件只有表头，没有数据行。")))
+    if validate is not None and not header_errors and rows:
+        errors.extend(validate([row for row in rows if row[ROW_KEY] not in bad_rows]))
     if errors:
-        raise ImportRefused(errors)
+        raise ImportRefused(sorted(errors, key=lambda e: e.row))
     return rows
 
 

@@ -12,7 +12,7 @@ from applicants.models import Profile
 from applicants.validators import normalise_person_name, validate_person_name
 from certportal.audit import audit_record
 from certportal.errors import DomainError
-from certportal.imports import Column, ImportRefused, RowError, check_unique, parse_date, read_table
+from certportal.imports import Column, RowError, check_unique, parse_date, read_table
 from certportal.pii import blind_index
 from exams.models import Authority, Trade
 
@@ -64,43 +64,48 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
     Numbers are kept; old trade codes are mapped to the new ones; holders are linked to an
     account with the same ID number when one exists. No PDF is made until requested.
     """
-    rows = read_table(data, filename, LEGACY_COLUMNS)
-    errors: list[RowError] = check_unique(rows, "number", "证书编号")
-    existing = set(
-        Certificate.objects.filter(number__in=[r["number"] for r in rows]).values_list(
-            "number", flat=True
+    plan: list[tuple[dict, Authority, Trade]] = []
+
+    def validate(rows: list[dict]) -> list[RowError]:
+        errors: list[RowError] = check_unique(rows, "number", "证书编号")
+        numbers = [r["number"] for r in rows]
+        existing = set(
+            Certificate.objects.filter(number__in=numbers).values_list("number", flat=True)
         )
-    )
-    plan = []
-    for row in rows:
-        line = row["_row"]
-        if row["number"] in existing:
-            errors.append(RowError(line, "证书编号", _("该证书编号已存在。")))
-        authority = Authority.objects.filter(
-            Q(name=row["authority"]) | Q(region_code=row["authority"])
-        ).first()
-        if authority is None:
-            errors.append(
-                RowError(line, "发证机关", _("找不到该发证机关（填写名称或 6 位行政区划代码）。"))
-            )
-            continue
-        if actor is not None:
-            try:
-                require_authority_staff(actor, authority)
-            except DomainError as exc:
-                errors.append(RowError(line, "发证机关", exc.message))
+        for row in rows:
+            line = row["_row"]
+            if row["number"] in existing:
+                errors.append(RowError(line, "证书编号", _("该证书编号已存在。")))
+            authority = Authority.objects.filter(
+                Q(name=row["authority"]) | Q(region_code=row["authority"])
+            ).first()
+            if authority is None:
+                errors.append(
+                    RowError(
+                        line, "发证机关", _("找不到该发证机关（填写名称或 6 位行政区划代码）。")
+                    )
+                )
                 continue
-        trade = _trade(row["trade"])
-        if trade is None:
-            errors.append(RowError(line, "工种代码", _("工种代码不是新版或旧版的全国代码。")))
-            continue
-        if row["valid_until"] < row["valid_from"]:
-            errors.append(RowError(line, "有效期至", _("有效期至早于有效期起。")))
-        if not row["number"].startswith(authority.province.abbreviation):
-            errors.append(RowError(line, "证书编号", _("证书编号应以发证机关所在省的简称开头。")))
-        plan.append((row, authority, trade))
-    if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: (e.row, e.column)))
+            if actor is not None:
+                try:
+                    require_authority_staff(actor, authority)
+                except DomainError as exc:
+                    errors.append(RowError(line, "发证机关", exc.message))
+                    continue
+            trade = _trade(row["trade"])
+            if trade is None:
+                errors.append(RowError(line, "工种代码", _("工种代码不是新版或旧版的全国代码。")))
+                continue
+            if row["valid_until"] < row["valid_from"]:
+                errors.append(RowError(line, "有效期至", _("有效期至早于有效期起。")))
+            if not row["number"].startswith(authority.province.abbreviation):
+                errors.append(
+                    RowError(line, "证书编号", _("证书编号应以发证机关所在省的简称开头。"))
+                )
+            plan.append((row, authority, trade))
+        return errors
+
+    read_table(data, filename, LEGACY_COLUMNS, validate=validate)
     with transaction.atomic():
         for row, authority, trade in plan:
             parsed = row["id_number"]

@@ -78,12 +78,7 @@ def certificate_render(*, certificate_pk: int) -> Certificate | None:
                 return certificate
             version = certificate.ecert_version + 1
             data = certificate_data(certificate, version=version)
-            try:
-                pdf = render_certificate_pdf(data)
-            except MissingGlyphError as exc:
-                Certificate.objects.filter(pk=certificate.pk).update(render_error=str(exc))
-                logger.error("certificate %s cannot be rendered: %s", certificate.pk, exc)
-                raise
+            pdf = render_certificate_pdf(data)
             digest = hashlib.sha256(pdf).hexdigest()
             written = default_storage.save(
                 f"certificates/pdf/{digest[:32]}-v{version:03d}.pdf", ContentFile(pdf)
@@ -106,7 +101,10 @@ def certificate_render(*, certificate_pk: int) -> Certificate | None:
                 render_error="",
                 updated_at=timezone.now(),
             )
-    except MissingGlyphError:
+    except MissingGlyphError as exc:
+        # Recorded after the rollback so staff see why on the admin page; never retried.
+        Certificate.objects.filter(pk=certificate_pk).update(render_error=str(exc))
+        logger.error("certificate %s cannot be rendered: %s", certificate_pk, exc)
         raise
     except BaseException:
         if written:

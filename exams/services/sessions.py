@@ -17,7 +17,6 @@ from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.imports import (
     Column,
-    ImportRefused,
     RowError,
     check_unique,
     parse_bool_cn,
@@ -300,8 +299,6 @@ def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> 
     every error (row, column, message). Returns the number of candidates updated.
     """
     _require_scoring_open(session, actor)
-    rows = read_table(data, filename, SCORE_COLUMNS)
-    errors: list[RowError] = check_unique(rows, "ticket_number", "准考证号")
     scheduled = {
         a.ticket_number: a
         for a in session.applications.select_related("authority").filter(status=A.SCHEDULED)
@@ -312,26 +309,32 @@ def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> 
         )
     )
     plan = []
-    for row in rows:
-        application = scheduled.get(row["ticket_number"])
-        if application is None:
-            errors.append(RowError(row["_row"], "准考证号", _("准考证号不属于本考试计划。")))
-            continue
-        try:
-            number = parse_id_number(row["id_number"]).number
-        except ValidationError as exc:
-            errors.append(RowError(row["_row"], "身份证号", " ".join(exc.messages)))
-            continue
-        if blind_index(number) != indexes.get(application.pk):
-            errors.append(RowError(row["_row"], "身份证号", _("身份证号与该准考证的考生不一致。")))
-            continue
-        absent = bool(row.get("absent"))
-        theory, practical = row.get("theory"), row.get("practical")
-        for message in _score_errors(application, theory, practical, absent):
-            errors.append(RowError(row["_row"], "", message))
-        plan.append((application, theory, practical, absent))
-    if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: (e.row, e.column)))
+
+    def validate(rows: list[dict]) -> list[RowError]:
+        errors: list[RowError] = check_unique(rows, "ticket_number", "准考证号")
+        for row in rows:
+            application = scheduled.get(row["ticket_number"])
+            if application is None:
+                errors.append(RowError(row["_row"], "准考证号", _("准考证号不属于本考试计划。")))
+                continue
+            try:
+                number = parse_id_number(row["id_number"]).number
+            except ValidationError as exc:
+                errors.append(RowError(row["_row"], "身份证号", " ".join(exc.messages)))
+                continue
+            if blind_index(number) != indexes.get(application.pk):
+                errors.append(
+                    RowError(row["_row"], "身份证号", _("身份证号与该准考证的考生不一致。"))
+                )
+                continue
+            absent = bool(row.get("absent"))
+            theory, practical = row.get("theory"), row.get("practical")
+            for message in _score_errors(application, theory, practical, absent):
+                errors.append(RowError(row["_row"], "", message))
+            plan.append((application, theory, practical, absent))
+        return errors
+
+    read_table(data, filename, SCORE_COLUMNS, validate=validate)
     with transaction.atomic():
         for application, theory, practical, absent in plan:
             score_record(
