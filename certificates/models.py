@@ -281,7 +281,10 @@ class BatchIssue(models.Model):
 
     session = models.ForeignKey(ExamSession, verbose_name=_("考试计划"), on_delete=models.PROTECT)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED

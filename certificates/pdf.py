@@ -29,14 +29,15 @@ from certportal.pdf import (
     new_canvas,
     register_fonts,
     text_width,
+    wrap_text,
 )
 
 SEXES = ("男", "女")
+TEXT_FILL_AND_STROKE = 2  # PDF text render mode
 
 PAGE_SIZE = A4
 PAGE_WIDTH, PAGE_HEIGHT = PAGE_SIZE
 
-INK = (0.0, 0.0, 0.0)
 SEAL_RED = (0.86, 0.08, 0.1)
 BORDER_COLOUR = (0.62, 0.45, 0.16)  # the dark gold of printed certificate frames
 
@@ -50,6 +51,7 @@ BORDER_CORNER = 6 * mm
 
 TITLE = "建筑施工特种作业操作资格证书"
 TITLE_SIZE = 26
+TITLE_OUTLINE = 0.6  # a heavier title than the light Song face gives
 TITLE_BASELINE = PAGE_HEIGHT - 50 * mm
 TITLE_RULE_Y = TITLE_BASELINE - 9 * mm
 TITLE_RULE_HALF_WIDTH = 62 * mm
@@ -61,8 +63,12 @@ LABEL_SIZE = 15
 LABEL_WIDTH = 6 * LABEL_SIZE
 COLON = "："
 VALUE_LEFT = FIELD_LEFT + LABEL_WIDTH + LABEL_SIZE
-# A value shrinks through these sizes until it fits its line.
-VALUE_SIZES = (15, 14, 13, 12, 11, 10, 9)
+# A value shrinks through these sizes until it fits its line; failing that, it wraps onto
+# VALUE_MAX_LINES lines at VALUE_WRAP_SIZE, below its baseline.
+VALUE_SIZES = (15, 14, 13, 12, 11)
+VALUE_WRAP_SIZE = 11
+VALUE_MAX_LINES = 2
+LEADING = 1.2  # line spacing, as a multiple of the font size
 FIELD_TOP_BASELINE = PAGE_HEIGHT - 82 * mm
 FIELD_PITCH = 16 * mm
 CAP_HEIGHT = 0.88  # from the baseline to the top of a CJK glyph, as a multiple of the size
@@ -83,7 +89,7 @@ QR_CAPTION = "查询二维码"
 QR_CAPTION_SIZE = 10
 QR_CAPTION_BASELINE = QR_Y - 5 * mm
 
-ISSUER_LEFT = 92 * mm
+ISSUER_LEFT = 88 * mm
 ISSUER_SIZE = 15
 ISSUER_LABELS = ("发证机关", "发证日期")
 ISSUER_BASELINES = (104 * mm, 89 * mm)
@@ -104,15 +110,15 @@ SEAL_NAME_OUTER_RADIUS = SEAL_INNER_RING_RADIUS - 1.4 * mm  # tops of the name's
 SEAL_NAME_ANGLE_PER_CHARACTER = 21.0  # degrees, for short names
 SEAL_NAME_MAX_SPAN = 220.0  # degrees of the upper arc a long name may take
 SEAL_NAME_MIN_SIZE = 12
+SEAL_NAME_FILL = 0.95  # the share of its arc a character's glyph takes, for long names
 SEAL_MOTTO = "特种作业证书专用章"
 SEAL_MOTTO_SIZE = 10.5
 SEAL_MOTTO_SCALE_X = 0.85
 SEAL_MOTTO_BASELINE = -14.5 * mm  # from the seal's centre
 SEAL_ALPHA = 0.88
 SEAL_BLEND_MODE = "Multiply"  # ink under the seal stays black, as under a real stamp
-# The seal's glyphs are filled and outlined (text render mode 2): cut seals are bolder than
-# the light Song face of the document.
-SEAL_GLYPH_RENDER_MODE = 2
+# The seal's glyphs are filled and outlined: cut seals are bolder than the document's light
+# Song face.
 SEAL_GLYPH_OUTLINE = 0.45
 
 SUPERVISOR = "中华人民共和国住房和城乡建设部  监制"
@@ -132,10 +138,13 @@ STATUS_CENTRE = (PAGE_WIDTH / 2, PAGE_HEIGHT / 2 + 10 * mm)
 STATUS_FRAME_PADDING = 0.18  # around the word, as a multiple of its size
 STATUS_FRAME_WIDTH = 5
 STATUS_FRAME_GAP = 5  # between the stamp's two frame lines
+STATUS_GLYPH_OUTLINE = 4
 # The status also as a plain line under the title, which text extraction reads in one piece.
 STATUS_LINE_LABEL = "证书状态："
 STATUS_LINE_SIZE = 13
 STATUS_LINE_BASELINE = TITLE_RULE_Y - 9 * mm
+
+PREVIEW_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ def render_certificate_pdf(data: CertificateData) -> bytes:
     """The e-certificate as PDF bytes; the same data gives the same bytes.
 
     Raises certportal.pdf.MissingGlyphError when a character has no font, and ValueError
-    when a value cannot fit its line even at the smallest size.
+    when a value cannot fit its place even shrunk and wrapped onto two lines.
     """
     fonts = register_fonts()
     buffer = BytesIO()
@@ -180,8 +189,7 @@ def render_certificate_pdf(data: CertificateData) -> bytes:
     canvas.setTitle(f"{TITLE} {data.number}")
 
     _draw_border(canvas)
-    draw_text(canvas, PAGE_WIDTH / 2, TITLE_BASELINE, TITLE, TITLE_SIZE, fonts, align="center")
-    _draw_title_rule(canvas)
+    _draw_title(canvas, fonts)
     _draw_fields(canvas, data, fonts)
     _draw_photo(canvas, data.photo, fonts)
     draw_qr(canvas, QR_X, QR_Y, QR_SIZE, data.verify_url)
@@ -258,7 +266,12 @@ def _draw_border(canvas: Canvas) -> None:
     canvas.restoreState()
 
 
-def _draw_title_rule(canvas: Canvas) -> None:
+def _draw_title(canvas: Canvas, fonts: FontSet) -> None:
+    """The title, emboldened, over a double rule."""
+    canvas.saveState()
+    _embolden_text(canvas, TITLE_OUTLINE)
+    draw_text(canvas, PAGE_WIDTH / 2, TITLE_BASELINE, TITLE, TITLE_SIZE, fonts, align="center")
+    canvas.restoreState()
     canvas.saveState()
     canvas.setStrokeColorRGB(*BORDER_COLOUR)
     canvas.setLineWidth(BORDER_INNER_WIDTH)
@@ -288,8 +301,7 @@ def _draw_fields(canvas: Canvas, data: CertificateData, fonts: FontSet) -> None:
         _draw_label(canvas, FIELD_LEFT, baseline, label, LABEL_WIDTH, LABEL_SIZE, fonts)
         beside_photo = baseline + LABEL_SIZE * CAP_HEIGHT > PHOTO_Y
         right = PHOTO_X - PHOTO_GAP if beside_photo else FIELD_RIGHT
-        size = _fitting_size(value, right - VALUE_LEFT, fonts, label)
-        draw_text(canvas, VALUE_LEFT, baseline, value, size, fonts)
+        _draw_value(canvas, VALUE_LEFT, baseline, value, right - VALUE_LEFT, fonts, label)
         baseline -= FIELD_PITCH
 
 
@@ -312,11 +324,29 @@ def _draw_label(
     draw_text(canvas, x + width, baseline, COLON, size, fonts)
 
 
-def _fitting_size(text: str, width: float, fonts: FontSet, label: str) -> float:
+def _draw_value(
+    canvas: Canvas,
+    x: float,
+    baseline: float,
+    value: str,
+    width: float,
+    fonts: FontSet,
+    label: str,
+) -> None:
+    """``value`` on one line at the largest size that fits ``width``, else wrapped.
+
+    Raises ValueError when it fits neither way.
+    """
     for size in VALUE_SIZES:
-        if text_width(text, size, fonts) <= width:
-            return size
-    raise ValueError(f"{label} is too long for the certificate")
+        if text_width(value, size, fonts) <= width:
+            draw_text(canvas, x, baseline, value, size, fonts)
+            return
+    lines = wrap_text(value, width, VALUE_WRAP_SIZE, fonts)
+    if len(lines) > VALUE_MAX_LINES:
+        raise ValueError(f"{label} is too long for the certificate")
+    for index, line in enumerate(lines):
+        line_baseline = baseline - index * VALUE_WRAP_SIZE * LEADING
+        draw_text(canvas, x, line_baseline, line, VALUE_WRAP_SIZE, fonts)
 
 
 def _draw_photo(canvas: Canvas, photo: bytes | None, fonts: FontSet) -> None:
@@ -344,8 +374,15 @@ def _draw_issuer(canvas: Canvas, data: CertificateData, fonts: FontSet) -> None:
     values = (data.authority_name, format_date(data.issued_on))
     for label, value, baseline in zip(ISSUER_LABELS, values, ISSUER_BASELINES, strict=True):
         _draw_label(canvas, ISSUER_LEFT, baseline, label, label_width, ISSUER_SIZE, fonts)
-        size = _fitting_size(value, FIELD_RIGHT - ISSUER_VALUE_LEFT, fonts, label)
-        draw_text(canvas, ISSUER_VALUE_LEFT, baseline, value, size, fonts)
+        _draw_value(
+            canvas,
+            ISSUER_VALUE_LEFT,
+            baseline,
+            value,
+            FIELD_RIGHT - ISSUER_VALUE_LEFT,
+            fonts,
+            label,
+        )
 
 
 def _draw_seal(canvas: Canvas, authority_name: str, fonts: FontSet) -> None:
@@ -377,12 +414,7 @@ def _draw_seal(canvas: Canvas, authority_name: str, fonts: FontSet) -> None:
     star.close()
     canvas.drawPath(star, stroke=0, fill=1)
 
-    # Text render mode belongs to the graphics state: set once here, it holds for every
-    # glyph draw_text sets until the seal's restoreState.
-    canvas.setLineWidth(SEAL_GLYPH_OUTLINE)
-    render_mode = canvas.beginText()
-    render_mode.setTextRenderMode(SEAL_GLYPH_RENDER_MODE)
-    canvas.drawText(render_mode)
+    _embolden_text(canvas, SEAL_GLYPH_OUTLINE)
     _draw_seal_name(canvas, authority_name, fonts)
 
     canvas.saveState()
@@ -402,7 +434,8 @@ def _draw_seal_name(canvas: Canvas, name: str, fonts: FontSet) -> None:
     arc_per_character = math.radians(span / max(count - 1, 1)) * SEAL_NAME_OUTER_RADIUS
     size = SEAL_NAME_SIZE
     if count > 1:
-        size = max(SEAL_NAME_MIN_SIZE, min(size, arc_per_character / SEAL_NAME_SCALE_X * 0.95))
+        fitting = arc_per_character * SEAL_NAME_FILL / SEAL_NAME_SCALE_X
+        size = max(SEAL_NAME_MIN_SIZE, min(size, fitting))
     baseline_radius = SEAL_NAME_OUTER_RADIUS - size * CAP_HEIGHT
     step = span / (count - 1) if count > 1 else 0.0
     for index, character in enumerate(name):
@@ -461,8 +494,23 @@ def _draw_status(canvas: Canvas, label: str, fonts: FontSet) -> None:
         padding / 2 + gap,
         stroke=1,
     )
+    _embolden_text(canvas, STATUS_GLYPH_OUTLINE)
     draw_text(canvas, 0, -size * BASELINE_DROP, label, size, fonts, align="center")
     canvas.restoreState()
+
+
+def _embolden_text(canvas: Canvas, outline: float) -> None:
+    """Glyphs drawn from here to the next restoreState are filled and also stroked with
+    ``outline`` in the stroke colour: a bolder weight of the same embedded font.
+
+    The text render mode belongs to the graphics state, so one empty text object sets it
+    for every text object draw_text makes after it.
+    """
+    canvas.setLineWidth(outline)
+    canvas.setLineJoin(1)  # round, so stroked glyph corners do not spike
+    text = canvas.beginText()
+    text.setTextRenderMode(TEXT_FILL_AND_STROKE)
+    canvas.drawText(text)
 
 
 def render_preview_png(pdf_bytes: bytes, *, dpi: int = 60) -> bytes:
@@ -474,13 +522,16 @@ def render_preview_png(pdf_bytes: bytes, *, dpi: int = 60) -> bytes:
     if pdftoppm is None:
         raise RuntimeError("pdftoppm is not installed: install poppler-utils to render previews")
     # The command is fixed and the PDF goes through stdin, never the command line.
-    result = subprocess.run(  # noqa: S603
-        [pdftoppm, "-png", "-r", str(int(dpi)), "-f", "1", "-l", "1", "-singlefile", "-"],
-        input=pdf_bytes,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        result = subprocess.run(  # noqa: S603
+            [pdftoppm, "-png", "-r", str(int(dpi)), "-f", "1", "-l", "1", "-singlefile", "-"],
+            input=pdf_bytes,
+            capture_output=True,
+            timeout=PREVIEW_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"pdftoppm took longer than {PREVIEW_TIMEOUT_SECONDS} s") from exc
     if result.returncode != 0 or not result.stdout:
         message = result.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"pdftoppm failed (exit {result.returncode}): {message}")

@@ -1,5 +1,6 @@
 import logging
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import zlib
 from io import BytesIO
 
 import pytest
+import segno
 from PIL import Image
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -22,6 +24,7 @@ from certportal.pdf import (
     load_font_set,
     missing_glyphs,
     new_canvas,
+    qr_matrix,
     register_fonts,
     text_width,
     wrap_text,
@@ -251,6 +254,18 @@ def test_draw_qr_reads_back_with_zbarimg(tmp_path):
         ["zbarimg", "--raw", "-q", str(tmp_path / "page.png")], capture_output=True, text=True
     )
     assert result.stdout.strip() == url
+
+
+def test_qr_matrix_is_the_symbol_segno_makes():
+    # Lengths from version 1 to past version 7 (version information), ASCII and Chinese.
+    rng = random.Random(7)
+    alphabet = "ABCXYZabcxyz0123456789-_/:.?=&%中证书"
+    samples = ["", "0", "https://cert.example.cn/v/3q2-kT9xYzA7LmN0pQ/", "闽C042026000001"]
+    samples += ["".join(rng.choices(alphabet, k=length)) for length in range(1, 240, 3)]
+    for data in samples:
+        expected = segno.make_qr(data, error="m", boost_error=False)
+        rows = qr_matrix(data)
+        assert rows == tuple("".join(map(str, row)) for row in expected.matrix), data
 
 
 def test_draw_photo_embeds_jpeg_bytes_unchanged():

@@ -42,6 +42,8 @@ def test_authority_issues_the_batch_and_the_holder_downloads_the_pdf(
         page.get_by_role("link", name="下载电子证照（PDF）").click()
     path = tmp_path / "certificate.pdf"
     download.value.save_as(path)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert certificate.number in text and "建筑施工特种作业操作资格证书" in text
     holder.close()
