@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("applicants.urls")),
     path("", include("exams.urls")),
     path("", include("certificates.urls")),
+    path("", include("renewals.urls")),
+    path("", include("verification.urls")),
 ]
