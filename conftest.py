@@ -15,7 +15,7 @@ from exams.models import Authority, Institution
 from tests.factories import staff_factory, user_factory
 
 # Fixtures shared across test packages (exam workflow, certificates).
-pytest_plugins = ["tests.exams.fixtures", "tests.certificates.fixtures"]
+pytest_plugins = ["tests.exams.fixtures", "tests.certificates.fixtures", "tests.renewals.fixtures"]
 
 QUANZHOU = 350500
 NINGBO = 330200

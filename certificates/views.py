@@ -1,14 +1,17 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from certportal.errors import DomainError
 from exams.models import ExamApplication
-from exams.selectors import get_application_for_user
+from exams.selectors import get_application_for_user, policy_for
 
 from . import services
 from .models import Certificate, CertificateRequest
@@ -31,8 +34,17 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         ).select_related("trade")
         if a.pk not in issued_for
     ]
+    today = timezone.localdate()
+    window_open = {
+        c.pk
+        for c in certificates
+        if c.is_valid
+        and c.valid_until - timedelta(days=policy_for(c.authority).renewal_window_days) <= today
+    }
     return render(
-        request, "certificates/list.html", {"certificates": certificates, "awaiting": awaiting}
+        request,
+        "certificates/list.html",
+        {"certificates": certificates, "awaiting": awaiting, "window_open": window_open},
     )
 
 

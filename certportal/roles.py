@@ -33,6 +33,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "exams.view_examsession",
         "exams.add_examsession",
         "exams.change_examsession",
+        "renewals.view_continuingeducation",
+        "renewals.add_continuingeducation",
     ],
     AUTHORITY_STAFF: [
         "applicants.view_profile",
@@ -58,6 +60,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "certificates.change_issuablesession",
         "certificates.view_batchissue",
         "certificates.add_batchissue",
+        "renewals.view_continuingeducation",
+        "renewals.view_conductrecord",
+        "renewals.add_conductrecord",
+        "renewals.view_renewalapplication",
+        "renewals.change_renewalapplication",
+        "verification.view_lookuprecord",
     ],
 }
 

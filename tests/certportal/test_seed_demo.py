@@ -22,7 +22,7 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(tmp_path, client)
         "superuser",
     ]
     certificates = data["certificates"]
-    assert sorted(c["status"] for c in certificates) == ["01", "02", "03", "04", "05", "06"]
+    assert {c["status"] for c in certificates} == {"01", "02", "03", "04", "05", "06"}
     for entry in certificates:
         assert entry["pdf"] and Path(entry["pdf"]).read_bytes().startswith(b"%PDF-")
         assert entry["verify_url"].endswith("/") and "/v/" in entry["verify_url"]
@@ -78,3 +78,15 @@ def test_seed_demo_has_applications_and_sessions_in_every_state(django_capture_o
     passed = ExamApplication.objects.get(applicant__username="13800000001")
     assert passed.status == "passed" and passed.theory_score is not None
     assert ExamApplication.objects.filter(status="scheduled").exclude(ticket_pdf="").exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_renewals_in_every_state_and_ce_records():
+    from renewals.models import ConductRecord, ContinuingEducation, RenewalApplication
+
+    call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
+    call_command("seed_demo", password="Demo-2026-pass", verbosity=0)
+    statuses = sorted(RenewalApplication.objects.values_list("status", flat=True))
+    assert statuses == sorted(RenewalApplication.Status.values)
+    assert ContinuingEducation.objects.count() == 10
+    assert set(ConductRecord.objects.values_list("kind", flat=True)) == {"violation", "accident"}

@@ -1,0 +1,330 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from certificates.selectors import certificates_visible_to
+from certportal.errors import DomainError
+from certportal.imports import ImportRefused
+from exams.admin_review import _run, _with_reason
+from exams.selectors import authorities_in_scope, membership_of
+
+from . import services
+from .models import ConductRecord, ContinuingEducation, RenewalApplication
+from .rules import accidents, ce_hours, due_dates, renewal_checks, violations_counted
+
+
+class CeForm(forms.ModelForm):
+    holder_id_number = forms.CharField(label=gettext_lazy("公民身份号码"), max_length=20)
+
+    class Meta:
+        model = ContinuingEducation
+        fields = (
+            "holder_name",
+            "holder_id_number",
+            "provider",
+            "mode",
+            "hours",
+            "completed_on",
+            "course",
+        )
+
+
+class CeImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("继续教育记录文件（CSV 或 XLSX）"))
+
+
+@admin.register(ContinuingEducation)
+class ContinuingEducationAdmin(admin.ModelAdmin):
+    form = CeForm
+    list_display = ("holder_name", "masked_id", "provider", "mode", "hours", "completed_on")
+    list_filter = ("mode", ("provider", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("holder_name", "course")
+    list_select_related = ("provider",)
+    date_hierarchy = "completed_on"
+    change_list_template = "admin/renewals/continuingeducation/change_list.html"
+
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def masked_id(self, obj):
+        return obj.masked_id_number
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        membership = membership_of(request.user)
+        if membership is None:
+            return qs.none()
+        if membership.institution_id:
+            return qs.filter(provider_id=membership.institution_id)
+        return qs.filter(provider__authority__in=authorities_in_scope(request.user))
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not request.user.is_superuser:
+            fields.remove("provider")
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            record = services.ce_record_create(
+                actor=request.user,
+                name=data["holder_name"],
+                id_number=data["holder_id_number"],
+                mode=data["mode"],
+                hours=data["hours"],
+                completed_on=data["completed_on"],
+                course=data.get("course", ""),
+                provider=data.get("provider"),
+            )
+        except (DomainError, ValidationError) as exc:
+            message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+            self.message_user(request, message, messages.ERROR)
+            raise
+        obj.pk = record.pk
+
+    def get_urls(self):
+        return [
+            path(
+                "import/", self.admin_site.admin_view(self.import_view), name="renewals_ce_import"
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise Http404
+        form = CeImportForm(request.POST or None, request.FILES or None)
+        errors = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                count = services.ce_import(
+                    actor=request.user, data=upload.read(), filename=upload.name
+                )
+            except ImportRefused as exc:
+                errors = exc.errors
+                self.message_user(request, str(exc), messages.ERROR)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("已导入 %(count)d 条继续教育记录。") % {"count": count},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:renewals_continuingeducation_changelist")
+                )
+        return TemplateResponse(
+            request,
+            "admin/renewals/continuingeducation/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("导入继续教育记录"),
+                "form": form,
+                "errors": errors,
+                "opts": self.model._meta,
+            },
+            status=400 if errors else 200,
+        )
+
+
+class ConductForm(forms.ModelForm):
+    class Meta:
+        model = ConductRecord
+        fields = ("certificate", "kind", "occurred_on", "description")
+
+
+@admin.register(ConductRecord)
+class ConductRecordAdmin(admin.ModelAdmin):
+    form = ConductForm
+    list_display = ("certificate", "kind", "occurred_on", "created_by")
+    list_filter = ("kind",)
+    search_fields = ("certificate__number", "certificate__holder_name")
+    raw_id_fields = ("certificate",)
+    list_select_related = ("certificate", "created_by")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(certificate__in=certificates_visible_to(request.user))
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "certificate":
+            # Only certificates of the staff member's scope validate (the raw-id field checks
+            # the queryset), so a record can never be attached to another authority's holder.
+            kwargs["queryset"] = certificates_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        record = services.conduct_record_create(
+            actor=request.user,
+            certificate=data["certificate"],
+            kind=data["kind"],
+            occurred_on=data["occurred_on"],
+            description=data["description"],
+        )
+        obj.pk = record.pk
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("办理时限")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("overdue", _("已超过 10 个工作日未办结")),
+            ("refuse_overdue", _("已超过 5 个工作日")),
+        )
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("overdue", "refuse_overdue"):
+            return queryset
+        today = timezone.localdate()
+        index = 1 if self.value() == "overdue" else 0
+        late = [
+            r.pk
+            for r in queryset.filter(status="submitted")
+            if due_dates(r.submitted_at)[index] < today
+        ]
+        return queryset.filter(pk__in=late)
+
+
+@admin.register(RenewalApplication)
+class RenewalApplicationAdmin(admin.ModelAdmin):
+    list_display = ("certificate", "holder", "status", "submitted_at", "refuse_by", "approve_by")
+    list_filter = ("status", OverdueFilter, "delivery")
+    search_fields = ("certificate__number", "certificate__holder_name")
+    list_select_related = ("certificate", "certificate__authority")
+    actions = ("approve", "return_for_correction", "reject")
+    readonly_fields = (
+        "certificate",
+        "holder",
+        "status",
+        "ce_city",
+        "ce_district",
+        "declarations",
+        "delivery",
+        "mail_address",
+        "signature_name",
+        "signed_at",
+        "submitted_at",
+        "refuse_by",
+        "approve_by",
+        "holder_record",
+        "decided_at",
+        "reason",
+        "new_valid_until",
+    )
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(status="draft")
+            .filter(certificate__in=certificates_visible_to(request.user))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("持证人"))
+    def holder(self, obj):
+        return obj.certificate.holder_name
+
+    @admin.display(description=gettext_lazy("不予延续最迟（5 个工作日）"))
+    def refuse_by(self, obj):
+        return due_dates(obj.submitted_at)[0] if obj.submitted_at else "—"
+
+    @admin.display(description=gettext_lazy("准予延续最迟（10 个工作日）"))
+    def approve_by(self, obj):
+        if not obj.submitted_at:
+            return "—"
+        due = due_dates(obj.submitted_at)[1]
+        if obj.status == "submitted" and due < timezone.localdate():
+            return format_html('<strong style="color:#a4161a">{} {}</strong>', due, _("已超期"))
+        return due
+
+    @admin.display(description=gettext_lazy("本人承诺"))
+    def declarations(self, obj):
+        return _("已全部勾选") if obj.declarations_complete else _("未全部勾选")
+
+    @admin.display(description=gettext_lazy("继续教育、违章与事故"))
+    def holder_record(self, obj):
+        certificate = obj.certificate
+        checks = renewal_checks(certificate)
+        summary = format_html(
+            "<p>{}：{}　{}：{}　{}：{}</p>",
+            _("本有效期继续教育学时"),
+            ce_hours(certificate),
+            _("近两年违章"),
+            violations_counted(certificate, timezone.localdate()),
+            _("事故责任"),
+            accidents(certificate),
+        )
+        items = format_html_join(
+            "",
+            "<li style='color:{}'>{} {}</li>",
+            (
+                ("#116b2f" if c.passed else "#a4161a", "✓" if c.passed else "✗", c.message)
+                for c in checks
+            ),
+        )
+        return format_html("{}<ul style='margin:0;padding-left:1rem'>{}</ul>", summary, items)
+
+    @admin.action(description=gettext_lazy("准予延续"), permissions=["change"])
+    def approve(self, request, queryset):
+        _run(
+            self,
+            request,
+            queryset,
+            _("准予延续"),
+            lambda r: services.renewal_approve(renewal=r, actor=request.user),
+        )
+
+    @admin.action(description=gettext_lazy("退回补正（填写原因）"), permissions=["change"])
+    def return_for_correction(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            _("退回补正"),
+            lambda r, reason: services.renewal_return(renewal=r, actor=request.user, reason=reason),
+        )
+
+    @admin.action(description=gettext_lazy("不予延续（填写原因）"), permissions=["change"])
+    def reject(self, request, queryset):
+        return _with_reason(
+            self,
+            request,
+            queryset,
+            _("不予延续"),
+            lambda r, reason: services.renewal_reject(renewal=r, actor=request.user, reason=reason),
+        )

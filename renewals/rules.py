@@ -1,0 +1,171 @@
+"""What a renewal needs (SPEC 4.6): each check with its own message, and decision due dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import chinese_calendar
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from certificates.models import Certificate, CertificateStatus
+from exams.eligibility import add_months, format_date, retirement_date
+from exams.selectors import policy_for
+
+from .models import ConductRecord, ContinuingEducation
+
+REFUSE_WITHIN_WORKING_DAYS = 5
+APPROVE_WITHIN_WORKING_DAYS = 10
+
+
+@dataclass(frozen=True)
+class RenewalCheck:
+    code: str
+    passed: bool
+    message: str
+
+
+def window(certificate: Certificate) -> tuple[date, date]:
+    """The renewal window: from ``renewal_window_days`` before expiry to the expiry day."""
+    days = policy_for(certificate.authority).renewal_window_days
+    return certificate.valid_until - timedelta(days=days), certificate.valid_until
+
+
+def ce_hours(certificate: Certificate) -> Decimal:
+    """Continuing-education hours completed within the current validity period."""
+    total = ContinuingEducation.objects.filter(
+        holder_id_index=certificate.holder_id_index,
+        completed_on__gte=certificate.valid_from,
+        completed_on__lte=certificate.valid_until,
+    ).aggregate(total=Sum("hours"))["total"]
+    return total or Decimal(0)
+
+
+def violations_counted(certificate: Certificate, today: date) -> int:
+    years = policy_for(certificate.authority).violations_lookback_years
+    since = add_months(today, -12 * years)
+    return ConductRecord.objects.filter(
+        certificate__holder_id_index=certificate.holder_id_index,
+        kind=ConductRecord.Kind.VIOLATION,
+        occurred_on__gt=since,
+        occurred_on__lte=today,
+    ).count()
+
+
+def accidents(certificate: Certificate) -> int:
+    """Accident responsibility during the current validity period (any such record refuses)."""
+    return ConductRecord.objects.filter(
+        certificate__holder_id_index=certificate.holder_id_index,
+        kind=ConductRecord.Kind.ACCIDENT,
+        occurred_on__gte=certificate.valid_from,
+    ).count()
+
+
+def age_limit(certificate: Certificate) -> date:
+    policy = policy_for(certificate.authority)
+    if certificate.holder_sex == "M":
+        return retirement_date(certificate.holder_birth_date, "M")
+    return add_months(certificate.holder_birth_date, 12 * policy.female_max_age)
+
+
+def renewal_checks(certificate: Certificate, *, today: date | None = None) -> list[RenewalCheck]:
+    """Every check of SPEC 4.6, passed or not, in the order a holder would fix them."""
+    today = today or timezone.localdate()
+    policy = policy_for(certificate.authority)
+    checks: list[RenewalCheck] = []
+    status = certificate.effective_status
+    checks.append(
+        RenewalCheck(
+            "status",
+            status == CertificateStatus.VALID,
+            _("证书状态为“有效”。")
+            if status == CertificateStatus.VALID
+            else _("证书状态为“%(status)s”，不能申请延续。")
+            % {"status": CertificateStatus(status).label},
+        )
+    )
+    opens, closes = window(certificate)
+    in_window = opens <= today <= closes
+    if in_window:
+        message = _("延续受理期为 %(opens)s 至 %(closes)s，今天可以申请。")
+    elif today < opens:
+        message = _("延续受理期为 %(opens)s 至 %(closes)s，尚未开始。")
+    else:
+        message = _("延续受理期为 %(opens)s 至 %(closes)s，已经结束。")
+    checks.append(
+        RenewalCheck(
+            "window",
+            in_window,
+            message % {"opens": format_date(opens), "closes": format_date(closes)},
+        )
+    )
+    hours = ce_hours(certificate)
+    required = Decimal(policy.ce_hours_required)
+    checks.append(
+        RenewalCheck(
+            "ce_hours",
+            hours >= required,
+            _("本有效期内继续教育 %(hours)s 学时，需要 %(required)s 学时。")
+            % {"hours": hours.normalize(), "required": required},
+        )
+    )
+    count = violations_counted(certificate, today)
+    checks.append(
+        RenewalCheck(
+            "violations",
+            count < policy.violations_refuse_at,
+            _("近 %(years)d 年违章操作记录 %(count)d 次（达到 %(limit)d 次不予延续）。")
+            % {
+                "years": policy.violations_lookback_years,
+                "count": count,
+                "limit": policy.violations_refuse_at,
+            },
+        )
+    )
+    accident_count = accidents(certificate)
+    checks.append(
+        RenewalCheck(
+            "accident",
+            accident_count == 0,
+            _("无生产安全事故责任记录。")
+            if accident_count == 0
+            else _("有 %(count)d 条生产安全事故责任记录，不予延续。") % {"count": accident_count},
+        )
+    )
+    limit = age_limit(certificate)
+    checks.append(
+        RenewalCheck(
+            "age",
+            today < limit,
+            _("未达到年龄上限（%(limit)s）。") % {"limit": format_date(limit)}
+            if today < limit
+            else _("已达到年龄上限（%(limit)s），不能延续。") % {"limit": format_date(limit)},
+        )
+    )
+    return checks
+
+
+def failing(checks: list[RenewalCheck]) -> list[RenewalCheck]:
+    return [c for c in checks if not c.passed]
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The ``days``-th working day after ``start`` (Chinese public holidays and adjusted
+    working weekends counted, from the chinese-calendar package)."""
+    current, counted = start, 0
+    while counted < days:
+        current += timedelta(days=1)
+        if chinese_calendar.is_workday(current):
+            counted += 1
+    return current
+
+
+def due_dates(submitted_at: datetime) -> tuple[date, date]:
+    """(refuse by, approve by): 5 and 10 working days after the day of submission."""
+    day = timezone.localtime(submitted_at).date()
+    return add_working_days(day, REFUSE_WITHIN_WORKING_DAYS), add_working_days(
+        day, APPROVE_WITHIN_WORKING_DAYS
+    )

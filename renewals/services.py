@@ -1,0 +1,420 @@
+"""Writes of the renewals app: CE records, conduct records, and the renewal transitions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applicants.idcard import parse_id_number
+from applicants.validators import normalise_person_name, validate_person_name
+from certificates.models import Certificate, ValidityPeriod
+from certificates.services.issuance import require_authority_staff
+from certportal.audit import audit_record
+from certportal.errors import DomainError
+from certportal.imports import Column, RowError, parse_date, parse_decimal_hours, read_table
+from certportal.notifications import notify
+from certportal.transitions import transition
+from exams.eligibility import add_months
+from exams.models import Institution
+from exams.selectors import membership_of, policy_for
+
+from .models import ConductRecord, ContinuingEducation, RenewalApplication
+from .rules import age_limit, failing, renewal_checks
+
+R = RenewalApplication.Status
+
+
+class RenewalRefused(DomainError):
+    """Submission or approval refused: ``checks`` holds every failing check."""
+
+    def __init__(self, checks):
+        self.checks = checks
+        super().__init__(
+            _("不符合延续条件：") + "；".join(c.message for c in checks), code="not_eligible"
+        )
+
+
+# --- continuing education ------------------------------------------------------------------
+
+
+def _provider_for(actor, provider: Institution | None) -> Institution:
+    """Institution staff record for their own institution; superusers name the provider."""
+    if getattr(actor, "is_superuser", False) and provider is not None:
+        return provider
+    membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    if membership is None or membership.institution is None:
+        raise DomainError(_("只有继续教育机构的工作人员可以录入继续教育记录。"), code="forbidden")
+    institution = membership.institution
+    if not (
+        institution.offers_continuing_education or institution.kind == Institution.Kind.CE_PLATFORM
+    ):
+        raise DomainError(_("本机构未获准提供继续教育。"), code="forbidden")
+    return institution
+
+
+def ce_record_create(
+    *,
+    actor,
+    name: str,
+    id_number: str,
+    mode: str,
+    hours: Decimal,
+    completed_on,
+    course: str = "",
+    provider: Institution | None = None,
+) -> ContinuingEducation:
+    """One continuing-education record, by staff of the providing institution."""
+    provider = _provider_for(actor, provider)
+    errors: dict[str, list[str]] = {}
+    name = normalise_person_name(name)
+    try:
+        validate_person_name(name)
+    except ValidationError as exc:
+        errors["holder_name"] = exc.messages
+    try:
+        number = parse_id_number(id_number).number
+    except ValidationError as exc:
+        errors["holder_id_number"] = exc.messages
+        number = ""
+    if mode not in ContinuingEducation.Mode.values:
+        errors["mode"] = [_("方式应为线上或线下。")]
+    if not (Decimal(0) < hours <= Decimal(200)):
+        errors["hours"] = [_("学时须大于 0 且不超过 200。")]
+    if completed_on > timezone.localdate():
+        errors["completed_on"] = [_("完成日期不能晚于今天。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        record = ContinuingEducation.objects.create(
+            holder_name=name,
+            holder_id_number=number,
+            provider=provider,
+            mode=mode,
+            hours=hours,
+            completed_on=completed_on,
+            course=course.strip(),
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action="renewals.ce.recorded",
+            obj=record,
+            data={"hours": str(hours), "provider": provider.pk},
+        )
+    return record
+
+
+def _mode(value: str) -> str:
+    mapping = {"线上": "online", "online": "online", "线下": "offline", "offline": "offline"}
+    mode = mapping.get(value.strip().lower())
+    if mode is None:
+        raise ValidationError(_("方式应为“线上”或“线下”。"))
+    return mode
+
+
+def _name(value: str) -> str:
+    value = normalise_person_name(value)
+    validate_person_name(value)
+    return value
+
+
+CE_COLUMNS = (
+    Column("name", ("姓名", "name"), parse=_name),
+    Column(
+        "id_number",
+        ("身份证号", "身份证号码", "id_number"),
+        parse=lambda v: parse_id_number(v).number,
+    ),
+    Column("mode", ("方式", "学习方式", "mode"), parse=_mode),
+    Column("hours", ("学时", "hours"), parse=parse_decimal_hours),
+    Column("completed_on", ("完成日期", "completed_on"), parse=parse_date),
+    Column("course", ("课程", "course"), required=False),
+)
+
+
+def ce_import(*, actor, data: bytes, filename: str, provider: Institution | None = None) -> int:
+    """A provider's CSV/XLSX of completed continuing education, imported all-or-nothing with
+    the same importer as exam scores (ImportRefused lists every bad row)."""
+    provider = _provider_for(actor, provider)
+    today = timezone.localdate()
+
+    def validate(rows):
+        return [
+            RowError(row["_row"], "完成日期", _("完成日期不能晚于今天。"))
+            for row in rows
+            if row["completed_on"] > today
+        ]
+
+    rows = read_table(data, filename, CE_COLUMNS, validate=validate)
+    with transaction.atomic():
+        ContinuingEducation.objects.bulk_create(
+            [
+                ContinuingEducation(
+                    holder_name=row["name"],
+                    holder_id_number=row["id_number"],
+                    provider=provider,
+                    mode=row["mode"],
+                    hours=row["hours"],
+                    completed_on=row["completed_on"],
+                    course=row.get("course") or "",
+                    created_by=actor,
+                )
+                for row in rows
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="renewals.ce.imported",
+            obj=provider,
+            data={"rows": len(rows), "file": filename[:100]},
+        )
+    return len(rows)
+
+
+def conduct_record_create(
+    *, actor, certificate: Certificate, kind: str, occurred_on, description: str
+) -> ConductRecord:
+    """A violation or accident-responsibility record, by staff of the certificate's authority."""
+    require_authority_staff(actor, certificate.authority)
+    if kind not in ConductRecord.Kind.values:
+        raise ValidationError({"kind": [_("请选择记录类型。")]})
+    if occurred_on > timezone.localdate():
+        raise ValidationError({"occurred_on": [_("发生日期不能晚于今天。")]})
+    if not description.strip():
+        raise ValidationError({"description": [_("请填写情况说明。")]})
+    with transaction.atomic():
+        record = ConductRecord.objects.create(
+            certificate=certificate,
+            kind=kind,
+            occurred_on=occurred_on,
+            description=description.strip(),
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            action=f"renewals.conduct.{kind}",
+            obj=record,
+            data={"certificate": certificate.pk},
+        )
+        if certificate.holder_id:
+            notify(
+                user=certificate.holder,
+                title=_("新增%(kind)s记录") % {"kind": record.get_kind_display()},
+                body=description.strip(),
+                url=f"/me/certificates/{certificate.pk}/renewal/",
+            )
+    return record
+
+
+# --- the application -----------------------------------------------------------------------
+
+
+def _require_holder(certificate: Certificate, actor) -> None:
+    if certificate.holder_id is None or certificate.holder_id != getattr(actor, "pk", None):
+        raise DomainError(_("只能为本人的证书申请延续。"), code="forbidden")
+
+
+def renewal_save_draft(
+    *,
+    certificate: Certificate,
+    actor,
+    ce_city: str,
+    ce_district: str,
+    declare_health: bool,
+    declare_no_accident: bool,
+    declare_violations: bool,
+    declare_training: bool,
+) -> RenewalApplication:
+    """Step 1 (在线填表), kept as a draft (保存草稿) until submitted."""
+    _require_holder(certificate, actor)
+    with transaction.atomic():
+        renewal = (
+            RenewalApplication.objects.select_for_update()
+            .filter(certificate=certificate, status__in=(R.DRAFT, R.RETURNED))
+            .first()
+        )
+        if renewal is None:
+            if RenewalApplication.objects.filter(
+                certificate=certificate, status=R.SUBMITTED
+            ).exists():
+                raise DomainError(_("该证书的延续申请已提交，正在审查。"), code="duplicate")
+            try:
+                with transaction.atomic():
+                    renewal = RenewalApplication.objects.create(
+                        certificate=certificate, applicant=actor
+                    )
+            except IntegrityError as exc:
+                raise DomainError(_("该证书已有办理中的延续申请。"), code="duplicate") from exc
+            audit_record(
+                actor=actor, action="renewals.renewal.created", obj=renewal, to_state=R.DRAFT
+            )
+        renewal.ce_city, renewal.ce_district = ce_city.strip(), ce_district.strip()
+        renewal.declare_health, renewal.declare_no_accident = declare_health, declare_no_accident
+        renewal.declare_violations, renewal.declare_training = declare_violations, declare_training
+        renewal.save()
+    return renewal
+
+
+def renewal_set_delivery(
+    *, renewal: RenewalApplication, actor, delivery: str, mail_address: str = ""
+) -> RenewalApplication:
+    """Step 2 (取件方式): electronic, or mail to an address at the applicant's cost."""
+    _require_holder(renewal.certificate, actor)
+    if delivery not in RenewalApplication.Delivery.values:
+        raise ValidationError({"delivery": [_("请选择取件方式。")]})
+    if delivery == RenewalApplication.Delivery.MAIL and len(mail_address.strip()) < 6:
+        raise ValidationError({"mail_address": [_("选择邮寄时请填写完整的邮寄地址。")]})
+    with transaction.atomic():
+        row = RenewalApplication.objects.select_for_update().get(pk=renewal.pk)
+        if row.status not in (R.DRAFT, R.RETURNED):
+            raise DomainError(_("已提交的延续申请不能修改。"), code="wrong_state")
+        row.delivery = delivery
+        row.mail_address = (
+            mail_address.strip() if delivery == RenewalApplication.Delivery.MAIL else ""
+        )
+        row.save()
+    return row
+
+
+def renewal_submit(
+    *, renewal: RenewalApplication, actor, signature_name: str
+) -> RenewalApplication:
+    """Step 3 (信息确认 + 电子签名): draft | returned → submitted. The typed full name must
+    match the holder's; every declaration ticked; every check of SPEC 4.6 passes. A renewal
+    submitted before expiry keeps the certificate valid until it is decided."""
+    certificate = renewal.certificate
+    _require_holder(certificate, actor)
+    problems = []
+    if not renewal.declarations_complete:
+        problems.append(_("请阅读并勾选全部本人承诺。"))
+    if not renewal.delivery:
+        problems.append(_("请选择取件方式。"))
+    if normalise_person_name(signature_name or "") != certificate.holder_name:
+        problems.append(
+            _("电子签名须与持证人姓名“%(name)s”完全一致。") % {"name": certificate.holder_name}
+        )
+    if problems:
+        raise DomainError("".join(problems), code="incomplete")
+
+    def apply(row: RenewalApplication):
+        failing_checks = failing(renewal_checks(row.certificate))
+        if failing_checks:
+            raise RenewalRefused(failing_checks)
+        row.signature_name = normalise_person_name(signature_name)
+        row.signed_at = row.submitted_at = timezone.now()
+        row.reason = ""
+        Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=True)
+
+    row, _changed = transition(
+        renewal,
+        allowed_from=(R.DRAFT, R.RETURNED),
+        to=R.SUBMITTED,
+        actor=actor,
+        action="renewals.renewal.submitted",
+        verb=_("提交"),
+        apply=apply,
+    )
+    return row
+
+
+def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> RenewalApplication:
+    """submitted → approved: validity extended (new from = old until + 1 day, new until = old
+    until + validity years, capped at retirement), the period recorded, the PDF re-rendered
+    as a new version, the holder told."""
+    from certificates.tasks import render_certificate
+
+    require_authority_staff(actor, renewal.certificate.authority)
+
+    def apply(row: RenewalApplication):
+        failing_checks = [c for c in failing(renewal_checks(row.certificate)) if c.code != "window"]
+        if failing_checks:
+            raise RenewalRefused(failing_checks)
+        certificate = Certificate.objects.select_for_update().get(pk=row.certificate_id)
+        new_from = certificate.valid_until + timedelta(days=1)
+        years = policy_for(certificate.authority).validity_years
+        new_until = min(
+            add_months(certificate.valid_until, 12 * years),
+            age_limit(certificate) - timedelta(days=1),
+        )
+        if new_until < new_from:
+            raise DomainError(_("持证人已达到年龄上限，不能延续。"), code="retired")
+        Certificate.objects.filter(pk=certificate.pk).update(
+            valid_from=new_from,
+            valid_until=new_until,
+            renewal_pending=False,
+            content_version=F("content_version") + 1,
+        )
+        ValidityPeriod.objects.create(
+            certificate=certificate, valid_from=new_from, valid_until=new_until, reason="renewed"
+        )
+        row.decided_at = timezone.now()
+        row.new_valid_until = new_until
+        row.reason = note
+        notify(
+            user=row.applicant,
+            title=_("证书延续已批准：%(number)s") % {"number": certificate.number},
+            body=_("新的有效期为 %(from)s 至 %(until)s，可在“我的证书”下载新版电子证照。")
+            % {"from": new_from.isoformat(), "until": new_until.isoformat()},
+            url="/me/certificates/",
+        )
+        transaction.on_commit(lambda: render_certificate.delay(certificate.pk))
+
+    row, _changed = transition(
+        renewal,
+        allowed_from=(R.SUBMITTED,),
+        to=R.APPROVED,
+        actor=actor,
+        action="renewals.renewal.approved",
+        verb=_("准予延续"),
+        reason=note,
+        apply=apply,
+    )
+    return row
+
+
+def _decide_against(renewal, actor, reason, to, verb, title):
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写原因，申请人会看到它。"), code="reason_required")
+    require_authority_staff(actor, renewal.certificate.authority)
+
+    def apply(row: RenewalApplication):
+        row.reason = reason
+        row.decided_at = timezone.now()
+        Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=False)
+        notify(
+            user=row.applicant,
+            title=title,
+            body=reason,
+            url=f"/me/certificates/{row.certificate_id}/renewal/",
+        )
+
+    row, _changed = transition(
+        renewal,
+        allowed_from=(R.SUBMITTED,),
+        to=to,
+        actor=actor,
+        action=f"renewals.renewal.{to}",
+        verb=verb,
+        reason=reason,
+        apply=apply,
+    )
+    return row
+
+
+def renewal_return(*, renewal: RenewalApplication, actor, reason: str) -> RenewalApplication:
+    """submitted → returned (退回补正) with the reason; the holder may correct and resubmit."""
+    return _decide_against(
+        renewal, actor, reason, R.RETURNED, _("退回补正"), _("延续申请被退回补正")
+    )
+
+
+def renewal_reject(*, renewal: RenewalApplication, actor, reason: str) -> RenewalApplication:
+    """submitted → rejected (不予延续), final."""
+    return _decide_against(renewal, actor, reason, R.REJECTED, _("不予延续"), _("延续申请不予批准"))

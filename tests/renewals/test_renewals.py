@@ -1,0 +1,290 @@
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from openpyxl import Workbook
+
+from certificates.models import Certificate, CertificatePdf, ValidityPeriod
+from certportal.errors import DomainError
+from certportal.imports import ImportRefused
+from certportal.models import AuditEvent
+from renewals import services
+from renewals.models import ConductRecord, ContinuingEducation, RenewalApplication
+from renewals.rules import add_working_days, due_dates
+from renewals.services import RenewalRefused
+from tests.renewals.fixtures import TODAY, add_hours, codes, expiring, fill
+
+pytestmark = pytest.mark.django_db
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def test_window_first_and_last_day_and_the_days_around(ready):
+    until = ready.valid_until
+    assert "window" in codes(ready, today=until - timedelta(days=91))
+    assert "window" not in codes(ready, today=until - timedelta(days=90))
+    assert "window" not in codes(ready, today=until)
+    assert "window" in codes(ready, today=until + timedelta(days=1))
+
+
+def test_ce_hours_one_short_and_exact(certificate, ce_staff):
+    certificate = expiring(certificate)
+    add_hours(certificate, ce_staff, "23")
+    assert "ce_hours" in codes(certificate)
+    add_hours(certificate, ce_staff, "1")
+    assert "ce_hours" not in codes(certificate)
+
+
+def test_ce_hours_outside_the_period_do_not_count(certificate, ce_staff):
+    certificate = expiring(certificate)
+    add_hours(certificate, ce_staff, 24, on=certificate.valid_from - timedelta(days=1))
+    assert "ce_hours" in codes(certificate)
+
+
+def violation(certificate, actor, days_ago, kind="violation"):
+    return services.conduct_record_create(
+        actor=actor,
+        certificate=certificate,
+        kind=kind,
+        occurred_on=TODAY - timedelta(days=days_ago),
+        description="未系安全带",
+    )
+
+
+def test_three_violations_in_two_years_refused_but_not_with_one_older(ready, authority_staff):
+    for days_ago in (10, 200, 400):
+        violation(ready, authority_staff, days_ago)
+    assert "violations" in codes(ready)
+    ConductRecord.objects.filter(occurred_on=TODAY - timedelta(days=400)).update(
+        occurred_on=TODAY - timedelta(days=2 * 366 + 5)
+    )
+    assert "violations" not in codes(ready)
+
+
+def test_an_accident_record_refuses(ready, authority_staff):
+    violation(ready, authority_staff, 30, kind="accident")
+    assert "accident" in codes(ready)
+
+
+def test_holder_past_the_age_limit_refused(ready):
+    Certificate.objects.filter(pk=ready.pk).update(
+        holder_birth_date=date(1950, 1, 1), holder_sex="M"
+    )
+    ready.refresh_from_db()
+    assert "age" in codes(ready)
+
+
+def test_suspended_certificate_cannot_renew(ready, authority_staff):
+    from certificates.services import certificate_suspend
+
+    certificate_suspend(certificate=ready, actor=authority_staff, reason="调查")
+    ready.refresh_from_db()
+    assert "status" in codes(ready)
+
+
+# --- the application ----------------------------------------------------------------------
+
+
+def test_submit_keeps_the_certificate_valid_past_its_date_until_decided(submitted_renewal):
+    assert submitted_renewal.status == "submitted" and submitted_renewal.signed_at
+    certificate = Certificate.objects.get(pk=submitted_renewal.certificate_id)
+    assert certificate.renewal_pending
+    Certificate.objects.filter(pk=certificate.pk).update(valid_until=TODAY - timedelta(days=3))
+    certificate.refresh_from_db()
+    assert certificate.effective_status == "01"
+    assert AuditEvent.objects.filter(action="renewals.renewal.submitted").count() == 1
+
+
+def test_submit_needs_every_declaration_and_a_matching_signature(ready):
+    renewal = fill(ready, declare_training=False)
+    with pytest.raises(DomainError, match="承诺"):
+        services.renewal_submit(
+            renewal=renewal, actor=ready.holder, signature_name=ready.holder_name
+        )
+    renewal = fill(ready)
+    with pytest.raises(DomainError, match="电子签名"):
+        services.renewal_submit(renewal=renewal, actor=ready.holder, signature_name="王小")
+    renewal.refresh_from_db()
+    assert renewal.status == "draft"
+
+
+def test_submit_refused_with_every_failing_check(certificate):
+    certificate = expiring(certificate, days_left=200)
+    renewal = fill(certificate)
+    with pytest.raises(RenewalRefused) as exc:
+        services.renewal_submit(
+            renewal=renewal, actor=certificate.holder, signature_name=certificate.holder_name
+        )
+    assert {c.code for c in exc.value.checks} == {"window", "ce_hours"}
+    assert not Certificate.objects.get(pk=certificate.pk).renewal_pending
+
+
+def test_only_the_holder_renews(ready, other_applicant):
+    with pytest.raises(DomainError):
+        services.renewal_save_draft(
+            certificate=ready,
+            actor=other_applicant,
+            ce_city="",
+            ce_district="",
+            declare_health=True,
+            declare_no_accident=True,
+            declare_violations=True,
+            declare_training=True,
+        )
+
+
+def test_submit_twice_changes_nothing(submitted_renewal):
+    again = services.renewal_submit(
+        renewal=submitted_renewal,
+        actor=submitted_renewal.applicant,
+        signature_name=submitted_renewal.certificate.holder_name,
+    )
+    assert again.status == "submitted"
+    assert AuditEvent.objects.filter(action="renewals.renewal.submitted").count() == 1
+
+
+def test_approval_extends_validity_records_period_and_rerenders(
+    submitted_renewal, authority_staff, django_capture_on_commit_callbacks
+):
+    old = Certificate.objects.get(pk=submitted_renewal.certificate_id)
+    old_pdf = old.pdf.name
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    certificate = Certificate.objects.get(pk=old.pk)
+    assert approved.status == "approved"
+    assert certificate.valid_from == old.valid_until + timedelta(days=1)
+    assert certificate.valid_until == old.valid_until.replace(year=old.valid_until.year + 2)
+    assert not certificate.renewal_pending
+    assert ValidityPeriod.objects.filter(certificate=certificate, reason="renewed").count() == 1
+    assert certificate.ecert_version == 2 and certificate.pdf.name != old_pdf
+    assert CertificatePdf.objects.filter(certificate=certificate).count() == 2
+    services.renewal_approve(renewal=approved, actor=authority_staff)
+    assert ValidityPeriod.objects.filter(certificate=certificate, reason="renewed").count() == 1
+
+
+def test_approval_dates_across_a_leap_day(submitted_renewal, authority_staff):
+    Certificate.objects.filter(pk=submitted_renewal.certificate_id).update(
+        valid_from=date(2026, 3, 1), valid_until=date(2028, 2, 29)
+    )
+    services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    certificate = Certificate.objects.get(pk=submitted_renewal.certificate_id)
+    assert (certificate.valid_from, certificate.valid_until) == (
+        date(2028, 3, 1),
+        date(2030, 2, 28),
+    )
+
+
+def test_approval_capped_at_the_age_limit(submitted_renewal, authority_staff):
+    from exams.eligibility import add_months
+
+    # A woman reaching 55 a year from now: the new period ends the day before.
+    limit = add_months(TODAY, 12)
+    birth = add_months(limit, -12 * 55)
+    Certificate.objects.filter(pk=submitted_renewal.certificate_id).update(
+        holder_birth_date=birth, holder_sex="F"
+    )
+    services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    certificate = Certificate.objects.get(pk=submitted_renewal.certificate_id)
+    assert certificate.valid_until == limit - timedelta(days=1)
+
+
+def test_return_and_resubmit(submitted_renewal, authority_staff):
+    returned = services.renewal_return(
+        renewal=submitted_renewal, actor=authority_staff, reason="请补充学时证明"
+    )
+    assert returned.status == "returned" and returned.reason == "请补充学时证明"
+    assert not Certificate.objects.get(pk=returned.certificate_id).renewal_pending
+    again = services.renewal_submit(
+        renewal=returned, actor=returned.applicant, signature_name=returned.certificate.holder_name
+    )
+    assert again.status == "submitted"
+
+
+def test_reject_is_final_and_needs_a_reason(submitted_renewal, authority_staff):
+    with pytest.raises(DomainError, match="原因"):
+        services.renewal_reject(renewal=submitted_renewal, actor=authority_staff, reason="")
+    rejected = services.renewal_reject(
+        renewal=submitted_renewal, actor=authority_staff, reason="事故责任"
+    )
+    assert rejected.status == "rejected"
+    with pytest.raises(DomainError):
+        services.renewal_approve(renewal=rejected, actor=authority_staff)
+
+
+def test_staff_of_another_authority_cannot_decide(submitted_renewal, other_authority_staff):
+    with pytest.raises(DomainError, match="无权"):
+        services.renewal_approve(renewal=submitted_renewal, actor=other_authority_staff)
+    with pytest.raises(DomainError, match="无权"):
+        services.renewal_return(renewal=submitted_renewal, actor=other_authority_staff, reason="x")
+
+
+# --- due dates ----------------------------------------------------------------------------
+
+
+def test_due_dates_skip_the_national_day_holiday():
+    # Submitted on 30 September 2025, the day before the National Day / Mid-Autumn holiday
+    # (1–8 October 2025 off; Sunday 28 September and Saturday 11 October are working days).
+    submitted = timezone.make_aware(datetime(2025, 9, 30, 10, 0))
+    refuse_by, approve_by = due_dates(submitted)
+    # Working days after it: 9, 10, 11 (a worked Saturday), 13, 14 → the 5th is 14 October;
+    # then 15, 16, 17, 20, 21 → the 10th is 21 October.
+    assert refuse_by == date(2025, 10, 14)
+    assert approve_by == date(2025, 10, 21)
+    assert add_working_days(date(2025, 9, 26), 1) == date(2025, 9, 28)  # a worked Sunday
+
+
+# --- CE records and import ----------------------------------------------------------------
+
+
+def ce_xlsx(rows):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "身份证号", "方式", "学时", "完成日期"])
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_ce_import_good_file_counts_toward_the_holder(certificate, ce_staff):
+    certificate = expiring(certificate)
+    data = ce_xlsx(
+        [
+            [
+                certificate.holder_name,
+                certificate.holder_id_number,
+                "线上",
+                16,
+                TODAY - timedelta(days=5),
+            ],
+            [certificate.holder_name, certificate.holder_id_number.lower(), "线下", 8.0, TODAY],
+        ]
+    )
+    assert services.ce_import(actor=ce_staff, data=data, filename="ce.xlsx") == 2
+    assert "ce_hours" not in codes(certificate)
+
+
+def test_ce_import_one_bad_row_refuses_the_whole_file(certificate, ce_staff):
+    rows = [
+        [certificate.holder_name, certificate.holder_id_number, "线上", 2, TODAY] for _ in range(30)
+    ]
+    rows[11][3] = 0
+    rows[20][4] = TODAY + timedelta(days=3)
+    with pytest.raises(ImportRefused) as exc:
+        services.ce_import(actor=ce_staff, data=ce_xlsx(rows), filename="ce.xlsx")
+    assert [(e.row, e.column) for e in exc.value.errors] == [(13, "学时"), (22, "完成日期")]
+    assert not ContinuingEducation.objects.exists()
+
+
+def test_only_continuing_education_providers_record_hours(certificate, assessor):
+    with pytest.raises(DomainError):
+        add_hours(certificate, assessor, 8)
+
+
+def test_open_renewal_is_unique_per_certificate(submitted_renewal):
+    with pytest.raises(DomainError):
+        fill(submitted_renewal.certificate)
+    assert RenewalApplication.objects.count() == 1

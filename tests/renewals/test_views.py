@@ -1,0 +1,89 @@
+import pytest
+from django.http import HttpRequest
+
+from certificates.models import Certificate
+from renewals.models import RenewalApplication
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, user):
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
+
+
+def test_holder_walks_the_three_steps(client, ready):
+    login(client, ready.holder)
+    base = f"/me/certificates/{ready.pk}/renewal/"
+    page = client.get(base).content.decode()
+    assert "24 / 24" in page.replace(".0", "") and "本人承诺" in page
+    response = client.post(base, {"ce_city": "泉州", "ce_district": "丰泽区", "save": "1"})
+    assert response.status_code == 302
+    assert RenewalApplication.objects.get().status == "draft"
+    response = client.post(base, {"ce_city": "泉州", "ce_district": "丰泽区", "next": "1"})
+    assert "请阅读并勾选此项承诺" in response.content.decode()
+    response = client.post(
+        base,
+        {
+            "ce_city": "泉州",
+            "ce_district": "丰泽区",
+            "next": "1",
+            "declare_health": "on",
+            "declare_no_accident": "on",
+            "declare_violations": "on",
+            "declare_training": "on",
+        },
+    )
+    assert response["Location"] == base + "delivery/"
+    response = client.post(base + "delivery/", {"delivery": "mail", "mail_address": ""})
+    assert "邮寄地址" in response.content.decode()
+    response = client.post(base + "delivery/", {"delivery": "electronic"})
+    assert response["Location"] == base + "confirm/"
+    confirm = client.get(base + "confirm/").content.decode()
+    assert ready.number in confirm and ready.holder_id_number not in confirm
+    response = client.post(base + "confirm/", {"signature_name": "张三", "confirm": "on"})
+    assert response.status_code == 400 and "电子签名须与持证人姓名" in response.content.decode()
+    response = client.post(
+        base + "confirm/", {"signature_name": ready.holder_name, "confirm": "on"}
+    )
+    assert response.status_code == 302
+    assert RenewalApplication.objects.get().status == "submitted"
+    assert Certificate.objects.get(pk=ready.pk).renewal_pending
+
+
+def test_other_applicant_and_anonymous_get_404_or_login(client, ready, other_applicant):
+    base = f"/me/certificates/{ready.pk}/renewal/"
+    assert client.get(base).status_code == 302
+    login(client, other_applicant)
+    for url in (base, base + "delivery/", base + "confirm/"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(base, {"ce_city": "x", "ce_district": "y", "save": "1"}).status_code == 404
+    assert not RenewalApplication.objects.exists()
+
+
+def test_admin_shows_due_dates_and_scopes_renewals(
+    client, submitted_renewal, authority_staff, other_authority_staff
+):
+    change = f"/admin/renewals/renewalapplication/{submitted_renewal.pk}/change/"
+    login(client, authority_staff)
+    listing = client.get("/admin/renewals/renewalapplication/").content.decode()
+    assert submitted_renewal.certificate.number in listing
+    detail = client.get(change).content.decode()
+    assert "继续教育" in detail and "准予延续最迟" in detail
+    client.logout()
+    login(client, other_authority_staff)
+    assert (
+        submitted_renewal.certificate.number
+        not in client.get("/admin/renewals/renewalapplication/").content.decode()
+    )
+    assert client.get(change).status_code == 302
+
+
+def test_admin_approves_with_the_action(client, submitted_renewal, authority_staff):
+    login(client, authority_staff)
+    client.post(
+        "/admin/renewals/renewalapplication/",
+        {"action": "approve", "_selected_action": [submitted_renewal.pk]},
+    )
+    submitted_renewal.refresh_from_db()
+    assert submitted_renewal.status == "approved"
