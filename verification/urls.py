@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "verification"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("verify/", views.verify, name="verify"),
+    path("verify/upload/", views.verify_upload, name="upload"),
+    path("v/<str:token>/", views.qr, name="qr"),
+    path("v/<str:token>/preview.png", views.qr_preview, name="qr_preview"),
+    path("api/v1/verify", views.api_verify, name="api"),
+]

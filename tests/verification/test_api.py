@@ -1,0 +1,165 @@
+"""/api/v1/verify: the same lookups and answers as JSON, for employers' and inspectors' systems."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from certificates.models import CertificateStatus
+from certportal.pii import mask_id_number, mask_name
+from tests.verification.helpers import UNKNOWN_ID, IdGuardClient, assert_no_full_id
+
+pytestmark = pytest.mark.django_db
+C = CertificateStatus
+API = "/api/v1/verify"
+LABELS = {
+    C.VALID: "有效",
+    C.SUSPENDED: "暂扣",
+    C.REVOKED: "吊销",
+    C.WITHDRAWN: "撤销",
+    C.CANCELLED: "注销",
+    C.EXPIRED: "过期失效",
+}
+
+
+def post_json(client, data):
+    return client.post(API, json.dumps(data), content_type="application/json")
+
+
+def only_certificate(response, certificate):
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert data["found"] is True and len(data["certificates"]) == 1
+    found = data["certificates"][0]
+    assert found["number"] == certificate.number
+    return found
+
+
+def test_by_number_and_name_in_every_status(client, by_status):
+    for status, certificate in by_status.items():
+        found = only_certificate(
+            client.get(API, {"cert_no": certificate.number, "name": certificate.holder_name}),
+            certificate,
+        )
+        assert found["status"] == {"code": status, "label": LABELS[status]}
+        assert found["valid"] is (status == C.VALID)
+        assert found["holder_name"] == mask_name(certificate.holder_name)
+        assert found["id_number"] == mask_id_number(certificate.holder_id_number)
+        assert found["trade"]["name"] == certificate.trade.name
+        assert found["authority"] == certificate.authority.name
+        assert found["valid_until"] == certificate.valid_until.isoformat()
+        assert found["ecert_identifier"] == certificate.ecert_identifier
+        if status not in (C.VALID,):
+            assert found["status_changed_on"] is not None, status
+
+
+def test_by_name_and_id_number_in_every_status_as_json_and_as_a_form(client, by_status):
+    for status, certificate in by_status.items():
+        person = {"name": certificate.holder_name, "id_number": certificate.holder_id_number}
+        for response in (post_json(client, person), client.post(API, person)):
+            found = only_certificate(response, certificate)
+            assert found["status"]["code"] == status
+
+
+def test_the_page_and_the_api_give_the_same_facts(client, by_status):
+    certificate = by_status[C.SUSPENDED]
+    found = only_certificate(
+        client.get(API, {"cert_no": certificate.number, "name": certificate.holder_name}),
+        certificate,
+    )
+    page = client.get(
+        "/verify/", {"cert_no": certificate.number, "name": certificate.holder_name}
+    ).content.decode()
+    for value in (
+        found["number"],
+        found["holder_name"],
+        found["id_number"],
+        found["status"]["label"],
+        found["authority"],
+    ):
+        assert value in page
+
+
+def test_wrong_name_and_unknown_id_number_answer_alike(client, certificate):
+    wrong_name = post_json(client, {"name": "李四", "id_number": certificate.holder_id_number})
+    unknown = post_json(client, {"name": "王小明", "id_number": UNKNOWN_ID})
+    assert wrong_name.status_code == unknown.status_code == 200
+    assert wrong_name.content == unknown.content
+    assert wrong_name.json() == {"found": False, "certificates": []}
+
+
+def test_wrong_name_and_unknown_number_answer_alike(client, certificate):
+    wrong_name = client.get(API, {"cert_no": certificate.number, "name": "李四"})
+    unknown = client.get(API, {"cert_no": "闽C059999999999", "name": "王小明"})
+    assert wrong_name.status_code == unknown.status_code == 200
+    assert wrong_name.content == unknown.content == b'{"found": false, "certificates": []}'
+
+
+def error_of(response, status: int) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] and error["message"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in error["message"]), "message not in Chinese"
+    return error
+
+
+def test_missing_fields_are_a_400(client, certificate):
+    assert error_of(client.get(API), 400)["code"] == "missing_fields"
+    assert error_of(client.get(API, {"cert_no": certificate.number}), 400)["code"] == (
+        "missing_fields"
+    )
+    error = error_of(post_json(client, {"id_number": certificate.holder_id_number}), 400)
+    assert error["code"] == "missing_fields" and "name" in error["message"]
+    assert error_of(post_json(client, {}), 400)["code"] == "missing_fields"
+
+
+def test_a_bad_id_number_is_a_400_that_does_not_repeat_it(client, certificate):
+    typo = certificate.holder_id_number[:-1] + (
+        "0" if certificate.holder_id_number[-1] != "0" else "1"
+    )
+    error = error_of(post_json(client, {"name": "王小明", "id_number": typo}), 400)
+    assert error["code"] == "invalid_id_number" and "校验码" in error["message"]
+    error = error_of(post_json(client, {"name": "王小明", "id_number": "12345"}), 400)
+    assert error["code"] == "invalid_id_number"
+    assert typo not in error["message"]
+
+
+def test_an_id_number_in_the_url_is_refused(client, certificate):
+    response = client.get(API, {"name": "王小明", "id_number": certificate.holder_id_number})
+    error = error_of(response, 400)
+    assert error["code"] == "id_number_in_url" and "POST" in error["message"]
+
+
+def test_malformed_json_is_a_400(client, db):
+    response = client.post(API, "{not json", content_type="application/json")
+    assert error_of(response, 400)["code"] == "invalid_json"
+    response = client.post(API, "[1, 2]", content_type="application/json")
+    assert error_of(response, 400)["code"] == "invalid_json"
+
+
+def test_other_methods_are_a_405(client, db):
+    for method in ("put", "patch", "delete", "options"):
+        response = getattr(client, method)(API)
+        assert error_of(response, 405)["code"] == "method_not_allowed", method
+        assert response["Allow"] == "GET, POST"
+
+
+def test_post_needs_no_csrf_token(certificate):
+    """Other systems post without a session or token: the endpoint changes nothing."""
+    strict = IdGuardClient(enforce_csrf_checks=True)
+    response = post_json(strict, {"name": "王小明", "id_number": certificate.holder_id_number})
+    assert response.status_code == 200 and response.json()["found"] is True
+
+
+def test_answers_are_not_cached(client, certificate):
+    response = client.get(API, {"cert_no": certificate.number, "name": "王小明"})
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_id_number_guard_catches_a_leak(certificate):
+    """Every response in these tests passes IdGuardClient; the guard must actually bite."""
+    with pytest.raises(AssertionError):
+        assert_no_full_id(f"<p>{certificate.holder_id_number}</p>".encode())

@@ -1,0 +1,133 @@
+"""Per-address rate limits for the public lookups: a fixed-window counter in the cache.
+
+Every public lookup (the forms, the certificate-number lookup, the QR page, the API, upload to
+verify) counts against one budget per client address, ``settings.VERIFY_RATE_LIMIT`` (``N/s``,
+``N/m`` or ``N/h``). The preview image counts against a second budget of the same size, so that
+opening a QR page (the page and its image) costs one lookup, while a flood of image requests
+is still refused.
+
+The counter lives in Django's cache: Redis when ``REDIS_URL`` is set, shared by every web
+process and container; local memory otherwise (per process, good enough on one machine). A
+fixed window is one key per (bucket, address, window start), incremented atomically and left to
+expire: no background job, no new dependency, and two cache round trips per request.
+
+The client address is ``REMOTE_ADDR``. ``X-Forwarded-For`` is deliberately not read: any client
+can send it, and trusting it would let anyone choose their own bucket. Behind a reverse proxy
+that hides client addresses, a setting naming the trusted proxies must come first.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*([smh])\s*$")
+_PERIODS = {"s": 1, "m": 60, "h": 3600}
+
+LOOKUP = "lookup"
+PREVIEW = "preview"
+
+
+def clock() -> float:
+    """The current time in seconds; tests replace it to step over a window without sleeping."""
+    return time.time()
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"20/m"`` → ``(20, 60)``: requests allowed per window, window length in seconds."""
+    match = _RATE.match(rate or "")
+    if match is None or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(
+            f"VERIFY_RATE_LIMIT={rate!r}: expected N/s, N/m or N/h with N ≥ 1, e.g. 20/m"
+        )
+    return int(match.group(1)), _PERIODS[match.group(2)]
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One counted request: whether it may proceed, and when the window opens again."""
+
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int  # whole seconds until the next window
+    window_ends_at: float
+
+    @property
+    def first_refusal(self) -> bool:
+        """The first refused request of a window: the one worth recording for the authority
+        (recording every refusal would let a flood fill the lookup log)."""
+        return self.count == self.limit + 1
+
+
+def hit(request: HttpRequest, bucket: str = LOOKUP) -> Verdict:
+    """Count one request of ``request``'s address against ``bucket``."""
+    limit, window = parse_rate(settings.VERIFY_RATE_LIMIT)
+    now = clock()
+    start = math.floor(now / window) * window
+    key = f"verify-rate:{bucket}:{client_address(request)}:{start}"
+    # The key outlives its window a little, so a slow request never resets a live counter.
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # Evicted between add and incr (a full local-memory cache): start the window again.
+        cache.set(key, 1, timeout=window + 5)
+        count = 1
+    ends = start + window
+    return Verdict(
+        allowed=count <= limit,
+        count=count,
+        limit=limit,
+        retry_after=max(1, math.ceil(ends - now)),
+        window_ends_at=ends,
+    )
+
+
+RefusalResponder = Callable[[HttpRequest, Verdict], HttpResponse]
+
+
+def rate_limited(
+    *,
+    respond: RefusalResponder,
+    bucket: str = LOOKUP,
+    applies: Callable[[HttpRequest], bool] | None = None,
+):
+    """Decorate a view: refuse with ``respond(request, verdict)`` once the address is over its
+    budget. ``applies(request)`` says whether this request is a lookup at all (showing an
+    empty form is not); the verdict is left on ``request.rate_limit`` for the view.
+
+    The refusal response always carries ``Retry-After``.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if applies is not None and not applies(request):
+                return view(request, *args, **kwargs)
+            verdict = hit(request, bucket)
+            request.rate_limit = verdict
+            if not verdict.allowed:
+                response = respond(request, verdict)
+                response.status_code = 429
+                response["Retry-After"] = str(verdict.retry_after)
+                response["Cache-Control"] = "no-store"
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate

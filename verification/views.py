@@ -1,0 +1,406 @@
+"""Public verification: the lookup page, the QR page and its preview, and the JSON API.
+
+Nothing here needs an account. Every lookup is rate limited per client address
+(:mod:`verification.ratelimit`) and recorded (:func:`verification.services.lookup_record`).
+An ID number never travels in a URL: the name + ID number lookup is a POST, on the page and in
+the API alike.
+
+JSON API — ``/api/v1/verify``
+-----------------------------
+By certificate number and name (no ID number, so a GET)::
+
+    GET /api/v1/verify?cert_no=闽C052026000001&name=王小明
+
+By name and ID number: a POST with a JSON (or form-encoded) body, so that the number stays out
+of URLs, proxies' and servers' access logs and browser histories::
+
+    POST /api/v1/verify
+    Content-Type: application/json
+
+    {"name": "王小明", "id_number": "350503198801011234"}
+
+Both answer ``200`` with the same, masked, data as the pages::
+
+    {"found": true, "certificates": [{"number": "闽C052026000001", "holder_name": "王**",
+      "id_number": "3505**********1234", "trade": {"code": "05", "name": "…"},
+      "authority": "泉州市住房和城乡建设局", "valid_from": "2026-01-05",
+      "valid_until": "2028-01-04", "status": {"code": "01", "label": "有效"}, "valid": true,
+      "status_changed_on": null, "renewal_pending": false, "ecert_identifier": "1.2.156…"}]}
+
+Nothing found and a name that does not match give the same ``{"found": false,
+"certificates": []}``. Errors: ``{"error": {"code": "…", "message": "中文说明"}}`` with ``400``
+(``missing_fields``, ``invalid_id_number``, ``invalid_cert_no``, ``invalid_name``,
+``invalid_json``, ``id_number_in_url``, ``body_too_large``), ``405`` (``method_not_allowed``)
+or ``429`` (``rate_limited``, with ``Retry-After`` and ``retry_after`` in seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import ratelimit, services
+from .forms import (
+    MAX_UPLOAD_BYTES,
+    TOO_LARGE,
+    NumberLookupForm,
+    PersonLookupForm,
+    UploadLookupForm,
+)
+from .models import LookupKind, LookupOutcome
+from .preview import PREVIEW_SIZE, PreviewUnavailable, watermarked_preview
+from .ratelimit import Verdict, client_address, rate_limited
+from .selectors import certificate_by_token
+
+VERIFY_TEMPLATE = "verification/verify.html"
+QR_TEMPLATE = "verification/qr.html"
+QR_NOT_FOUND_TEMPLATE = "verification/qr_not_found.html"
+RATE_LIMITED_TEMPLATE = "verification/rate_limited.html"
+
+# A multipart body carries the file plus boundaries and the other fields: allow for them.
+MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES + 64 * 1024
+MAX_API_BODY = 4 * 1024
+NOINDEX = "noindex, nofollow"
+
+
+def checked_at() -> datetime:
+    """The time a lookup answers for (shown on the pages; tests pin it)."""
+    return timezone.localtime()
+
+
+def _rate_text() -> str:
+    """``每分钟最多查询 20 次``, from VERIFY_RATE_LIMIT."""
+    limit, window = ratelimit.parse_rate(settings.VERIFY_RATE_LIMIT)
+    per = {1: _("每秒"), 60: _("每分钟"), 3600: _("每小时")}[window]
+    return _("%(per)s最多查询 %(limit)d 次") % {"per": per, "limit": limit}
+
+
+def _record_refusal(request: HttpRequest, verdict: Verdict, kind: str | None) -> None:
+    if kind is not None and verdict.first_refusal:
+        services.lookup_record(
+            address=client_address(request), kind=kind, outcome=LookupOutcome.RATE_LIMITED
+        )
+
+
+def _refusal_message(verdict: Verdict) -> str:
+    return _("查询过于频繁，请在 %(seconds)d 秒后再试。") % {"seconds": verdict.retry_after}
+
+
+def _page_refusal(kind_of):
+    def respond(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+        _record_refusal(request, verdict, kind_of(request))
+        again = timezone.localtime() + timedelta(seconds=verdict.retry_after)
+        return render(
+            request,
+            RATE_LIMITED_TEMPLATE,
+            {
+                "retry_after": verdict.retry_after,
+                "try_again_at": again,
+                "rate_text": _rate_text(),
+            },
+        )
+
+    return respond
+
+
+def _api_refusal(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+    _record_refusal(request, verdict, LookupKind.API)
+    return _api_error(
+        "rate_limited", _refusal_message(verdict), 429, retry_after=verdict.retry_after
+    )
+
+
+def _preview_refusal(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+    return HttpResponse(_refusal_message(verdict), content_type="text/plain; charset=utf-8")
+
+
+# /verify/ -------------------------------------------------------------------------------
+
+
+def _is_lookup(request: HttpRequest) -> bool:
+    """A POST (name + ID number) or a GET carrying lookup fields; the bare page with its
+    empty forms is not a lookup and costs nothing."""
+    return request.method == "POST" or any(
+        key in request.GET for key in ("cert_no", "name", "id_number")
+    )
+
+
+def _verify_kind(request: HttpRequest) -> str:
+    return LookupKind.FORM if request.method == "POST" else LookupKind.CERT_NO
+
+
+def _verify_page(request: HttpRequest, **context) -> HttpResponse:
+    context.setdefault("person_form", PersonLookupForm())
+    context.setdefault("number_form", NumberLookupForm())
+    context.setdefault("upload_form", UploadLookupForm())
+    context.setdefault("checked_at", checked_at())
+    return render(request, VERIFY_TEMPLATE, context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited(respond=_page_refusal(_verify_kind), applies=_is_lookup)
+def verify(request: HttpRequest) -> HttpResponse:
+    """The lookup page: name + ID number (POST), or certificate number + name (GET)."""
+    address = client_address(request)
+    if request.method == "POST":
+        form = PersonLookupForm(request.POST)
+        if not form.is_valid():
+            services.lookup_record(
+                address=address, kind=LookupKind.FORM, outcome=LookupOutcome.INVALID
+            )
+            return _verify_page(request, person_form=form)
+        answer = services.verify_person(
+            name=form.cleaned_data["name"],
+            id_number=form.cleaned_data["id_number"],
+            address=address,
+            kind=LookupKind.FORM,
+        )
+        # A fresh form: the page that answers shows neither the name nor the number typed, so
+        # a wrong name and an unknown number produce the very same page.
+        return _verify_page(request, answer=answer)
+
+    if "id_number" in request.GET:
+        # Someone built a URL with an ID number in it. Never look it up (that would teach
+        # people to send numbers in URLs) and never echo it: back to the clean address.
+        services.lookup_record(address=address, kind=LookupKind.FORM, outcome=LookupOutcome.INVALID)
+        messages.error(request, _("身份证号不能放在网址中。请在下面的表单中填写后查验。"))
+        return redirect("verification:verify")
+    if not _is_lookup(request):
+        return _verify_page(request)
+    form = NumberLookupForm(request.GET)
+    if not form.is_valid():
+        services.lookup_record(
+            address=address, kind=LookupKind.CERT_NO, outcome=LookupOutcome.INVALID
+        )
+        return _verify_page(request, number_form=form)
+    answer = services.verify_number(
+        number=form.cleaned_data["cert_no"],
+        name=form.cleaned_data["name"],
+        address=address,
+        kind=LookupKind.CERT_NO,
+    )
+    return _verify_page(request, number_form=form, answer=answer)
+
+
+class _InMemoryOnly(MemoryFileUploadHandler):
+    """Keep the upload in memory, always: it is hashed and dropped, never written to disk.
+    (The stock handler steps aside above FILE_UPLOAD_MAX_MEMORY_SIZE; the size check above
+    has already refused anything that large.)"""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.activated = True
+
+
+def _upload_too_large(request: HttpRequest) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BODY
+    except ValueError:
+        return True
+
+
+# Exempt from CSRF so that the body is parsed here, after the size check, and only into
+# memory: the CSRF check would read the whole upload first (spilling a big one to a temporary
+# file). Nothing is at stake: the view changes nothing and reads no session, and another site
+# that made a browser post here could not read the answer.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limited(
+    respond=_page_refusal(lambda request: LookupKind.UPLOAD),
+    applies=lambda request: request.method == "POST",
+)
+def verify_upload(request: HttpRequest) -> HttpResponse:
+    """Upload to verify: is this file byte for byte a PDF the portal issued?"""
+    if request.method == "GET":
+        return redirect("verification:verify")
+    address = client_address(request)
+    if _upload_too_large(request):
+        services.lookup_record(
+            address=address, kind=LookupKind.UPLOAD, outcome=LookupOutcome.INVALID
+        )
+        return _verify_page(request, upload_error=TOO_LARGE)
+    request.upload_handlers = [_InMemoryOnly(request)]
+    form = UploadLookupForm(request.POST, request.FILES)
+    if not form.is_valid():
+        services.lookup_record(
+            address=address, kind=LookupKind.UPLOAD, outcome=LookupOutcome.INVALID
+        )
+        return _verify_page(request, upload_form=form)
+    upload_answer = services.verify_upload(sha256=form.cleaned_data["sha256"], address=address)
+    return _verify_page(request, upload_answer=upload_answer)
+
+
+# /v/<token>/ ----------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET"])
+@rate_limited(respond=_page_refusal(lambda request: LookupKind.QR))
+def qr(request: HttpRequest, token: str) -> HttpResponse:
+    """The page the certificate's QR code opens: its current status, for anyone."""
+    answer = services.verify_token(token=token, address=client_address(request))
+    if not answer.found:
+        response = render(request, QR_NOT_FOUND_TEMPLATE, status=404)
+    else:
+        response = render(
+            request,
+            QR_TEMPLATE,
+            {
+                "c": answer.certificates[0],
+                "token": token,
+                "checked_at": checked_at(),
+                "site_host": urlsplit(settings.SITE_URL).netloc,
+                "preview_size": PREVIEW_SIZE,
+            },
+        )
+    # Verification pages belong to whoever scanned the code, not to search engines.
+    response["X-Robots-Tag"] = NOINDEX
+    return response
+
+
+@require_http_methods(["GET"])
+@rate_limited(respond=_preview_refusal, bucket=ratelimit.PREVIEW)
+def qr_preview(request: HttpRequest, token: str) -> HttpResponse:
+    """The current e-certificate as a PNG watermarked 仅供查验 and the time of the request."""
+    certificate = certificate_by_token(token)
+    if certificate is None:
+        raise Http404
+    try:
+        png = watermarked_preview(certificate, timezone.localtime())
+    except PreviewUnavailable as exc:
+        raise Http404 from exc
+    response = HttpResponse(png, content_type="image/png")
+    # The watermark is good for the minute it names.
+    response["Cache-Control"] = "private, max-age=60"
+    response["X-Robots-Tag"] = NOINDEX
+    return response
+
+
+# /api/v1/verify -------------------------------------------------------------------------
+
+
+def _api_error(code: str, message: str, status: int, **extra) -> JsonResponse:
+    response = JsonResponse(
+        {"error": {"code": code, "message": message, **extra}},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class _ApiError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_FIELD_ERROR_CODES = {
+    "id_number": "invalid_id_number",
+    "cert_no": "invalid_cert_no",
+    "name": "invalid_name",
+}
+
+
+def _api_input(request: HttpRequest) -> dict[str, str]:
+    if request.method == "GET":
+        if "id_number" in request.GET:
+            raise _ApiError(
+                "id_number_in_url",
+                _(
+                    "身份证号不能放在网址中（会留在日志和浏览记录里）："
+                    "请用 POST 提交 name 和 id_number。"
+                ),
+            )
+        return {key: request.GET.get(key, "") for key in ("cert_no", "name")}
+    if len(request.body) > MAX_API_BODY:
+        raise _ApiError("body_too_large", _("请求内容过长。"))
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _ApiError("invalid_json", _("请求内容不是有效的 JSON。")) from exc
+        if not isinstance(data, dict):
+            raise _ApiError("invalid_json", _("请求内容应为 JSON 对象。"))
+    else:
+        data = request.POST
+    return {
+        key: str(data.get(key) or "") for key in ("cert_no", "name", "id_number") if key in data
+    }
+
+
+def _api_form(data: dict[str, str]):
+    if "id_number" in data:
+        required, form_class = ("name", "id_number"), PersonLookupForm
+    else:
+        required, form_class = ("cert_no", "name"), NumberLookupForm
+    missing = [key for key in required if not data.get(key, "").strip()]
+    if missing:
+        raise _ApiError(
+            "missing_fields",
+            _(
+                "缺少字段：%(fields)s。按证书编号查验请提供 cert_no 和 name（GET），"
+                "按身份证号查验请提供 name 和 id_number（POST）。"
+            )
+            % {"fields": "、".join(missing)},
+        )
+    form = form_class(data)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        raise _ApiError(_FIELD_ERROR_CODES.get(field, "invalid"), errors[0])
+    return form
+
+
+# No CSRF check: the API changes nothing (beyond the lookup log) and authenticates no one — it
+# reads no cookie or session — so a cross-site request gains nothing it could not send itself,
+# and it cannot read the answer. Requiring a token would only lock out other systems.
+@csrf_exempt
+@never_cache
+def api_verify(request: HttpRequest) -> HttpResponse:
+    """``/api/v1/verify``: the page lookups as JSON (see the module docstring)."""
+    if request.method not in ("GET", "POST"):
+        response = _api_error(
+            "method_not_allowed", _("只支持 GET（按证书编号）和 POST（按身份证号）。"), 405
+        )
+        response["Allow"] = "GET, POST"
+        return response
+    return _api_lookup(request)
+
+
+@rate_limited(respond=_api_refusal)
+def _api_lookup(request: HttpRequest) -> HttpResponse:
+    address = client_address(request)
+    try:
+        form = _api_form(_api_input(request))
+    except _ApiError as exc:
+        services.lookup_record(address=address, kind=LookupKind.API, outcome=LookupOutcome.INVALID)
+        return _api_error(exc.code, str(exc.message), 400)
+    if isinstance(form, PersonLookupForm):
+        answer = services.verify_person(
+            name=form.cleaned_data["name"],
+            id_number=form.cleaned_data["id_number"],
+            address=address,
+            kind=LookupKind.API,
+        )
+    else:
+        answer = services.verify_number(
+            number=form.cleaned_data["cert_no"],
+            name=form.cleaned_data["name"],
+            address=address,
+            kind=LookupKind.API,
+        )
+    return JsonResponse(answer.as_json(), json_dumps_params={"ensure_ascii": False})
