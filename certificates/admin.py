@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from applicants.idcard import parse_id_number
+from certportal.admin_actions import run_each, with_reason
 from certportal.errors import DomainError
 from certportal.pii import blind_index
-from exams.admin_review import _run, _with_reason
 from exams.selectors import sessions_visible_to
 
 from . import services
@@ -129,7 +129,7 @@ class CertificateAdmin(admin.ModelAdmin):
         )
 
     def _status_action(self, request, queryset, label, fn):
-        return _with_reason(
+        return with_reason(
             self,
             request,
             queryset,
@@ -217,7 +217,7 @@ class CertificateRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("签发"), permissions=["change"])
     def approve(self, request, queryset):
-        _run(
+        run_each(
             self,
             request,
             queryset,
@@ -227,7 +227,7 @@ class CertificateRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("不予签发（填写原因）"), permissions=["change"])
     def reject(self, request, queryset):
-        return _with_reason(
+        return with_reason(
             self,
             request,
             queryset,

@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy
 
 from applicants.admin import _thumbnail
 from applicants.models import Material
+from certportal.admin_actions import error_text, run_each, with_reason
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 
 from . import services
-from .forms import ReasonForm
 from .models import ExamApplication, ExamSession
 from .selectors import (
     applications_visible_to,
@@ -28,50 +28,6 @@ from .selectors import (
 )
 
 A = ExamApplication.Status
-
-
-def _run(modeladmin, request, queryset, label: str, fn) -> None:
-    """Apply a service to each selected row; report successes and every refusal."""
-    done, refused = 0, []
-    for obj in queryset:
-        try:
-            fn(obj)
-            done += 1
-        except (DomainError, ValidationError) as exc:
-            message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
-            refused.append(f"{obj}: {message}")
-    if done:
-        modeladmin.message_user(
-            request,
-            _("%(label)s：成功 %(count)d 条。") % {"label": label, "count": done},
-            messages.SUCCESS,
-        )
-    for line in refused:
-        modeladmin.message_user(request, line, messages.ERROR)
-
-
-def _with_reason(modeladmin, request, queryset, label: str, fn):
-    """An action that first asks for the reason on an intermediate page."""
-    if "apply" in request.POST:
-        form = ReasonForm(request.POST)
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            _run(modeladmin, request, queryset, label, lambda obj: fn(obj, reason))
-            return None
-    else:
-        form = ReasonForm()
-    return TemplateResponse(
-        request,
-        "admin/exams/reason.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": label,
-            "form": form,
-            "queryset": queryset,
-            "action": request.POST.get("action"),
-            "opts": modeladmin.model._meta,
-        },
-    )
 
 
 @admin.register(ExamApplication)
@@ -198,11 +154,11 @@ class ExamApplicationAdmin(admin.ModelAdmin):
             else:
                 services.application_approve(application=application, actor=request.user)
 
-        _run(self, request, queryset, _("审核通过"), approve_one)
+        run_each(self, request, queryset, _("审核通过"), approve_one)
 
     @admin.action(description=gettext_lazy("退回补正（填写原因）"), permissions=["change"])
     def return_for_correction(self, request, queryset):
-        return _with_reason(
+        return with_reason(
             self,
             request,
             queryset,
@@ -214,7 +170,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("不予受理（填写原因）"), permissions=["change"])
     def reject(self, request, queryset):
-        return _with_reason(
+        return with_reason(
             self,
             request,
             queryset,
@@ -252,7 +208,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
             return None
         return TemplateResponse(
             request,
-            "admin/exams/reason.html",
+            "admin/reason.html",
             {
                 **self.admin_site.each_context(request),
                 "title": _("安排到考试计划"),
@@ -373,7 +329,7 @@ class ExamSessionAdmin(admin.ModelAdmin):
                 obj.pk = created.pk
                 obj.refresh_from_db()
         except (DomainError, ValidationError) as exc:
-            message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+            message = error_text(exc)
             self.message_user(request, message, messages.ERROR)
             raise
 
@@ -392,14 +348,14 @@ class ExamSessionAdmin(admin.ModelAdmin):
                     absent=bool(data.get("absent")),
                 )
             except (DomainError, ValidationError) as exc:
-                message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+                message = error_text(exc)
                 self.message_user(
                     request, f"{inline_form.instance.ticket_number}: {message}", messages.ERROR
                 )
 
     @admin.action(description=gettext_lazy("报审"), permissions=["change"])
     def submit(self, request, queryset):
-        _run(
+        run_each(
             self,
             request,
             queryset,
@@ -409,7 +365,7 @@ class ExamSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("批准"), permissions=["change"])
     def approve(self, request, queryset):
-        _run(
+        run_each(
             self,
             request,
             queryset,
@@ -428,11 +384,11 @@ class ExamSessionAdmin(admin.ModelAdmin):
                 messages.INFO,
             )
 
-        _run(self, request, queryset, _("安排考生"), assign_one)
+        run_each(self, request, queryset, _("安排考生"), assign_one)
 
     @admin.action(description=gettext_lazy("发布成绩"), permissions=["change"])
     def publish(self, request, queryset):
-        _run(
+        run_each(
             self,
             request,
             queryset,

@@ -62,12 +62,3 @@ class MedicalForm(forms.Form):
         if value > timezone.localdate():
             raise forms.ValidationError(_("体检日期不能晚于今天。"))
         return value
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("原因"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=500,
-        help_text=_("申报人会看到这段文字，请写明需要补正的内容或不予受理的依据"),
-    )

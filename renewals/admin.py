@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from certificates.selectors import certificates_visible_to
+from certportal.admin_actions import error_text, run_each, with_reason
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
-from exams.admin_review import _run, _with_reason
 from exams.selectors import authorities_in_scope, membership_of
 
 from . import services
@@ -91,7 +91,7 @@ class ContinuingEducationAdmin(admin.ModelAdmin):
                 provider=data.get("provider"),
             )
         except (DomainError, ValidationError) as exc:
-            message = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+            message = error_text(exc)
             self.message_user(request, message, messages.ERROR)
             raise
         obj.pk = record.pk
@@ -301,7 +301,7 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("准予延续"), permissions=["change"])
     def approve(self, request, queryset):
-        _run(
+        run_each(
             self,
             request,
             queryset,
@@ -311,7 +311,7 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("退回补正（填写原因）"), permissions=["change"])
     def return_for_correction(self, request, queryset):
-        return _with_reason(
+        return with_reason(
             self,
             request,
             queryset,
@@ -321,7 +321,7 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("不予延续（填写原因）"), permissions=["change"])
     def reject(self, request, queryset):
-        return _with_reason(
+        return with_reason(
             self,
             request,
             queryset,
