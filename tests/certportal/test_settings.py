@@ -67,3 +67,19 @@ def test_healthz_answers_503_when_the_database_does_not_answer():
         DATABASE_URL="postgres://nobody@127.0.0.1:9/none",
     )
     assert result.stdout.split() == ["503", "unavailable"], result.stderr
+
+
+def test_production_sends_hsts_and_redirects_plain_http():
+    host = "HTTP_HOST='certs.example.gov.cn'"
+    result = run_django(
+        "from django.test import Client; c = Client(); "
+        f"r = c.get('/healthz', secure=True, {host}); "
+        "print(r.headers.get('Strict-Transport-Security')); "
+        f"r2 = c.get('/healthz', {host}); print(r2.status_code, r2.headers.get('Location'))",
+        DEBUG="false",
+        DATABASE_URL="sqlite:///:memory:",
+        **PRODUCTION_KEYS,
+    )
+    lines = result.stdout.split("\n")
+    assert "max-age=31536000" in lines[0] and "includeSubDomains" in lines[0], result.stderr
+    assert lines[1].startswith("301 https://certs.example.gov.cn/healthz"), result.stderr
