@@ -19,6 +19,7 @@ from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.imports import Column, RowError, parse_date, parse_decimal_hours, read_table
 from certportal.notifications import notify
+from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 from exams.eligibility import add_months
 from exams.models import Institution
@@ -363,7 +364,7 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
             % {"from": new_from.isoformat(), "until": new_until.isoformat()},
             url="/me/certificates/",
         )
-        transaction.on_commit(lambda: render_certificate.delay(certificate.pk))
+        enqueue_on_commit(render_certificate, certificate.pk)
 
     row, _changed = transition(
         renewal,

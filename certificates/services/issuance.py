@@ -16,6 +16,7 @@ from applicants.models import Material, Profile
 from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.notifications import notify
+from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 from exams.eligibility import add_months, retirement_date
 from exams.models import ExamApplication, ExamSession
@@ -155,7 +156,7 @@ def certificate_issue(
             url="/me/certificates/",
         )
         pk = certificate.pk
-        transaction.on_commit(lambda: render_certificate.delay(pk))
+        enqueue_on_commit(render_certificate, pk)
     return certificate
 
 
@@ -265,7 +266,7 @@ def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
             obj=batch,
             data={"session": session.pk},
         )
-        transaction.on_commit(lambda: run_batch_issue.delay(batch.pk))
+        enqueue_on_commit(run_batch_issue, batch.pk)
     return batch
 
 

@@ -14,6 +14,7 @@ from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.imports import Column, RowError, check_unique, parse_date, read_table
 from certportal.pii import blind_index
+from certportal.queue import enqueue_on_commit
 from exams.models import Authority, Trade
 
 from ..models import Certificate, CertificateStatus, ValidityPeriod
@@ -162,6 +163,6 @@ def certificate_generate_ecert(*, certificate: Certificate, actor) -> Certificat
             return row
         Certificate.objects.filter(pk=row.pk).update(content_version=F("content_version") + 1)
         audit_record(actor=actor, action="certificates.certificate.ecert_requested", obj=row)
-        transaction.on_commit(lambda: render_certificate.delay(row.pk))
+        enqueue_on_commit(render_certificate, row.pk)
     row.refresh_from_db()
     return row

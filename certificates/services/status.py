@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certportal.errors import DomainError
 from certportal.notifications import notify
+from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 
 from ..models import Certificate, CertificateStatus
@@ -51,7 +51,7 @@ def _change(
                 url="/me/certificates/",
             )
         pk = row.pk
-        transaction.on_commit(lambda: render_certificate.delay(pk))
+        enqueue_on_commit(render_certificate, pk)
 
     row, _changed = transition(
         certificate,

@@ -25,6 +25,7 @@ from certportal.imports import (
 )
 from certportal.notifications import notify
 from certportal.pii import blind_index
+from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 
 from ..models import ExamApplication, ExamSession, Institution, Trade
@@ -193,7 +194,7 @@ def session_assign(
                 url=f"/me/applications/{application.pk}/",
             )
             pk = application.pk
-            transaction.on_commit(lambda pk=pk: render_admission_ticket.delay(pk))
+            enqueue_on_commit(render_admission_ticket, pk)
             assigned.append(application)
     return AssignResult(assigned=assigned, skipped=skipped)
 
