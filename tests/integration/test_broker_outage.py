@@ -8,24 +8,19 @@ from certificates.services import certificate_issue
 from certportal.celery import app
 
 
-def _reset_producer_pool():
-    # The producer pool keeps connections to the old broker URL; a fresh one uses the new URL.
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker_down():
-    """Tasks go to a broker on a port where nothing listens."""
-    saved = app.conf.broker_url, app.conf.task_always_eager
+    """Tasks go to a broker on a port where nothing listens. The app's connection pools are
+    set aside (not closed: later tests use them) and fresh ones made for the dead URL."""
+    saved = (app.conf.broker_url, app.conf.task_always_eager, app._pool, app.amqp._producer_pool)
     app.conf.task_always_eager = False
     app.conf.broker_url = "redis://127.0.0.1:9/0"
-    _reset_producer_pool()
+    app._pool = None
+    app.amqp._producer_pool = None
     yield
-    app.conf.broker_url, app.conf.task_always_eager = saved
-    _reset_producer_pool()
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app.conf.broker_url, app.conf.task_always_eager, app._pool, app.amqp._producer_pool = saved
 
 
 @pytest.mark.django_db
