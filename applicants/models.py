@@ -120,7 +120,3 @@ class Material(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")

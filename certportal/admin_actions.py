@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from .errors import DomainError
 from .forms import ReasonForm
+from .imports import errors_as_csv
 
 
 def error_text(exc: DomainError | ValidationError) -> str:
@@ -58,3 +60,11 @@ def with_reason(modeladmin, request, queryset, label: str, fn):
             "opts": modeladmin.model._meta,
         },
     )
+
+
+def error_report_response(errors) -> HttpResponse:
+    """A refused import's row errors as a CSV download (行号, 列, 错误), formula cells
+    neutralised, for staff correcting a long file in a spreadsheet."""
+    response = HttpResponse(errors_as_csv(errors), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''import-errors.csv"
+    return response

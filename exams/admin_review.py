@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from applicants.admin import _thumbnail
 from applicants.models import Material
-from certportal.admin_actions import error_text, run_each, with_reason
+from certportal.admin_actions import error_report_response, error_text, run_each, with_reason
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 
@@ -249,6 +249,9 @@ class CandidateInline(admin.TabularInline):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("成绩文件（CSV 或 XLSX）"))
+    report_csv = forms.BooleanField(
+        label=gettext_lazy("有错误时下载错误报告（CSV）"), required=False
+    )
 
 
 @admin.register(ExamSession)
@@ -419,6 +422,8 @@ class ExamSessionAdmin(admin.ModelAdmin):
                     session=session, actor=request.user, data=upload.read(), filename=upload.name
                 )
             except ImportRefused as exc:
+                if form.cleaned_data["report_csv"]:
+                    return error_report_response(exc.errors)
                 errors = exc.errors
                 self.message_user(request, str(exc), messages.ERROR)
             except DomainError as exc:

@@ -436,7 +436,3 @@ class ExamApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trade.name} #{self.pk}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_APPLICATION_STATES

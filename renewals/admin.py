@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from certificates.selectors import certificates_visible_to
-from certportal.admin_actions import error_text, run_each, with_reason
+from certportal.admin_actions import error_report_response, error_text, run_each, with_reason
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 from exams.selectors import authorities_in_scope, membership_of
@@ -38,6 +38,9 @@ class CeForm(forms.ModelForm):
 
 class CeImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("继续教育记录文件（CSV 或 XLSX）"))
+    report_csv = forms.BooleanField(
+        label=gettext_lazy("有错误时下载错误报告（CSV）"), required=False
+    )
 
 
 @admin.register(ContinuingEducation)
@@ -116,6 +119,8 @@ class ContinuingEducationAdmin(admin.ModelAdmin):
                     actor=request.user, data=upload.read(), filename=upload.name
                 )
             except ImportRefused as exc:
+                if form.cleaned_data["report_csv"]:
+                    return error_report_response(exc.errors)
                 errors = exc.errors
                 self.message_user(request, str(exc), messages.ERROR)
             except DomainError as exc:

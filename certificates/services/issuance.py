@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.files.base import ContentFile
@@ -236,15 +235,6 @@ def certificate_request_reject(
 
 
 # --- 批量签发 ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchLine:
-    application_id: int
-    ticket_number: str
-    name: str
-    number: str
-    message: str
 
 
 def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:

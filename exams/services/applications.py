@@ -321,9 +321,11 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def application_return(*, application: ExamApplication, actor, reason: str) -> ExamApplication:
-    """submitted | institution_approved | approved → returned (退回补正) with the reason; the
-    applicant may correct materials and resubmit."""
+def _decide_against(
+    application, actor, reason: str, *, to: str, verb: str, title: str, body: str
+) -> ExamApplication:
+    """submitted | institution_approved | approved → returned or rejected, with the reason the
+    applicant will read; materials are unlocked and the applicant is told."""
     reason = _require_reason(reason)
     _reviewer_check(application, actor)
 
@@ -333,49 +335,45 @@ def application_return(*, application: ExamApplication, actor, reason: str) -> E
         Profile.objects.filter(user=row.applicant).update(materials_locked=False)
         notify(
             user=row.applicant,
-            title=_("您的考试报名被退回补正"),
-            body=_("“%(trade)s”报名被退回，原因：%(reason)s。请修改后重新提交。")
-            % {"trade": row.trade.name, "reason": reason},
+            title=title,
+            body=body % {"trade": row.trade.name, "reason": reason},
             url=f"/me/applications/{row.pk}/",
         )
 
     row, _changed = transition(
         application,
         allowed_from=(S.SUBMITTED, S.INSTITUTION_APPROVED, S.APPROVED),
-        to=S.RETURNED,
+        to=to,
         actor=actor,
-        action="exams.application.returned",
-        verb=_("退回补正"),
+        action=f"exams.application.{to}",
+        verb=verb,
         reason=reason,
         apply=apply,
     )
     return row
+
+
+def application_return(*, application: ExamApplication, actor, reason: str) -> ExamApplication:
+    """退回补正 with the reason; the applicant may correct materials and resubmit."""
+    return _decide_against(
+        application,
+        actor,
+        reason,
+        to=S.RETURNED,
+        verb=_("退回补正"),
+        title=_("您的考试报名被退回补正"),
+        body=_("“%(trade)s”报名被退回，原因：%(reason)s。请修改后重新提交。"),
+    )
 
 
 def application_reject(*, application: ExamApplication, actor, reason: str) -> ExamApplication:
-    """submitted | institution_approved | approved → rejected (final) with the reason."""
-    reason = _require_reason(reason)
-    _reviewer_check(application, actor)
-
-    def apply(row):
-        row.status_reason = reason
-        Profile.objects.filter(user=row.applicant).update(materials_locked=False)
-        notify(
-            user=row.applicant,
-            title=_("您的考试报名不予受理"),
-            body=_("“%(trade)s”报名不予受理，原因：%(reason)s。")
-            % {"trade": row.trade.name, "reason": reason},
-            url=f"/me/applications/{row.pk}/",
-        )
-
-    row, _changed = transition(
+    """不予受理 (final) with the reason."""
+    return _decide_against(
         application,
-        allowed_from=(S.SUBMITTED, S.INSTITUTION_APPROVED, S.APPROVED),
+        actor,
+        reason,
         to=S.REJECTED,
-        actor=actor,
-        action="exams.application.rejected",
         verb=_("不予受理"),
-        reason=reason,
-        apply=apply,
+        title=_("您的考试报名不予受理"),
+        body=_("“%(trade)s”报名不予受理，原因：%(reason)s。"),
     )
-    return row

@@ -199,18 +199,6 @@ def session_assign(
     return AssignResult(assigned=assigned, skipped=skipped)
 
 
-def session_assign_automatically(*, actor, authority=None) -> int:
-    """Fill every approved session (soonest first) with approved applications in order of
-    approval. Returns how many applications were scheduled."""
-    sessions = ExamSession.objects.filter(status=SS.APPROVED, theory_at__gt=timezone.now())
-    if authority is not None:
-        sessions = sessions.filter(authority=authority)
-    count = 0
-    for session in sessions.order_by("theory_at"):
-        count += len(session_assign(session=session, actor=actor).assigned)
-    return count
-
-
 # --- scores ------------------------------------------------------------------------------
 
 

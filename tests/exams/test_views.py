@@ -213,3 +213,25 @@ def test_session_import_page_reports_rows(client, session, assessor):
     assert response.status_code == 302
     app.refresh_from_db()
     assert app.theory_score == 88
+
+
+def test_session_import_page_offers_the_error_report_as_csv(client, session, assessor):
+    import csv
+    import io
+
+    from tests.exams.fixtures import bulk_scheduled
+    from tests.exams.test_sessions import csv_bytes
+
+    ((app, number),) = bulk_scheduled(session, 1)
+    login(client, assessor)
+    bad = csv_bytes([[app.ticket_number, number, 120, "", ""]])
+    response = client.post(
+        f"/admin/exams/examsession/{session.pk}/import-scores/",
+        {"file": SimpleUploadedFile("s.csv", bad, "text/csv"), "report_csv": "on"},
+    )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["行号", "列", "错误"] and rows[1][:2] == ["2", "理论成绩"]
+    app.refresh_from_db()
+    assert app.theory_score is None
