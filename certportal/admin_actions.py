@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -17,6 +18,68 @@ from .imports import errors_as_csv
 def error_text(exc: DomainError | ValidationError) -> str:
     """The message a person reads, from a domain error or a validation error."""
     return exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def dry_run(call) -> None:
+    """Run ``call()`` in a savepoint that is always rolled back (its on-commit callbacks go
+    with it); a refusal (DomainError, ValidationError) propagates."""
+    try:
+        with transaction.atomic():
+            call()
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
+def add_refusal(form, exc: DomainError | ValidationError) -> None:
+    """Put a service's refusal on the form: field errors on their fields where the form has
+    them, everything else at the top."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error_text(exc))
+
+
+class ServiceSaveAdmin:
+    """For admins whose save is a domain service (``save_via_service`` returns the saved row).
+
+    The form tries the service in ``clean()`` inside a savepoint that is always rolled back, so
+    a refusal is shown on the form with what was typed, and nothing is saved; ``save_model``
+    then runs it for real. Without this, a refusal raised in ``save_model`` is a server error.
+    """
+
+    def save_via_service(self, request, obj, data: dict, change: bool):
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = super().get_form(request, obj, change=change, **kwargs)
+        admin = self
+
+        class ServiceForm(base):
+            def clean(form):
+                cleaned = super().clean()
+                if not form.errors and (form.has_changed() or not change):
+                    try:
+                        dry_run(
+                            lambda: admin.save_via_service(request, form.instance, cleaned, change)
+                        )
+                    except (DomainError, ValidationError) as exc:
+                        add_refusal(form, exc)
+                return cleaned
+
+        ServiceForm.__name__ = base.__name__
+        return ServiceForm
+
+    def save_model(self, request, obj, form, change):
+        if change and not form.has_changed():
+            return  # only the inlines changed; they save themselves
+        saved = self.save_via_service(request, obj, form.cleaned_data, change)
+        obj.pk = saved.pk
 
 
 def run_each(modeladmin, request, queryset, label: str, fn) -> None:

@@ -14,11 +14,20 @@ from django.utils.translation import gettext_lazy
 
 from applicants.admin import _thumbnail
 from applicants.models import Material
-from certportal.admin_actions import error_report_response, error_text, run_each, with_reason
+from certportal.admin_actions import (
+    ServiceSaveAdmin,
+    add_refusal,
+    dry_run,
+    error_report_response,
+    error_text,
+    run_each,
+    with_reason,
+)
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 
 from . import services
+from .exports import export_applications_xlsx
 from .models import ExamApplication, ExamSession
 from .selectors import (
     applications_visible_to,
@@ -59,7 +68,13 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         "applicant__profile",
     )
     raw_id_fields = ("applicant", "session", "medical_certificate")
-    actions = ("approve", "return_for_correction", "reject", "assign_to_session")
+    actions = (
+        "approve",
+        "return_for_correction",
+        "reject",
+        "assign_to_session",
+        export_applications_xlsx,
+    )
     fieldsets = (
         (
             None,
@@ -246,6 +261,35 @@ class CandidateInline(admin.TabularInline):
             return self.fields
         return self.readonly_fields
 
+    def get_formset(self, request, obj=None, **kwargs):
+        base = super().get_formset(request, obj, **kwargs)
+
+        class ScoreFormSet(base):
+            """Each changed row is tried through score_record first (rolled back), so a
+            refused score shows on its row and no score of the form is saved."""
+
+            def clean(formset):
+                super().clean()
+                for row in formset.forms:
+                    if row.has_changed() and not row.errors:
+                        try:
+                            dry_run(lambda row=row: record_score(request.user, row))
+                        except (DomainError, ValidationError) as exc:
+                            add_refusal(row, exc)
+
+        return ScoreFormSet
+
+
+def record_score(actor, row):
+    data = row.cleaned_data
+    return services.score_record(
+        application=row.instance,
+        actor=actor,
+        theory=data.get("theory_score"),
+        practical=data.get("practical_score"),
+        absent=bool(data.get("absent")),
+    )
+
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("成绩文件（CSV 或 XLSX）"))
@@ -255,7 +299,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(ExamSession)
-class ExamSessionAdmin(admin.ModelAdmin):
+class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     list_display = (
         "name",
         "trade",
@@ -322,39 +366,32 @@ class ExamSessionAdmin(admin.ModelAdmin):
 
         return authorities_in_scope(request.user)
 
+    def save_via_service(self, request, obj, data, change):
+        data = {k: v for k, v in data.items() if k in self.fields}
+        if change:
+            return services.session_update(session=obj, actor=request.user, **data)
+        return services.session_create(actor=request.user, **data)
+
     def save_model(self, request, obj, form, change):
-        data = {k: form.cleaned_data[k] for k in form.cleaned_data if k in self.fields}
-        try:
-            if change:
-                services.session_update(session=obj, actor=request.user, **data)
-            else:
-                created = services.session_create(actor=request.user, **data)
-                obj.pk = created.pk
-                obj.refresh_from_db()
-        except (DomainError, ValidationError) as exc:
-            message = error_text(exc)
-            self.message_user(request, message, messages.ERROR)
-            raise
+        super().save_model(request, obj, form, change)
+        if not change:
+            obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
-        """Score entry: every changed row goes through score_record (same rules as import)."""
-        for inline_form in formset.forms:
-            if not inline_form.has_changed():
+        """Score entry: every changed row goes through score_record (same rules as import);
+        the formset has already tried each one, so a refusal here is a race and is reported."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            if not row.has_changed():
                 continue
-            data = inline_form.cleaned_data
             try:
-                services.score_record(
-                    application=inline_form.instance,
-                    actor=request.user,
-                    theory=data.get("theory_score"),
-                    practical=data.get("practical_score"),
-                    absent=bool(data.get("absent")),
-                )
+                record_score(request.user, row)
             except (DomainError, ValidationError) as exc:
-                message = error_text(exc)
                 self.message_user(
-                    request, f"{inline_form.instance.ticket_number}: {message}", messages.ERROR
+                    request, f"{row.instance.ticket_number}: {error_text(exc)}", messages.ERROR
                 )
+            else:
+                formset.changed_objects.append((row.instance, row.changed_data))
 
     @admin.action(description=gettext_lazy("报审"), permissions=["change"])
     def submit(self, request, queryset):

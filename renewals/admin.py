@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,7 +9,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from certificates.selectors import certificates_visible_to
-from certportal.admin_actions import error_report_response, error_text, run_each, with_reason
+from certportal.admin_actions import (
+    ServiceSaveAdmin,
+    error_report_response,
+    run_each,
+    with_reason,
+)
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 from exams.selectors import authorities_in_scope, membership_of
@@ -44,7 +48,7 @@ class CeImportForm(forms.Form):
 
 
 @admin.register(ContinuingEducation)
-class ContinuingEducationAdmin(admin.ModelAdmin):
+class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     form = CeForm
     list_display = ("holder_name", "masked_id", "provider", "mode", "hours", "completed_on")
     list_filter = ("mode", ("provider", admin.RelatedOnlyFieldListFilter))
@@ -80,24 +84,17 @@ class ContinuingEducationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        try:
-            record = services.ce_record_create(
-                actor=request.user,
-                name=data["holder_name"],
-                id_number=data["holder_id_number"],
-                mode=data["mode"],
-                hours=data["hours"],
-                completed_on=data["completed_on"],
-                course=data.get("course", ""),
-                provider=data.get("provider"),
-            )
-        except (DomainError, ValidationError) as exc:
-            message = error_text(exc)
-            self.message_user(request, message, messages.ERROR)
-            raise
-        obj.pk = record.pk
+    def save_via_service(self, request, obj, data, change):
+        return services.ce_record_create(
+            actor=request.user,
+            name=data["holder_name"],
+            id_number=data["holder_id_number"],
+            mode=data["mode"],
+            hours=data["hours"],
+            completed_on=data["completed_on"],
+            course=data.get("course", ""),
+            provider=data.get("provider"),
+        )
 
     def get_urls(self):
         return [
@@ -155,7 +152,7 @@ class ConductForm(forms.ModelForm):
 
 
 @admin.register(ConductRecord)
-class ConductRecordAdmin(admin.ModelAdmin):
+class ConductRecordAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     form = ConductForm
     list_display = ("certificate", "kind", "occurred_on", "created_by")
     list_filter = ("kind",)
@@ -183,16 +180,14 @@ class ConductRecordAdmin(admin.ModelAdmin):
             kwargs["queryset"] = certificates_visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        record = services.conduct_record_create(
+    def save_via_service(self, request, obj, data, change):
+        return services.conduct_record_create(
             actor=request.user,
             certificate=data["certificate"],
             kind=data["kind"],
             occurred_on=data["occurred_on"],
             description=data["description"],
         )
-        obj.pk = record.pk
 
 
 class OverdueFilter(admin.SimpleListFilter):

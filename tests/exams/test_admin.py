@@ -49,3 +49,102 @@ def test_applicant_cannot_enter_the_admin(client, applicant):
     client.login(request=HttpRequest(), username=applicant.username, password=PASSWORD)
     response = client.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_refused_session_form_shows_the_reason_and_saves_nothing(client, assessor, crane, centre):
+    """The session service refuses (practical before theory): the form comes back with the
+    message and what was typed, no session and no audit event — not a server error."""
+    from certportal.models import AuditEvent
+    from exams.models import ExamSession
+
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    form = {
+        "name": "2026年第4期塔吊考核",
+        "trade": crane.pk,
+        "assessment_institution": centre.pk,
+        "theory_at_0": "2026-12-20",
+        "theory_at_1": "09:00:00",
+        "practical_at_0": "2026-12-19",
+        "practical_at_1": "09:00:00",
+        "venue": "泉州市丰泽区考点",
+        "capacity": "30",
+        "applications-TOTAL_FORMS": "0",
+        "applications-INITIAL_FORMS": "0",
+    }
+    response = client.post("/admin/exams/examsession/add/", form)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "实操考核时间不能早于理论考核时间。" in page
+    assert "2026年第4期塔吊考核" in page
+    assert not ExamSession.objects.exists()
+    assert not AuditEvent.objects.filter(action="exams.session.created").exists()
+
+    form["practical_at_0"] = "2026-12-21"
+    response = client.post("/admin/exams/examsession/add/", form)
+    assert response.status_code == 302
+    assert ExamSession.objects.count() == 1
+    assert AuditEvent.objects.filter(action="exams.session.created").count() == 1
+
+
+def change_form_data(html: str) -> dict[str, str]:
+    """What the browser would post back from an admin change form, unchanged."""
+    from html.parser import HTMLParser
+
+    data: dict[str, str] = {}
+
+    class Form(HTMLParser):
+        select = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            name = a.get("name")
+            if tag == "input" and name and a.get("type") not in ("submit", "button"):
+                if a.get("type") == "checkbox":
+                    if "checked" in a:
+                        data[name] = a.get("value", "on")
+                else:
+                    data[name] = a.get("value") or ""
+            elif tag == "select" and name:
+                self.select = name
+            elif tag == "option" and self.select and "selected" in a:
+                data[self.select] = a.get("value", "")
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+
+    Form().feed(html)
+    data.pop("csrfmiddlewaretoken", None)
+    return data
+
+
+@pytest.mark.django_db
+def test_inline_scores_a_refused_row_keeps_the_whole_form_unsaved(client, assessor, scheduled):
+    """Scores typed in the session page: a refused row (absent with a score) shows its reason
+    and no row is saved; corrected, all rows are saved (and the page is no server error)."""
+    from tests.exams.fixtures import bulk_scheduled
+
+    passed = scheduled
+    session = scheduled.session
+    other = bulk_scheduled(session, 1)[0][0]
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    url = f"/admin/exams/examsession/{session.pk}/change/"
+    data = change_form_data(client.get(url).content.decode())
+    rows = {data[f"applications-{i}-id"]: i for i in range(int(data["applications-TOTAL_FORMS"]))}
+    mine, theirs = rows[str(passed.pk)], rows[str(other.pk)]
+    data[f"applications-{mine}-theory_score"] = "60"
+    data[f"applications-{theirs}-theory_score"] = "70"
+    data[f"applications-{theirs}-absent"] = "on"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "缺考的考生不能有成绩。" in response.content.decode()
+    passed.refresh_from_db()
+    assert passed.theory_score != 60
+
+    del data[f"applications-{theirs}-absent"]
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    passed.refresh_from_db()
+    other.refresh_from_db()
+    assert (passed.theory_score, other.theory_score) == (60, 70)
