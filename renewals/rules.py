@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,8 @@ from exams.eligibility import add_months, format_date, retirement_date
 from exams.selectors import policy_for
 
 from .models import ConductRecord, ContinuingEducation
+
+logger = logging.getLogger(__name__)
 
 REFUSE_WITHIN_WORKING_DAYS = 5
 APPROVE_WITHIN_WORKING_DAYS = 10
@@ -152,13 +155,34 @@ def failing(checks: list[RenewalCheck]) -> list[RenewalCheck]:
     return [c for c in checks if not c.passed]
 
 
+def is_working_day(day: date) -> bool:
+    """A working day by the State Council's holiday schedule (chinese-calendar). For a year
+    whose schedule the installed package does not have yet (it is published each November or
+    December), Monday to Friday, logged once a year: due dates may then be off by the days a
+    holiday moves, but the portal keeps working; upgrading chinesecalendar brings the schedule."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            logger.warning(
+                "chinesecalendar has no holiday schedule for %s: counting Monday to Friday "
+                "(upgrade the package)",
+                day.year,
+            )
+        return day.weekday() < 5
+
+
+_warned_years: set[int] = set()
+
+
 def add_working_days(start: date, days: int) -> date:
     """The ``days``-th working day after ``start`` (Chinese public holidays and adjusted
-    working weekends counted, from the chinese-calendar package)."""
+    working weekends counted)."""
     current, counted = start, 0
     while counted < days:
         current += timedelta(days=1)
-        if chinese_calendar.is_workday(current):
+        if is_working_day(current):
             counted += 1
     return current
 

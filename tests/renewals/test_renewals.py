@@ -235,6 +235,17 @@ def test_due_dates_skip_the_national_day_holiday():
     assert add_working_days(date(2025, 9, 26), 1) == date(2025, 9, 28)  # a worked Sunday
 
 
+def test_due_dates_in_a_year_without_a_published_schedule_count_weekdays(caplog):
+    """chinesecalendar knows a year only once the State Council publishes it; a renewal
+    submitted beyond that still gets its due dates (Monday to Friday) and an operator warning,
+    not a server error on the renewal list."""
+    submitted = timezone.make_aware(datetime(2031, 3, 7, 10, 0))  # a Friday
+    refuse_by, approve_by = due_dates(submitted)
+    assert refuse_by == date(2031, 3, 14)
+    assert approve_by == date(2031, 3, 21)
+    assert "no holiday schedule for 2031" in caplog.text
+
+
 # --- CE records and import ----------------------------------------------------------------
 
 
