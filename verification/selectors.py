@@ -52,6 +52,9 @@ class PublicCertificate:
     renewal_pending: bool
     ecert_identifier: str
     has_pdf: bool
+    # Changes whenever the PDF is rendered again (renewed, revoked…): the preview image's URL
+    # carries it, so a browser never shows a cached image of the certificate as it was.
+    preview_version: str
 
     @property
     def status_class(self) -> str:
@@ -111,6 +114,7 @@ def public_certificate(certificate: Certificate) -> PublicCertificate:
         renewal_pending=certificate.renewal_pending,
         ecert_identifier=certificate.ecert_identifier,
         has_pdf=bool(certificate.pdf),
+        preview_version=(certificate.pdf_sha256 or "")[:12],
     )
 
 

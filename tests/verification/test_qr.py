@@ -81,7 +81,7 @@ def test_qr_page_links_carry_no_number_or_id(client, certificate):
     response = client.get(certificate.verify_path)
     body = response.content.decode()
     links = re.findall(r'(?:href|src|action)="([^"]*)"', body)
-    assert f"/v/{certificate.qr_token}/preview.png" in links
+    assert f"/v/{certificate.qr_token}/preview.png?v={certificate.pdf_sha256[:12]}" in links
     for link in links:
         assert certificate.number not in link and certificate.holder_id_number not in link
     assert response["X-Robots-Tag"] == "noindex, nofollow"
