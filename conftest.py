@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
@@ -13,6 +14,7 @@ from certportal import roles
 from certportal.roles import sync_roles
 from exams.models import Authority, Institution
 from tests.factories import staff_factory, user_factory
+from tests.security.logscan import RunLog
 
 # Fixtures shared across test packages (exam workflow, certificates).
 pytest_plugins = ["tests.exams.fixtures", "tests.certificates.fixtures", "tests.renewals.fixtures"]
@@ -32,6 +34,29 @@ def need(condition: bool, what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing (CERTPORTAL_REQUIRE_SERVICES is set): {what}")
     pytest.skip(f"service missing: {what}")
+
+
+RUN_LOG = RunLog(Path(__file__).resolve().parent / "test-artifacts" / "test-run.log")
+
+
+def pytest_sessionstart(session):
+    RUN_LOG.start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The whole run's logs hold no ID number: a leak fails the run, naming the files."""
+    RUN_LOG.stop()
+    if not session.items:
+        return
+    basetemp = session.config._tmp_path_factory.getbasetemp()
+    leaks = RUN_LOG.leaks(sorted(basetemp.rglob("*.log")))
+    if leaks:
+        lines = [f"  {path}: {len(numbers)} ID number(s)" for path, numbers in leaks.items()]
+        session.config.get_terminal_writer().line(
+            "\nFAILED: ID numbers in clear in the logs of this run:\n" + "\n".join(lines),
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
