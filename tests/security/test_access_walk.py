@@ -50,6 +50,7 @@ def world(submitted_renewal):
             f"/admin/certificates/certificate/{certificate.pk}/change/",
             f"/admin/renewals/renewalapplication/{submitted_renewal.pk}/change/",
         ],
+        "post_urls": [f"/me/certificates/request/{application.pk}/"],
         "secrets": [certificate.holder_id_number, certificate.number, certificate.holder_name],
     }
 
@@ -112,3 +113,99 @@ def test_admin_lists_of_other_scopes_show_none_of_the_records(client, world, int
         if response.status_code == 200:
             body = response.content.decode()
             assert not [s for s in world["secrets"] if s in body], (intruder, changelist)
+
+
+# Every URL pattern of the portal (the admin aside, walked above through its pages) is either
+# someone's record, walked by the tests above, or open to all on purpose.
+PUBLIC_PATTERNS = {
+    "",
+    "healthz",
+    "i18n/setlang/",
+    "accounts/register/",
+    "accounts/login/",
+    "accounts/logout/",
+    "accounts/password_change/",
+    "accounts/password_change/done/",
+    "accounts/password_reset/",
+    "accounts/password_reset/done/",
+    "accounts/reset/<uidb64>/<token>/",
+    "accounts/reset/done/",
+    "me/applications/new/",  # creates one's own draft; nothing of anyone else's
+    "verify/",
+    "verify/upload/",
+    "v/<str:token>/",
+    "v/<str:token>/preview.png",
+    "api/v1/verify",
+}
+POST_ONLY = {"me/certificates/request/<int:application_pk>/"}
+
+
+def portal_patterns():
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if not str(pattern.pattern).startswith("admin/"):
+                    yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern)
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_url_of_the_portal_is_walked_or_public_on_purpose(world):
+    """A new URL cannot slip past the walk: it is matched by a walked URL, or listed public."""
+    from django.urls import resolve
+
+    walked = {
+        resolve(url).route
+        for url in world["owner_urls"] + world["record_urls"] + world["post_urls"]
+    }
+    unwalked = portal_patterns() - walked - PUBLIC_PATTERNS
+    assert unwalked == set(), f"add these to the access walk or to PUBLIC_PATTERNS: {unwalked}"
+
+
+@pytest.mark.parametrize(
+    "intruder", ["other_applicant", "other_institution_staff", "other_authority_staff"]
+)
+def test_no_one_else_can_post_to_the_records(client, world, intruder, request):
+    from certificates.models import CertificateRequest
+    from renewals.models import RenewalApplication
+
+    login(client, request.getfixturevalue(intruder))
+    before = (RenewalApplication.objects.get().status, CertificateRequest.objects.count())
+    for url in world["record_urls"] + world["post_urls"]:
+        response = client.post(url, {"signature_name": "张三", "confirm": "on"})
+        assert response.status_code in (404, 405), (intruder, url, response.status_code)
+    assert (RenewalApplication.objects.get().status, CertificateRequest.objects.count()) == before
+
+
+@pytest.mark.parametrize("intruder", ["other_institution_staff", "other_authority_staff"])
+def test_admin_actions_on_records_of_another_scope_change_nothing(client, world, intruder, request):
+    """Staff post an action with the id of a record outside their scope (as a crafted form
+    would): the action's queryset is the scoped one, so nothing happens to it."""
+    from certificates.models import Certificate, CertificateStatus
+    from renewals.models import RenewalApplication
+
+    certificate = Certificate.objects.get()
+    renewal = RenewalApplication.objects.get()
+    login(client, request.getfixturevalue(intruder))
+    for changelist, pk, action, extra in (
+        ("/admin/certificates/certificate/", certificate.pk, "revoke", {"apply": "1"}),
+        ("/admin/renewals/renewalapplication/", renewal.pk, "approve", {}),
+        ("/admin/renewals/renewalapplication/", renewal.pk, "reject", {"apply": "1"}),
+    ):
+        response = client.post(
+            changelist,
+            {"action": action, "_selected_action": [pk], "reason": "越权操作", **extra},
+            follow=True,
+        )
+        # The action never saw the record (the scoped queryset drops it, or the list is not
+        # theirs at all), rather than a service refusing it by name.
+        assert response.status_code in (200, 403), (intruder, changelist, action)
+        body = response.content.decode()
+        assert certificate.number not in body and "成功" not in body, (intruder, changelist)
+    certificate.refresh_from_db()
+    renewal.refresh_from_db()
+    assert certificate.status == CertificateStatus.VALID and renewal.status == "submitted"
