@@ -14,6 +14,7 @@ from certportal.pii import blind_index
 from exams.selectors import sessions_visible_to
 
 from . import services
+from .exports import export_certificates_xlsx
 from .models import (
     BatchIssue,
     Certificate,
@@ -71,7 +72,7 @@ class CertificateAdmin(admin.ModelAdmin):
     list_select_related = ("trade", "authority")
     raw_id_fields = ("holder", "application")
     inlines = (PeriodInline, PdfInline)
-    actions = ("suspend", "lift", "revoke", "withdraw", "cancel")
+    actions = ("suspend", "lift", "revoke", "withdraw", "cancel", export_certificates_xlsx)
     change_list_template = "admin/certificates/certificate/change_list.html"
     exclude = ("holder_id_index", "holder_photo", "pdf")
     readonly_fields = (

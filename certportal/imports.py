@@ -34,6 +34,8 @@ from django.utils.translation import ngettext
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from .exports import write_csv
+
 logger = logging.getLogger(__name__)
 
 ROW_KEY = "_row"
@@ -47,7 +49,6 @@ QUOTED_TEXT_MAX = 40
 # (empty rows are skipped, so max_rows alone does not bound the work).
 MAX_COLUMNS = 200
 MAX_SHEET_ROWS = 1_048_576  # Excel's own limit
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -220,22 +221,13 @@ def check_unique(rows: Iterable[dict[str, Any]], key: str, header: str) -> list[
 def errors_as_csv(errors: Iterable[RowError]) -> bytes:
     """The error report as a CSV download: UTF-8 with BOM (Excel reads it), 行号,列,错误.
 
-    Cells starting with = + - @ (or a tab or carriage return) get a leading single quote so a
-    spreadsheet never runs an uploaded header text as a formula. File-level errors have an empty
-    row number.
+    Written by ``certportal.exports``, so a header text quoted from the uploaded file never runs
+    as a formula in a spreadsheet. File-level errors have an empty row number.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("行号"), _("列"), _("错误")])
-    for error in errors:
-        writer.writerow(
-            [
-                str(error.row) if error.row else "",
-                _neutralise_formula(error.column),
-                _neutralise_formula(error.message),
-            ]
-        )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return write_csv(
+        [_("行号"), _("列"), _("错误")],
+        ((str(error.row) if error.row else "", error.column, error.message) for error in errors),
+    )
 
 
 # Cell parsers ----------------------------------------------------------------------------------
@@ -626,7 +618,3 @@ def _parse_row(
 
 def _column_letter(position: int) -> str:
     return get_column_letter(position + 1)
-
-
-def _neutralise_formula(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
