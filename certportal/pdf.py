@@ -54,6 +54,20 @@ QR_QUIET_ZONE_MODULES = 4
 
 Align = Literal["left", "center", "right"]
 
+# Typed text (a venue, an institution's name) may hold characters that no font draws and no
+# reader sees: a control character (a pasted tab or line break, or worse) prints as a space; a
+# format character (right-to-left override, zero-width space, soft hyphen) is left out, since
+# text here is laid out left to right and must not be reordered or hidden by one.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
+def printable(text: str) -> str:
+    """``text`` as it is drawn: control characters as spaces, format characters left out."""
+    return _FORMAT_CHARACTERS.sub("", _CONTROL_CHARACTERS.sub(" ", text))
+
 
 class MissingGlyphError(ValueError):
     """No registered font can draw ``character``; the document would silently lose it."""
@@ -207,7 +221,8 @@ class FontSet:
         return font
 
     def runs(self, text: str) -> list[tuple[str, str]]:
-        """``text`` split into (font name, piece) runs; raises MissingGlyphError."""
+        """``printable(text)`` split into (font name, piece) runs; raises MissingGlyphError."""
+        text = printable(text)
         runs: list[tuple[str, str]] = []
         current_font = None
         piece: list[str] = []
@@ -335,7 +350,7 @@ def _has_required_characters(font: TTFont) -> bool:
 
 def missing_glyphs(text: str, font_set: FontSet) -> list[str]:
     """The distinct characters of ``text`` that no font of ``font_set`` has, in order."""
-    missing = [character for character in text if font_set.font_for(character) is None]
+    missing = [character for character in printable(text) if font_set.font_for(character) is None]
     return list(dict.fromkeys(missing))
 
 

@@ -48,8 +48,9 @@ VENUE_ROW_HEIGHT = 20 * mm
 CELL_PADDING = 2.5 * mm
 LINE_WIDTH = 0.75
 LABEL_SIZE = 10.5
-# Values shrink through these sizes until they fit their cell.
-VALUE_SIZES = (11, 10, 9, 8)
+# Values shrink through these sizes until they fit their cell; at 7 points the longest values
+# the models allow fit (a 200-character venue, a 100-character institution name).
+VALUE_SIZES = (11, 10, 9, 8, 7)
 LEADING = 1.25  # line spacing, as a multiple of the font size
 BASELINE_DROP = 0.36  # from a line's middle to its baseline, as a multiple of the size
 
