@@ -9,7 +9,7 @@ is still refused.
 The counter lives in Django's cache: Redis when ``REDIS_URL`` is set, shared by every web
 process and container; local memory otherwise (per process, good enough on one machine). A
 fixed window is one key per (bucket, address, window start), incremented atomically and left to
-expire: no background job, no new dependency, and two cache round trips per request.
+expire: no background job, no new dependency, and one round trip to Redis per request.
 
 The client address is ``REMOTE_ADDR``. ``X-Forwarded-For`` is deliberately not read: any client
 can send it, and trusting it would let anyone choose their own bucket. Behind a reverse proxy
@@ -32,6 +32,8 @@ from django.http import HttpRequest, HttpResponse
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*([smh])\s*$")
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
+
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 LOOKUP = "lookup"
 PREVIEW = "preview"
@@ -73,6 +75,39 @@ class Verdict:
         return self.count == self.limit + 1
 
 
+def _count(key: str, timeout: int) -> int:
+    """Add one to the counter ``key``, creating it with its expiry: one round trip to Redis.
+
+    Django's cache API would need three (``add``, then ``incr``, which first checks that the
+    key exists) and a new client object for each, which cost more than the rest of a lookup's
+    rate limiting. The key and its value are the ones the cache itself would use (Django's
+    Redis cache stores integers as they are), so ``cache.clear()`` still resets every window.
+    """
+    config = settings.CACHES["default"]
+    location = config.get("LOCATION")
+    if config["BACKEND"] == REDIS_CACHE and isinstance(location, str) and "," not in location:
+        full_key = cache.make_key(key)
+        pipeline = _redis(location).pipeline(transaction=False)
+        pipeline.set(full_key, 0, ex=timeout, nx=True)
+        pipeline.incr(full_key)
+        return pipeline.execute()[1]
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # Evicted between add and incr (a full local-memory cache): start the window again.
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
+@functools.cache
+def _redis(location: str):
+    """One client (and connection pool) per process and Redis URL; thread-safe."""
+    import redis
+
+    return redis.Redis.from_url(location)
+
+
 def hit(request: HttpRequest, bucket: str = LOOKUP) -> Verdict:
     """Count one request of ``request``'s address against ``bucket``."""
     limit, window = parse_rate(settings.VERIFY_RATE_LIMIT)
@@ -80,13 +115,7 @@ def hit(request: HttpRequest, bucket: str = LOOKUP) -> Verdict:
     start = math.floor(now / window) * window
     key = f"verify-rate:{bucket}:{client_address(request)}:{start}"
     # The key outlives its window a little, so a slow request never resets a live counter.
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # Evicted between add and incr (a full local-memory cache): start the window again.
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
+    count = _count(key, timeout=window + 5)
     ends = start + window
     return Verdict(
         allowed=count <= limit,

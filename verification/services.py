@@ -12,6 +12,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection, transaction
+
 from certificates.models import Certificate
 from certportal.pii import blind_index
 
@@ -67,16 +69,33 @@ def lookup_record(
     id_number: str = "",
 ) -> LookupRecord:
     """Record one public lookup for the authority. ``id_number`` is stored only as its blind
-    index; pass the parsed number (or nothing when the lookup carried none)."""
-    record = LookupRecord.objects.create(
-        client_address=_address(address),
-        kind=kind,
-        outcome=outcome,
-        id_hash=blind_index(id_number) if id_number else "",
-    )
-    certificates = list(certificates)
-    if certificates:
-        record.certificates.add(*certificates)
+    index; pass the parsed number (or nothing when the lookup carried none).
+
+    One transaction: the record and its links to the certificates found. On PostgreSQL, when
+    it is a transaction of its own, it commits without waiting for the WAL flush
+    (``synchronous_commit`` off for this transaction only): every public lookup writes here,
+    and waiting for the disk twice per lookup (1.5–2 ms each on the development machine) was
+    the longest wait of a lookup. A database crash can lose the last fraction of a second of
+    lookup records, never corrupt them; every other write keeps the server's setting, and so
+    does a caller's own transaction that records a lookup inside it.
+    """
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        record = LookupRecord.objects.create(
+            client_address=_address(address),
+            kind=kind,
+            outcome=outcome,
+            id_hash=blind_index(id_number) if id_number else "",
+        )
+        # The record is new, so none of these links exists yet: insert them directly
+        # rather than through ``record.certificates.add``, which first reads them back.
+        links = LookupRecord.certificates.through
+        links.objects.bulk_create(
+            links(lookuprecord=record, certificate=certificate) for certificate in certificates
+        )
     return record
 
 

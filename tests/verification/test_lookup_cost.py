@@ -1,0 +1,107 @@
+"""What keeps a public lookup cheap under load (SPEC 7, benchmarks/lookup.py), without giving
+up what the lookup must do: one query for the certificates, the lookup recorded durably enough
+and without weakening the connection for later writes, rate-limit windows that expire, and
+blank forms kept per language that never carry what a visitor typed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from certificates.models import CertificateStatus
+from conftest import need
+from verification import ratelimit, services
+from verification.models import LookupKind, LookupOutcome, LookupRecord
+
+pytestmark = pytest.mark.django_db
+C = CertificateStatus
+
+
+def selects(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+
+
+def test_a_found_lookup_reads_the_certificates_in_one_query(by_status):
+    """Every status shows different fields (the date a suspension began, …): none of them may
+    be loaded by a second query per certificate, and recording the lookup reads nothing."""
+    client = Client()  # the ID-guarding client reads every certificate itself
+    for status, certificate in by_status.items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(
+                "/api/v1/verify", {"cert_no": certificate.number, "name": certificate.holder_name}
+            )
+        answer = json.loads(response.content)
+        assert answer["found"] and answer["certificates"][0]["status"]["code"] == status
+        assert len(selects(queries)) == 1, (status, selects(queries))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                "/verify/",
+                {"name": certificate.holder_name, "id_number": certificate.holder_id_number},
+            )
+        assert certificate.number in response.content.decode()
+        assert len(selects(queries)) == 1, (status, selects(queries))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_a_lookup_keeps_later_writes_durable(client, certificate):
+    """The lookup record commits without waiting for the disk; the persistent connection it
+    used must come back to the server's setting for whatever it writes next."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    response = client.post(
+        "/verify/", {"name": certificate.holder_name, "id_number": certificate.holder_id_number}
+    )
+    assert certificate.number in response.content.decode()
+    record = LookupRecord.objects.get(outcome=LookupOutcome.FOUND)
+    assert list(record.certificates.all()) == [certificate]
+    assert synchronous_commit() == "on"
+    # Recorded inside a caller's transaction, the lookup leaves that transaction's commit as
+    # durable as the rest of its writes.
+    with transaction.atomic():
+        services.lookup_record(
+            address="127.0.0.1", kind=LookupKind.API, outcome=LookupOutcome.NOT_FOUND
+        )
+        assert synchronous_commit() == "on"
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_a_rate_limit_window_expires_in_redis(client, certificate, settings, monkeypatch):
+    """One round trip counts a lookup; the counter must still vanish after its window, or
+    Redis would fill with one key per address and minute for ever."""
+    need(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
+    import redis
+
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    settings.VERIFY_RATE_LIMIT = "2/m"
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_000.0)  # all in one window
+    for _ in range(3):
+        last = client.get("/api/v1/verify", {"cert_no": certificate.number, "name": "王小明"})
+    assert last.status_code == 429
+    keys = list(server.scan_iter(match="*verify-rate:lookup:*"))
+    assert len(keys) == 1
+    assert int(server.get(keys[0])) == 3
+    assert 0 < server.ttl(keys[0]) <= 65
+
+
+def test_blank_forms_follow_the_language_of_the_page(client):
+    chinese = client.get("/verify/").content.decode()
+    english = client.get("/verify/", headers={"accept-language": "en"}).content.decode()
+    again = client.get("/verify/").content.decode()
+    assert "公民身份号码" in chinese and "Citizen ID number" not in chinese
+    assert "Citizen ID number" in english and "公民身份号码" not in english
+    assert "公民身份号码" in again and "Citizen ID number" not in again
+
+
+def test_what_one_visitor_typed_never_reaches_the_next(client, certificate):
+    typed = client.get("/verify/", {"cert_no": certificate.number, "name": "王小明"})
+    assert f'value="{certificate.number}"' in typed.content.decode()  # echoed to its visitor
+    blank = client.get("/verify/").content.decode()
+    assert certificate.number not in blank and "王小明" not in blank
