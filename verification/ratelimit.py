@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,12 +101,25 @@ def _count(key: str, timeout: int) -> int:
         return 1
 
 
-@functools.cache
-def _redis(location: str):
-    """One client (and connection pool) per process and Redis URL; thread-safe."""
-    import redis
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
 
-    return redis.Redis.from_url(location)
+
+def _redis(location: str):
+    """One client (and connection pool) per process and Redis URL; thread-safe.
+
+    Made under a lock: threads racing at first use would each make a client, and every client
+    but the one kept is dropped at once, closing its pool under the request still using it
+    (a burst on a fresh threaded process answered 500s)."""
+    client = _clients.get(location)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(location)
+            if client is None:
+                import redis
+
+                client = _clients[location] = redis.Redis.from_url(location)
+    return client
 
 
 def hit(request: HttpRequest, bucket: str = LOOKUP) -> Verdict:
