@@ -48,7 +48,13 @@ def ecert_identifier(type_code: str, issuer_code: str, serial: str, version: int
 
 
 def next_serial(*, prefix: str, trade_code: str, year: int) -> int:
-    """The next serial for (authority prefix, trade, year) from a locked counter row.
+    """The next serial for (authority prefix, trade, year): ``reserve_serials`` of one."""
+    return reserve_serials(prefix=prefix, trade_code=trade_code, year=year, count=1)
+
+
+def reserve_serials(*, prefix: str, trade_code: str, year: int, count: int) -> int:
+    """The first of ``count`` consecutive serials for (authority prefix, trade, year), taken
+    from a locked counter row in one step (a batch numbers a whole group at once).
 
     Must be called inside the issuing transaction: the row lock is held until it commits, so
     concurrent issuers queue and no serial repeats (tested under real concurrency on
@@ -57,6 +63,8 @@ def next_serial(*, prefix: str, trade_code: str, year: int) -> int:
     """
     from .models import SerialCounter
 
+    if count < 1:
+        raise ValueError("count must be at least 1")
     for _attempt in range(3):
         counter = (
             SerialCounter.objects.select_for_update()
@@ -72,7 +80,8 @@ def next_serial(*, prefix: str, trade_code: str, year: int) -> int:
             except IntegrityError:
                 pass
             continue
-        counter.last += 1
+        first = counter.last + 1
+        counter.last += count
         counter.save(update_fields=["last"])
-        return counter.last
+        return first
     raise RuntimeError("could not allocate a certificate serial")

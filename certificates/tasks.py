@@ -18,6 +18,25 @@ def render_certificate(certificate_pk: int) -> bool:
     return certificate_render(certificate_pk=certificate_pk) is not None
 
 
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def render_certificates(certificate_pks: list[int]) -> int:
+    """Render a group of certificates in one transaction (a batch enqueues one message per
+    group): idempotent as ``render_certificate``, so a redelivered or retried group skips the
+    ones already rendered; one that cannot be rendered (a character no font has) is recorded
+    on its row and does not stop the others. Returns how many were rendered."""
+    from .services import certificate_render_many
+
+    return certificate_render_many(certificate_pks=certificate_pks)
+
+
 @shared_task(acks_late=True, soft_time_limit=3000, time_limit=3600)
 def run_batch_issue(batch_id: int) -> int:
     """Issue a session's passed candidates (safe to re-run)."""

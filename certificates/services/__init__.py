@@ -1,16 +1,23 @@
 """Every write of the certificates app."""
 
 from .issuance import (
+    IssueOutcome,
     batch_issue_run,
     batch_issue_start,
     certificate_issue,
+    certificate_issue_many,
     certificate_request_approve,
     certificate_request_reject,
     certificate_request_submit,
     validity_for,
 )
 from .legacy import certificate_generate_ecert, import_certificates
-from .rendering import certificate_render, render_pending_ids, send_expiry_reminders
+from .rendering import (
+    certificate_render,
+    certificate_render_many,
+    render_pending_ids,
+    send_expiry_reminders,
+)
 from .status import (
     certificate_cancel,
     certificate_expire,
@@ -22,14 +29,17 @@ from .status import (
 )
 
 __all__ = [
+    "IssueOutcome",
     "batch_issue_run",
     "batch_issue_start",
     "certificate_cancel",
     "certificate_expire",
     "certificate_generate_ecert",
     "certificate_issue",
+    "certificate_issue_many",
     "certificate_lift_suspension",
     "certificate_render",
+    "certificate_render_many",
     "certificate_request_approve",
     "certificate_request_reject",
     "certificate_request_submit",

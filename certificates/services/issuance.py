@@ -3,29 +3,46 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.models import Material, Profile
-from certportal.audit import audit_record
+from certportal.audit import audit_event, audit_record, audit_record_many
 from certportal.errors import DomainError
-from certportal.notifications import notify
+from certportal.models import Notice
+from certportal.notifications import notify, notify_many
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 from exams.eligibility import add_months, retirement_date
 from exams.models import ExamApplication, ExamSession
 from exams.selectors import authorities_in_scope, membership_of, policy_for
 
-from ..models import BatchIssue, Certificate, CertificateRequest, CertificateStatus, ValidityPeriod
-from ..numbering import format_certificate_number, next_serial
+from ..models import (
+    BatchIssue,
+    Certificate,
+    CertificateRequest,
+    CertificateStatus,
+    ValidityPeriod,
+    photo_path,
+)
+from ..numbering import format_certificate_number, reserve_serials
 
 logger = logging.getLogger(__name__)
 HELD_STATES = (CertificateStatus.VALID, CertificateStatus.SUSPENDED)
+# Candidates issued per transaction by a batch: big enough that the per-transaction work is
+# shared, small enough that the counter is locked briefly and progress shows often.
+BATCH_GROUP = 250
+# Certificates per render task enqueued by a batch: one broker message per group instead
+# of one per certificate.
+RENDER_GROUP = 20
 
 
 def require_authority_staff(actor, authority) -> None:
@@ -44,7 +61,12 @@ def require_authority_staff(actor, authority) -> None:
 def validity_for(*, authority, birth_date: date, sex: str, start: date) -> date:
     """The last valid day: ``validity_years`` later, the day before; never past the day
     before the holder's statutory retirement date."""
-    years = policy_for(authority).validity_years
+    return _valid_until(
+        years=policy_for(authority).validity_years, birth_date=birth_date, sex=sex, start=start
+    )
+
+
+def _valid_until(*, years: int, birth_date: date, sex: str, start: date) -> date:
     until = add_months(start, 12 * years) - timedelta(days=1)
     return min(until, retirement_date(birth_date, sex) - timedelta(days=1))
 
@@ -58,105 +80,279 @@ def holds_valid_certificate(*, id_index: str, trade_id: int, exclude_pk: int | N
     return qs.exists()
 
 
+@dataclass(frozen=True)
+class IssueOutcome:
+    """What issuing one application gave: its certificate (``already_issued`` when an earlier
+    call issued it), or the error that refused it."""
+
+    application_id: int
+    certificate: Certificate | None = None
+    already_issued: bool = False
+    error: DomainError | None = None
+
+
 def certificate_issue(
     *, application: ExamApplication, actor, issued_on: date | None = None
 ) -> Certificate:
     """Issue the certificate of a passed application (idempotent: a second call returns the
     certificate already issued). Number from the locked counter; holder data and photo
     copied; validity of the authority's policy capped at retirement; audit; PDF rendered
-    after commit."""
-    from ..tasks import render_certificate
+    after commit. Raises DomainError when the application cannot be issued."""
+    (outcome,) = certificate_issue_many(
+        application_ids=[application.pk], actor=actor, issued_on=issued_on
+    )
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.certificate
 
-    require_authority_staff(actor, application.authority)
+
+def certificate_issue_many(
+    *, application_ids: Sequence[int], actor, issued_on: date | None = None
+) -> list[IssueOutcome]:
+    """Issue the certificates of several passed applications in one transaction, each on its
+    own merits: one outcome per id, in order; a refused application (wrong state, another
+    authority, already holding the trade, retired) does not stop the others.
+
+    Every issued certificate gets what ``certificate_issue`` promises, as one row each: a
+    number from the locked counter (the group's serials are reserved in one step, the
+    counter stays locked until commit), the holder's data and photo copied, a validity
+    period, one audit event and a notice; its PDF is rendered after commit. The applications
+    are locked while they are issued, so no concurrent issuer issues one twice; an
+    application already issued reports its certificate (idempotent).
+    """
     issued_on = issued_on or timezone.localdate()
-    with transaction.atomic():
-        row = (
-            ExamApplication.objects.select_for_update(of=("self",))
-            .select_related("trade", "authority__parent")
-            .get(pk=application.pk)
-        )
-        existing = Certificate.objects.filter(application=row).first()
-        if existing is not None:
-            return existing
-        if row.status != ExamApplication.Status.PASSED:
-            raise DomainError(
-                _("报名状态为“%(status)s”，只有考核合格的报名可以发证。")
-                % {"status": row.get_status_display()},
-                code="wrong_state",
-            )
-        if not row.authority.province.abbreviation:
-            raise DomainError(_("发证机关缺少省级简称，无法编号。"), code="config")
-        if not (row.authority.credit_code or row.authority.province.credit_code):
-            raise DomainError(
-                _(
-                    "发证机关“%(authority)s”未设置统一社会信用代码，无法生成电子证照标识；请在“发证机关”中补充。"
+    outcomes: dict[int, IssueOutcome] = {}
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            issuable = _check_issuable(application_ids, actor, issued_on, outcomes)
+            certificates = [
+                _new_certificate(row, profile, photo, issued_on, valid_until, written)
+                for row, profile, photo, valid_until in issuable
+            ]
+            _number(certificates, issued_on.year)
+            Certificate.objects.bulk_create(certificates)
+            _record_issued(certificates, actor, issued_on)
+            for certificate in certificates:
+                outcomes[certificate.application_id] = IssueOutcome(
+                    certificate.application_id, certificate=certificate
                 )
-                % {"authority": row.authority},
-                code="config",
-            )
-        profile = Profile.objects.get(user_id=row.applicant_id)
-        if holds_valid_certificate(id_index=profile.id_number_index, trade_id=row.trade_id):
-            raise DomainError(
-                _("持证人已持有该工种的有效或暂扣证书，不能重复发证。"), code="duplicate"
-            )
-        valid_until = validity_for(
-            authority=row.authority, birth_date=profile.birth_date, sex=profile.sex, start=issued_on
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+    return [outcomes[pk] for pk in application_ids]
+
+
+def _check_issuable(
+    application_ids: Sequence[int], actor, issued_on: date, outcomes: dict[int, IssueOutcome]
+) -> list[tuple[ExamApplication, Profile, str | None, date]]:
+    """Lock the applications and check each; record the refused and the already issued in
+    ``outcomes`` and return the issuable ones with their profile, photo and last valid day."""
+    rows = {
+        row.pk: row
+        for row in ExamApplication.objects.select_for_update(of=("self",))
+        .select_related("trade", "authority__parent", "applicant")
+        .filter(pk__in=application_ids)
+        .order_by("pk")
+    }
+    applicant_ids = [row.applicant_id for row in rows.values()]
+    issued = {
+        certificate.application_id: certificate
+        for certificate in Certificate.objects.filter(application_id__in=rows)
+    }
+    profiles = {
+        profile.user_id: profile for profile in Profile.objects.filter(user_id__in=applicant_ids)
+    }
+    held = set(
+        Certificate.objects.filter(
+            holder_id_index__in=[profile.id_number_index for profile in profiles.values()],
+            trade_id__in={row.trade_id for row in rows.values()},
+            status__in=HELD_STATES,
+        ).values_list("holder_id_index", "trade_id")
+    )
+    photos = dict(
+        Material.objects.filter(owner_id__in=applicant_ids, kind="photo").values_list(
+            "owner_id", "file"
         )
-        if valid_until < issued_on:
-            raise DomainError(_("持证人已达到法定退休年龄，不能发证。"), code="retired")
-        serial = next_serial(
-            prefix=row.authority.number_prefix, trade_code=row.trade.code, year=issued_on.year
+    )
+    in_scope: dict[int, DomainError | None] = {}
+    validity_years: dict[int, int] = {}
+    issuable = []
+    for pk in application_ids:
+        row = rows.get(pk)
+        try:
+            if row is None:
+                raise DomainError(_("考试报名不存在。"), code="not_found")
+            if row.authority_id not in in_scope:
+                try:
+                    require_authority_staff(actor, row.authority)
+                    in_scope[row.authority_id] = None
+                except DomainError as exc:
+                    in_scope[row.authority_id] = exc
+            if in_scope[row.authority_id] is not None:
+                raise in_scope[row.authority_id]
+            if pk in issued:
+                outcomes[pk] = IssueOutcome(pk, certificate=issued[pk], already_issued=True)
+                continue
+            profile = _check_application(row, profiles.get(row.applicant_id))
+            if (profile.id_number_index, row.trade_id) in held:
+                raise DomainError(
+                    _("持证人已持有该工种的有效或暂扣证书，不能重复发证。"), code="duplicate"
+                )
+            if row.authority_id not in validity_years:
+                validity_years[row.authority_id] = policy_for(row.authority).validity_years
+            valid_until = _valid_until(
+                years=validity_years[row.authority_id],
+                birth_date=profile.birth_date,
+                sex=profile.sex,
+                start=issued_on,
+            )
+            if valid_until < issued_on:
+                raise DomainError(_("持证人已达到法定退休年龄，不能发证。"), code="retired")
+        except DomainError as exc:
+            outcomes[pk] = IssueOutcome(pk, error=exc)
+            continue
+        # A second passed application of the same person and trade in this group is a
+        # duplicate of the first.
+        held.add((profile.id_number_index, row.trade_id))
+        issuable.append((row, profile, photos.get(row.applicant_id), valid_until))
+    return issuable
+
+
+def _check_application(row: ExamApplication, profile: Profile | None) -> Profile:
+    if row.status != ExamApplication.Status.PASSED:
+        raise DomainError(
+            _("报名状态为“%(status)s”，只有考核合格的报名可以发证。")
+            % {"status": row.get_status_display()},
+            code="wrong_state",
         )
-        certificate = Certificate(
-            number=format_certificate_number(
-                prefix=row.authority.number_prefix,
-                trade_code=row.trade.code,
-                year=issued_on.year,
-                serial=serial,
-            ),
-            holder_id=row.applicant_id,
-            holder_name=profile.name,
-            holder_sex=profile.sex,
-            holder_id_number=profile.id_number,
-            holder_birth_date=profile.birth_date,
-            trade=row.trade,
-            authority=row.authority,
-            application=row,
-            first_issued_on=issued_on,
-            issued_on=issued_on,
+    if not row.authority.province.abbreviation:
+        raise DomainError(_("发证机关缺少省级简称，无法编号。"), code="config")
+    if not (row.authority.credit_code or row.authority.province.credit_code):
+        raise DomainError(
+            _(
+                "发证机关“%(authority)s”未设置统一社会信用代码，无法生成电子证照标识；请在“发证机关”中补充。"
+            )
+            % {"authority": row.authority},
+            code="config",
+        )
+    if profile is None:
+        raise DomainError(_("申请人尚未填写实名信息，不能发证。"), code="no_profile")
+    return profile
+
+
+def _new_certificate(
+    row: ExamApplication,
+    profile: Profile,
+    photo: str | None,
+    issued_on: date,
+    valid_until: date,
+    written: list[str],
+) -> Certificate:
+    """The unsaved, unnumbered certificate of a checked application, its photo copied."""
+    certificate = Certificate(
+        holder_id=row.applicant_id,
+        holder_name=profile.name,
+        holder_sex=profile.sex,
+        holder_id_number=profile.id_number,
+        holder_birth_date=profile.birth_date,
+        trade=row.trade,
+        authority=row.authority,
+        application=row,
+        first_issued_on=issued_on,
+        issued_on=issued_on,
+        valid_from=issued_on,
+        valid_until=valid_until,
+    )
+    if photo:
+        certificate.holder_photo.name = _copy_stored_file(photo, photo_path(certificate, "p.jpg"))
+        written.append(certificate.holder_photo.name)
+    return certificate
+
+
+def _copy_stored_file(source: str, target: str) -> str:
+    """A copy of a stored file under the fresh name ``target``; returns the name stored.
+
+    On a local file system it is a hard link: a stored upload is never rewritten (replacing a
+    material writes a new file and deletes the old name), so a link is a copy that outlives
+    the original's name without writing the bytes again. Elsewhere the bytes are copied
+    through the storage."""
+    try:
+        source_path, target_path = default_storage.path(source), default_storage.path(target)
+    except NotImplementedError:  # a storage without local paths
+        source_path = target_path = None
+    if source_path is not None:
+        try:
+            os.makedirs(os.path.dirname(target_path), exist_ok=True)
+            os.link(source_path, target_path)
+            return target
+        except OSError:  # another device, or links not supported: copy instead
+            pass
+    with default_storage.open(source, "rb") as content:
+        return default_storage.save(target, ContentFile(content.read()))
+
+
+def _number(certificates: list[Certificate], year: int) -> None:
+    """Number the certificates in order from their counters, each counter locked once (in a
+    fixed order, so two concurrent batches never wait on each other's counters crosswise)."""
+    groups: dict[tuple[str, str], list[Certificate]] = {}
+    for certificate in certificates:
+        key = (certificate.authority.number_prefix, certificate.trade.code)
+        groups.setdefault(key, []).append(certificate)
+    for (prefix, trade_code), group in sorted(groups.items()):
+        first = reserve_serials(prefix=prefix, trade_code=trade_code, year=year, count=len(group))
+        for serial, certificate in enumerate(group, start=first):
+            certificate.number = format_certificate_number(
+                prefix=prefix, trade_code=trade_code, year=year, serial=serial
+            )
+
+
+def _record_issued(certificates: list[Certificate], actor, issued_on: date) -> None:
+    """Validity periods, audit events and notices of newly inserted certificates, one each;
+    their renders enqueued after commit."""
+    from ..tasks import render_certificate, render_certificates
+
+    if not certificates:
+        return
+    ValidityPeriod.objects.bulk_create(
+        ValidityPeriod(
+            certificate=certificate,
             valid_from=issued_on,
-            valid_until=valid_until,
+            valid_until=certificate.valid_until,
+            reason="issued",
         )
-        photo = Material.objects.filter(owner_id=row.applicant_id, kind="photo").first()
-        if photo is not None:
-            with photo.file.open("rb") as source:
-                certificate.holder_photo.save(
-                    f"{uuid.uuid4().hex}.jpg", ContentFile(source.read()), save=False
-                )
-        certificate.save()
-        ValidityPeriod.objects.create(
-            certificate=certificate, valid_from=issued_on, valid_until=valid_until, reason="issued"
-        )
-        audit_record(
+        for certificate in certificates
+    )
+    audit_record_many(
+        audit_event(
             actor=actor,
             action="certificates.certificate.issued",
             obj=certificate,
             to_state=CertificateStatus.VALID,
-            data={"application": row.pk, "number": certificate.number},
+            data={"application": certificate.application_id, "number": certificate.number},
         )
-        notify(
-            user=row.applicant,
+        for certificate in certificates
+    )
+    notify_many(
+        Notice(
+            user=certificate.application.applicant,
             title=_("证书已签发：%(number)s") % {"number": certificate.number},
             body=_(
                 "您的“%(trade)s”操作资格证书已签发，有效期至 %(until)s，"
                 "可在“我的证书”下载电子证照。"
             )
-            % {"trade": row.trade.name, "until": valid_until.isoformat()},
+            % {"trade": certificate.trade.name, "until": certificate.valid_until.isoformat()},
             url="/me/certificates/",
         )
-        pk = certificate.pk
-        enqueue_on_commit(render_certificate, pk)
-    return certificate
+        for certificate in certificates
+    )
+    pks = [certificate.pk for certificate in certificates]
+    if len(pks) == 1:
+        enqueue_on_commit(render_certificate, pks[0])
+        return
+    for start in range(0, len(pks), RENDER_GROUP):
+        enqueue_on_commit(render_certificates, pks[start : start + RENDER_GROUP])
 
 
 # --- 新增申请: the applicant asks, the authority decides ------------------------------------
@@ -261,9 +457,10 @@ def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
 
 
 def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIssue:
-    """Issue every passed candidate of the batch's session, each in its own transaction, and
-    record per-candidate results and progress. Safe to re-run: issued ones are reported as
-    already issued."""
+    """Issue every passed candidate of the batch's session, ``BATCH_GROUP`` at a time (one
+    transaction each, through ``certificate_issue_many``), and record per-candidate results
+    and progress after each group. Safe to re-run: issued ones are reported as already
+    issued."""
     batch = BatchIssue.objects.select_related("session", "actor").get(pk=batch_id)
     if batch.status == BatchIssue.Status.DONE:
         return batch
@@ -271,37 +468,35 @@ def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIss
         status=BatchIssue.Status.RUNNING, done=0, results=[]
     )
     results: list[dict] = []
-    applications = (
+    candidates = list(
         batch.session.applications.filter(status=ExamApplication.Status.PASSED)
-        .select_related("applicant__profile", "authority", "trade")
         .order_by("ticket_number")
+        .values_list("pk", "ticket_number", "applicant__profile__name")
     )
-    for index, application in enumerate(applications, start=1):
-        name = getattr(getattr(application.applicant, "profile", None), "name", "")
-        already = (
-            Certificate.objects.filter(application=application)
-            .values_list("number", flat=True)
-            .first()
+    for start in range(0, len(candidates), BATCH_GROUP):
+        group = candidates[start : start + BATCH_GROUP]
+        outcomes = certificate_issue_many(
+            application_ids=[pk for pk, _ticket, _name in group],
+            actor=batch.actor,
+            issued_on=issued_on,
         )
-        try:
-            certificate = certificate_issue(
-                application=application, actor=batch.actor, issued_on=issued_on
+        for (pk, ticket, name), outcome in zip(group, outcomes, strict=True):
+            if outcome.error is not None:
+                number, message = "", outcome.error.message
+            else:
+                number = outcome.certificate.number
+                message = _("此前已签发") if outcome.already_issued else _("已签发")
+            results.append(
+                {
+                    "application": pk,
+                    "ticket": ticket,
+                    "name": name or "",
+                    "number": number,
+                    "message": str(message),
+                    "ok": bool(number),
+                }
             )
-            number, message = certificate.number, (_("此前已签发") if already else _("已签发"))
-        except DomainError as exc:
-            number, message = "", exc.message
-        results.append(
-            {
-                "application": application.pk,
-                "ticket": application.ticket_number,
-                "name": name,
-                "number": number,
-                "message": str(message),
-                "ok": bool(number),
-            }
-        )
-        if index % 25 == 0:
-            BatchIssue.objects.filter(pk=batch.pk).update(done=index, results=results)
+        BatchIssue.objects.filter(pk=batch.pk).update(done=len(results), results=results)
     BatchIssue.objects.filter(pk=batch.pk).update(
         status=BatchIssue.Status.DONE,
         done=len(results),

@@ -1,0 +1,215 @@
+"""Issuing many at once: the batch's groups, each candidate on its own merits."""
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+
+from certificates import services
+from certificates.models import BatchIssue, Certificate, CertificateStatus, ValidityPeriod
+from certificates.services import issuance
+from certificates.tasks import render_certificates
+from certportal.models import AuditEvent, Notice
+from exams.models import ExamApplication
+from tests.exams.fixtures import bulk_scheduled
+
+pytestmark = pytest.mark.django_db
+ISSUED = "certificates.certificate.issued"
+NO_FONT_HAS = "\U0010fffd"  # supplementary private use: no font draws it
+
+
+def more_passed(session, count):
+    """``count`` more passed candidates of the session (ORM setup, after publication)."""
+    applications = [application for application, _number in bulk_scheduled(session, count)]
+    ExamApplication.objects.filter(pk__in=[a.pk for a in applications]).update(status="passed")
+    return applications
+
+
+@pytest.fixture
+def small_groups(monkeypatch):
+    """Groups of two, so a handful of candidates spans several transactions and messages."""
+    monkeypatch.setattr(issuance, "BATCH_GROUP", 2)
+    monkeypatch.setattr(issuance, "RENDER_GROUP", 2)
+
+
+def test_batch_in_groups_gives_each_candidate_a_number_period_audit_notice_and_pdf(
+    passed, authority_staff, small_groups, django_capture_on_commit_callbacks
+):
+    others = more_passed(passed.session, 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch.refresh_from_db()
+    assert batch.status == BatchIssue.Status.DONE and batch.done == batch.total == 5
+    assert [r["message"] for r in batch.results] == ["已签发"] * 5
+    certificates = list(Certificate.objects.order_by("application__ticket_number"))
+    year = timezone.localdate().year
+    # Serials follow the ticket order across the groups, none skipped or repeated.
+    assert [c.number for c in certificates] == [
+        r["number"] for r in sorted(batch.results, key=lambda r: r["ticket"])
+    ]
+    assert sorted(c.number for c in certificates) == [
+        f"闽C05{year}{serial:06d}" for serial in range(1, 6)
+    ]
+    assert {c.application_id for c in certificates} == {passed.pk, *(a.pk for a in others)}
+    audited = AuditEvent.objects.filter(action=ISSUED).values("object_id").annotate(n=Count("id"))
+    assert sorted((int(a["object_id"]), a["n"]) for a in audited) == sorted(
+        (c.pk, 1) for c in certificates
+    )
+    assert all(
+        ValidityPeriod.objects.filter(certificate=c, reason="issued").count() == 1
+        for c in certificates
+    )
+    assert all(
+        Notice.objects.filter(user_id=c.holder_id, title__contains=c.number).count() == 1
+        for c in certificates
+    )
+    assert all(c.pdf and c.pdf_version == c.content_version == 1 for c in certificates)
+    assert certificates[0].holder_photo  # the candidate who uploaded a photo has it copied
+
+
+def test_issue_many_is_idempotent(passed, authority_staff, django_capture_on_commit_callbacks):
+    others = more_passed(passed.session, 2)
+    ids = [passed.pk, *(a.pk for a in others)]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.certificate_issue_many(application_ids=ids, actor=authority_staff)
+        again = services.certificate_issue_many(application_ids=ids, actor=authority_staff)
+    assert not any(o.already_issued for o in first)
+    assert all(o.already_issued for o in again)
+    assert [o.certificate.pk for o in again] == [o.certificate.pk for o in first]
+    assert (
+        Certificate.objects.count() == 3 and AuditEvent.objects.filter(action=ISSUED).count() == 3
+    )
+
+
+def test_refused_candidates_get_their_reason_and_the_others_are_issued(
+    certificate, passed, authority_staff, django_capture_on_commit_callbacks
+):
+    first, not_passed, second = more_passed(passed.session, 3)
+    ExamApplication.objects.filter(pk=not_passed.pk).update(status="failed")
+    # The holder of ``certificate`` passed the same trade again: refused as a duplicate.
+    again = ExamApplication.objects.create(
+        applicant=passed.applicant,
+        trade=passed.trade,
+        authority=passed.authority,
+        assessment_institution=passed.assessment_institution,
+        status="passed",
+        session=passed.session,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.certificate_issue_many(
+            application_ids=[first.pk, not_passed.pk, again.pk, second.pk],
+            actor=authority_staff,
+        )
+    assert [o.application_id for o in outcomes] == [first.pk, not_passed.pk, again.pk, second.pk]
+    issued, failed, duplicate, issued_too = outcomes
+    assert failed.certificate is None and "只有考核合格的报名可以发证" in failed.error.message
+    assert duplicate.certificate is None and "已持有该工种" in duplicate.error.message
+    year = timezone.localdate().year
+    assert [issued.certificate.number, issued_too.certificate.number] == [
+        f"闽C05{year}000002",
+        f"闽C05{year}000003",
+    ]
+    assert not Certificate.objects.filter(application__in=[not_passed, again]).exists()
+    assert AuditEvent.objects.filter(action=ISSUED).count() == 3
+
+
+def test_two_passed_applications_of_one_person_in_one_group_give_one_certificate(
+    passed, authority_staff, django_capture_on_commit_callbacks
+):
+    twin = ExamApplication.objects.create(
+        applicant=passed.applicant,
+        trade=passed.trade,
+        authority=passed.authority,
+        assessment_institution=passed.assessment_institution,
+        status="passed",
+        session=passed.session,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.certificate_issue_many(
+            application_ids=[passed.pk, twin.pk], actor=authority_staff
+        )
+    assert outcomes[0].certificate is not None
+    assert outcomes[1].certificate is None and "已持有该工种" in outcomes[1].error.message
+    assert Certificate.objects.filter(holder=passed.applicant).count() == 1
+
+
+def test_issue_many_by_staff_of_another_authority_issues_nothing(
+    passed, other_authority_staff, django_capture_on_commit_callbacks
+):
+    others = more_passed(passed.session, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.certificate_issue_many(
+            application_ids=[passed.pk, *(a.pk for a in others)], actor=other_authority_staff
+        )
+    assert all("无权" in o.error.message for o in outcomes)
+    assert not Certificate.objects.exists() and not AuditEvent.objects.filter(action=ISSUED)
+
+
+def test_render_group_renders_each_and_one_without_a_font_does_not_stop_the_others(
+    passed, authority_staff, django_capture_on_commit_callbacks
+):
+    others = more_passed(passed.session, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.certificate_issue_many(
+            application_ids=[passed.pk, *(a.pk for a in others)], actor=authority_staff
+        )
+    broken, *fine = [o.certificate.pk for o in outcomes]
+    Certificate.objects.filter(pk__in=[broken, *fine]).update(content_version=2)
+    Certificate.objects.filter(pk=broken).update(holder_name="王" + NO_FONT_HAS)
+
+    assert render_certificates([broken, *fine]) == 2
+
+    broken_row = Certificate.objects.get(pk=broken)
+    assert broken_row.pdf_version == 1 and "U+10FFFD" in broken_row.render_error
+    assert all(
+        c.pdf_version == c.content_version == 2 and c.status == CertificateStatus.VALID
+        for c in Certificate.objects.filter(pk__in=fine)
+    )
+    assert render_certificates([broken, *fine]) == 0  # redelivered: nothing rendered twice
+    assert all(c.pdfs.count() == 2 for c in Certificate.objects.filter(pk__in=fine))
+
+
+def test_the_certificate_keeps_the_photo_of_issuance_when_the_upload_goes(certificate, passed):
+    from django.core.files.storage import default_storage
+
+    from applicants.models import Material
+
+    material = Material.objects.get(owner=passed.applicant, kind="photo")
+    with material.file.open("rb") as uploaded:
+        photo = uploaded.read()
+    assert certificate.holder_photo.name != material.file.name
+    # Replacing a material writes a new file and deletes the old one's name.
+    default_storage.delete(material.file.name)
+    with certificate.holder_photo.open("rb") as kept:
+        assert kept.read() == photo
+
+
+def test_a_failure_mid_group_leaves_every_previous_pdf_and_no_new_file(
+    passed, authority_staff, monkeypatch, private_media_root, django_capture_on_commit_callbacks
+):
+    from certificates.services import rendering
+
+    others = more_passed(passed.session, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.certificate_issue_many(
+            application_ids=[passed.pk, *(a.pk for a in others)], actor=authority_staff
+        )
+    pks = [o.certificate.pk for o in outcomes]
+    Certificate.objects.filter(pk__in=pks).update(content_version=2)
+    before = sorted(p.name for p in private_media_root.rglob("*.pdf"))
+    render = rendering.render_certificate_pdf
+    calls = []
+
+    def disk_full_on_the_second(data):
+        calls.append(data.number)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return render(data)
+
+    monkeypatch.setattr(rendering, "render_certificate_pdf", disk_full_on_the_second)
+    with pytest.raises(OSError):
+        render_certificates(pks)
+    assert sorted(p.name for p in private_media_root.rglob("*.pdf")) == before
+    assert all(
+        c.pdf_version == 1 and c.pdfs.count() == 1 for c in Certificate.objects.filter(pk__in=pks)
+    )
+    assert services.render_pending_ids() == sorted(pks)
