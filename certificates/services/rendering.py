@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -102,10 +102,25 @@ def _stored(certificate: Certificate, version: CertificatePdf, name: str) -> Non
     certificate.pdf = version.file = name
 
 
-def _save_rendered(certificate: Certificate) -> None:
-    Certificate.objects.filter(pk=certificate.pk).update(
-        **{field: getattr(certificate, field) for field in RENDERED_FIELDS}
+def _save_rendered(certificates: Sequence[Certificate]) -> None:
+    """Write the ``RENDERED_FIELDS`` of rendered certificates: one UPDATE per row, sent
+    together (psycopg pipelines an ``executemany``), which is much cheaper for a group than
+    one round trip per row or ``bulk_update``'s CASE expressions."""
+    fields = [Certificate._meta.get_field(name) for name in RENDERED_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # Identifiers come from the model's own metadata; every value is a parameter.
+    statement = (
+        f"UPDATE {quote(Certificate._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote(Certificate._meta.pk.column)} = %s"
     )
+    rows = [
+        [field.get_db_prep_save(getattr(c, field.attname), connection) for field in fields] + [c.pk]
+        for c in certificates
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(statement, rows)
 
 
 def _is_current(certificate: Certificate) -> bool:
@@ -142,7 +157,7 @@ def certificate_render(*, certificate_pk: int) -> Certificate | None:
             written = default_storage.save(version.file.name, content)
             _stored(certificate, version, written)
             version.save()
-            _save_rendered(certificate)
+            _save_rendered([certificate])
     except MissingGlyphError as exc:
         # Recorded after the rollback so staff see why on the admin page; never retried.
         Certificate.objects.filter(pk=certificate_pk).update(render_error=str(exc))
@@ -157,9 +172,9 @@ def certificate_render(*, certificate_pk: int) -> Certificate | None:
 
 def certificate_render_many(*, certificate_pks: Sequence[int]) -> int:
     """Render the current content of several certificates in one transaction: what
-    ``certificate_render`` does for each, with one lock, one insert of the versions and one
-    commit for the group (a batch's renders), and each file written and flushed to disk by
-    a thread while the next certificate renders.
+    ``certificate_render`` does for each, with one lock, one insert of the versions, one
+    pipelined update and one commit for the group (a batch's renders), and each file written
+    and flushed to disk by a thread while the next certificate renders.
 
     Idempotent per certificate: the rows stay locked until commit, and one whose PDF is
     current is skipped. One with a character no font has gets ``render_error`` recorded (and
@@ -185,9 +200,7 @@ def certificate_render_many(*, certificate_pks: Sequence[int]) -> int:
             for certificate, version, saving in pending:
                 _stored(certificate, version, saving.result())
             CertificatePdf.objects.bulk_create(version for _c, version, _s in pending)
-            # One UPDATE per row: faster than bulk_update's CASE expressions for a group.
-            for certificate, _version, _saving in pending:
-                _save_rendered(certificate)
+            _save_rendered([certificate for certificate, _v, _s in pending])
             for certificate in refused:
                 Certificate.objects.filter(pk=certificate.pk).update(
                     render_error=certificate.render_error
