@@ -27,6 +27,7 @@ from renewals import services as renewal_services
 from renewals.models import RenewalApplication
 from tests.exams.fixtures import bulk_scheduled
 from tests.factories import staff_factory
+from tests.integration.conftest import tasks_sent_to
 from tests.renewals.fixtures import add_hours, expiring, fill
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -61,13 +62,12 @@ def run_together(jobs):
 
 
 @pytest.fixture(autouse=True)
-def _tasks_in_process():
-    """Renders run in the issuing thread: this test is about the database, not the broker."""
-    from certportal.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
+def _tasks_to_a_redis_of_its_own(private_redis, settings):
+    """The renders these changes enqueue go to a Redis dropped at the end: this test is about
+    the database. (Not run eagerly: eager tasks in threads race on Celery's process-wide
+    "inside a task" flag and leave it set for later tests.)"""
+    with tasks_sent_to(private_redis.url, settings):
+        yield
 
 
 @pytest.fixture
