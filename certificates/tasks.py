@@ -47,12 +47,17 @@ def run_batch_issue(batch_id: int) -> int:
 
 @shared_task(acks_late=True, time_limit=600)
 def enqueue_pending_renders() -> int:
-    """The sweep: re-enqueue every certificate whose PDF is missing or stale."""
-    from .services import render_pending_ids
+    """The sweep (periodic, and ``render_pending``): send again every certificate whose PDF is
+    missing or stale, in render groups, and every batch issue whose message was lost (still
+    queued long after it was started). Returns how many certificates were sent."""
+    from .services import render_pending_ids, stale_batch_ids
+    from .services.issuance import RENDER_GROUP
 
     ids = render_pending_ids()
-    for pk in ids:
-        render_certificate.delay(pk)
+    for start in range(0, len(ids), RENDER_GROUP):
+        render_certificates.delay(ids[start : start + RENDER_GROUP])
+    for batch_pk in stale_batch_ids():
+        run_batch_issue.delay(batch_pk)
     return len(ids)
 
 

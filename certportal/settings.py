@@ -145,10 +145,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Redis has no acknowledgements of its own: a task taken by a worker that then dies without a
 # word (SIGKILL, a lost machine) is handed out again once it has stayed unacknowledged this many
 # seconds. (A pool process killed under a living worker is requeued at once:
-# reject_on_worker_lost.) Never below the longest task time limit (3600 s), or a slow task
-# runs twice; the worker-death test lowers it to see a redelivery within seconds.
+# reject_on_worker_lost.) Above the longest task time limit (run_batch_issue, 3600 s), or a
+# slow task still running is handed out again; the worker-death test lowers it to see a
+# redelivery within seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"

@@ -9,6 +9,7 @@ from .issuance import (
     certificate_request_approve,
     certificate_request_reject,
     certificate_request_submit,
+    stale_batch_ids,
     validity_for,
 )
 from .legacy import certificate_generate_ecert, import_certificates
@@ -50,5 +51,6 @@ __all__ = [
     "import_certificates",
     "render_pending_ids",
     "send_expiry_reminders",
+    "stale_batch_ids",
     "validity_for",
 ]

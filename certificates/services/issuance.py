@@ -457,6 +457,21 @@ def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
     return batch
 
 
+# A batch still queued this long after it was started lost its message (a broker outage when
+# it was sent): the sweep sends it again. Running a batch twice issues nobody twice.
+STALE_BATCH_AFTER = timedelta(minutes=10)
+
+
+def stale_batch_ids() -> list[int]:
+    """Batches still queued ``STALE_BATCH_AFTER`` after they were started."""
+    cutoff = timezone.now() - STALE_BATCH_AFTER
+    return list(
+        BatchIssue.objects.filter(status=BatchIssue.Status.QUEUED, created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIssue:
     """Issue every passed candidate of the batch's session, ``BATCH_GROUP`` at a time (one
     transaction each, through ``certificate_issue_many``), and record per-candidate results

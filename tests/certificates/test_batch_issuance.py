@@ -213,3 +213,33 @@ def test_a_failure_mid_group_leaves_every_previous_pdf_and_no_new_file(
         c.pdf_version == 1 and c.pdfs.count() == 1 for c in Certificate.objects.filter(pk__in=pks)
     )
     assert services.render_pending_ids() == sorted(pks)
+
+
+def test_a_batch_whose_message_was_lost_is_sent_again_by_the_sweep(
+    passed, authority_staff, monkeypatch
+):
+    """Started while the broker was down, the batch's message never arrived: ten minutes on,
+    the sweep sends it again and everyone is issued; a batch started a minute ago is left to
+    its own message."""
+    from datetime import timedelta
+
+    from certificates.tasks import enqueue_pending_renders
+
+    sent = []
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: sent.append(args))
+    lost = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    BatchIssue.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=11))
+    recent = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    assert services.stale_batch_ids() == [lost.pk]
+
+    enqueue_pending_renders.apply(throw=True)  # the periodic sweep, tasks run in-process
+    lost.refresh_from_db()
+    recent.refresh_from_db()
+    assert lost.status == BatchIssue.Status.DONE and lost.done == 1
+    assert recent.status == BatchIssue.Status.QUEUED
+    certificate = Certificate.objects.get(application=passed)
+    assert not certificate.pdf  # its render message was lost as well (the broker is down)
+    enqueue_pending_renders.apply(throw=True)  # the next sweep
+    certificate.refresh_from_db()
+    assert certificate.pdf and certificate.pdf_version == certificate.content_version
+    assert Certificate.objects.count() == 1
