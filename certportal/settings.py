@@ -178,6 +178,11 @@ AUTHENTICATION_BACKENDS = [
 # Throttled logins (the portal's and the admin's): 5 failures lock the account name, and
 # separately the client address, for 15 minutes. The attempted login name is stored only as
 # the applicants' own hash when it is an ID number, never in clear.
+# Reverse proxies in front of the web processes, each appending the address it saw to
+# X-Forwarded-For (nginx: proxy_add_x_forwarded_for). 0: clients connect directly.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+AXES_CLIENT_IP_CALLABLE = "certportal.client.client_ip"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -11,9 +11,9 @@ process and container; local memory otherwise (per process, good enough on one m
 fixed window is one key per (bucket, address, window start), incremented atomically and left to
 expire: no background job, no new dependency, and one round trip to Redis per request.
 
-The client address is ``REMOTE_ADDR``. ``X-Forwarded-For`` is deliberately not read: any client
-can send it, and trusting it would let anyone choose their own bucket. Behind a reverse proxy
-that hides client addresses, a setting naming the trusted proxies must come first.
+The client address is ``certportal.client.client_address``: ``REMOTE_ADDR``, or behind
+``TRUSTED_PROXY_COUNT`` reverse proxies the address the outermost of them saw. What a client
+writes into ``X-Forwarded-For`` itself is never believed: nobody chooses their own bucket.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+
+from certportal.client import client_address
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*([smh])\s*$")
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
@@ -53,10 +55,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
             f"VERIFY_RATE_LIMIT={rate!r}: expected N/s, N/m or N/h with N ≥ 1, e.g. 20/m"
         )
     return int(match.group(1)), _PERIODS[match.group(2)]
-
-
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 @dataclass(frozen=True)
