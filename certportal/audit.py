@@ -41,26 +41,10 @@ def audit_event(
     )
 
 
-def audit_record(
-    *,
-    actor: Any,
-    action: str,
-    obj: models.Model | None = None,
-    from_state: str = "",
-    to_state: str = "",
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Write one audit event. Call inside the transaction of the change it records."""
-    event = audit_event(
-        actor=actor,
-        action=action,
-        obj=obj,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        data=data,
-    )
+def audit_record(**fields: Any) -> AuditEvent:
+    """Write one audit event (the arguments of ``audit_event``). Call inside the transaction
+    of the change it records."""
+    event = audit_event(**fields)
     event.save()
     return event
 

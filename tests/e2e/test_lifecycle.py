@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from datetime import datetime, timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
@@ -36,7 +35,11 @@ from tests.applicants.conftest import ID_NUMBER
 from tests.applicants.corpus import good_id_scan, good_pdf, good_photo
 from tests.e2e.conftest import admin_login, run_admin_action
 from tests.factories import PASSWORD
-from tests.integration.conftest import celery_worker_process, real_services  # noqa: F401
+from tests.integration.conftest import (  # noqa: F401 - fixtures
+    celery_worker_process,
+    real_services,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -45,16 +48,25 @@ WORKER_PASSWORD = "Worker-pass-2026"
 NAME = "王小明"
 
 
-def wait_until(predicate, what: str, timeout: float = 90.0, worker=None):
+def wait_until(predicate, what: str, worker=None):
     """Poll until ``predicate()`` is truthy (tasks run on the worker, not in this process)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.3)
-    log = worker.output()[-4000:] if worker else ""
-    pytest.fail(f"timed out waiting for {what}\n{log}")
+    result = wait_for(predicate, timeout=90.0, interval=0.3)
+    if not result:
+        log = worker.output()[-4000:] if worker else ""
+        pytest.fail(f"timed out waiting for {what}\n{log}")
+    return result
+
+
+def wait_rendered(certificate, what: str, worker):
+    """Until the worker has rendered the certificate's current content."""
+    certificate.refresh_from_db()
+    wait_until(
+        lambda: Certificate.objects.filter(
+            pk=certificate.pk, pdf_version=certificate.content_version
+        ).exists(),
+        what,
+        worker=worker,
+    )
 
 
 def xlsx(rows: list[list]) -> bytes:
@@ -391,13 +403,7 @@ def test_the_whole_life_of_a_certificate(
         certificate.refresh_from_db()
         new_until = certificate.valid_until
         assert new_until == old_until.replace(year=old_until.year + 2)
-        wait_until(
-            lambda: Certificate.objects.filter(
-                pk=certificate.pk, pdf_version=certificate.content_version
-            ).exists(),
-            "the renewed e-certificate rendered by the worker",
-            worker=worker,
-        )
+        wait_rendered(certificate, "the renewed e-certificate rendered by the worker", worker)
         page.goto("/me/certificates/")
         with page.expect_download() as download:
             page.get_by_role("link", name="下载电子证照（PDF）").click()
@@ -416,14 +422,7 @@ def test_the_whole_life_of_a_certificate(
         authority.wait_for_load_state()
         assert authority.locator(".messagelist .success").count() == 1
         story.shot(authority, "15-revoked")
-        certificate.refresh_from_db()
-        wait_until(
-            lambda: Certificate.objects.filter(
-                pk=certificate.pk, pdf_version=certificate.content_version
-            ).exists(),
-            "the e-certificate re-rendered with its 已吊销 stamp",
-            worker=worker,
-        )
+        wait_rendered(certificate, "the e-certificate re-rendered with its 已吊销 stamp", worker)
         phone.reload()
         assert "吊销" in phone.locator("#v-status").inner_text()
         # The preview is a new image (the browser may keep one for a minute; a cached one

@@ -1,4 +1,3 @@
-import time
 import uuid
 
 import pytest
@@ -6,17 +5,9 @@ import pytest
 from certportal.models import AuditEvent
 from certportal.tasks import worker_ping
 
+from .conftest import wait_for
+
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    return predicate()
 
 
 def test_real_worker_runs_a_task_and_the_result_lands_in_postgresql(celery_worker_process):
