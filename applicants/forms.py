@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import EducationLevel
 from .uploads import MaterialKind
+from .validators import validate_plain_line
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -68,11 +69,21 @@ class ProfileForm(forms.Form):
     education = forms.ChoiceField(
         label=_("文化程度"), choices=[("", "——"), *EducationLevel.choices]
     )
-    employer_name = forms.CharField(label=_("工作单位（选填）"), max_length=100, required=False)
+    employer_name = forms.CharField(
+        label=_("工作单位（选填）"),
+        max_length=100,
+        required=False,
+        validators=[validate_plain_line],
+    )
     employer_credit_code = forms.CharField(
         label=_("单位统一社会信用代码（选填）"), max_length=18, required=False
     )
-    address = forms.CharField(label=_("通讯地址（选填）"), max_length=200, required=False)
+    address = forms.CharField(
+        label=_("通讯地址（选填）"),
+        max_length=200,
+        required=False,
+        validators=[validate_plain_line],
+    )
 
     def __init__(self, *args, id_number_locked: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

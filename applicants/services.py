@@ -26,6 +26,7 @@ from .validators import (
     validate_credit_code,
     validate_mobile,
     validate_person_name,
+    validate_plain_line,
 )
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ def profile_save(
     if education not in EducationLevel.values:
         errors["education"] = [_("请选择文化程度。")]
     employer_name = (employer_name or "").strip()
+    check("employer_name", validate_plain_line, employer_name)
+    address = (address or "").strip()
+    check("address", validate_plain_line, address)
     employer_credit_code = (employer_credit_code or "").strip().upper()
     if employer_credit_code:
         check("employer_credit_code", validate_credit_code, employer_credit_code)
@@ -140,7 +144,7 @@ def profile_save(
         profile.education = education
         profile.employer_name = employer_name
         profile.employer_credit_code = employer_credit_code
-        profile.address = (address or "").strip()
+        profile.address = address
         try:
             with transaction.atomic():
                 profile.save()

@@ -152,3 +152,19 @@ def validate_person_name(value: str) -> None:
             params={"maximum": NAME_MAX_LENGTH, "length": len(name)},
             code="too_long",
         )
+
+
+def validate_plain_line(value: str) -> None:
+    """One line of free text (an address, a work unit) as a person types it: no control
+    characters (line breaks and tabs included) and no invisible format characters such as
+    the right-to-left override, which would make the text read differently than it is."""
+    categories = {unicodedata.category(character) for character in value or ""}
+    if "Cc" in categories:
+        raise ValidationError(
+            _("含有控制字符（如换行、制表符），请删除后重新输入。"), code="control"
+        )
+    if "Cf" in categories:
+        raise ValidationError(
+            _("含有看不见的格式字符（如从右到左标记、零宽字符），请删除后重新输入。"),
+            code="invisible",
+        )
