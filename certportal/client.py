@@ -9,6 +9,8 @@ proxy configured the header is not read at all.
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -31,4 +33,20 @@ def client_ip(request: HttpRequest) -> str | None:
     ]
     if len(forwarded) < hops:
         return remote  # not through the expected proxies: the direct peer is all we know
-    return forwarded[-hops]
+    return _ip(forwarded[-hops]) or remote
+
+
+def _ip(value: str) -> str | None:
+    """An IP address as stored (django-axes keeps it in an IP column), or None. Some balancers
+    append ``address:port``; anything else that is not an address is not believed."""
+    candidates = [value]
+    if value.count(":") == 1:  # IPv4 with a port
+        candidates.append(value.split(":")[0])
+    if value.startswith("[") and "]" in value:  # [IPv6]:port
+        candidates.append(value[1 : value.index("]")])
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None

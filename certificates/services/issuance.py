@@ -458,8 +458,10 @@ def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
 
 
 # A batch still queued this long after it was started lost its message (a broker outage when
-# it was sent): the sweep sends it again. Running a batch twice issues nobody twice.
-STALE_BATCH_AFTER = timedelta(minutes=10)
+# it was sent): the sweep sends it again. Running a batch twice issues nobody twice, but two
+# copies at once would muddle its progress page, so the wait is far longer than any queue
+# backlog (10,000 renders take about 70 s on two worker processes).
+STALE_BATCH_AFTER = timedelta(minutes=30)
 
 
 def stale_batch_ids() -> list[int]:

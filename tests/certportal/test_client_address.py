@@ -25,6 +25,9 @@ def request(remote="10.0.0.5", forwarded=None):
         (1, "1.2.3.4, 203.0.113.9", "203.0.113.9"),  # the client's own claim is ignored
         (2, "1.2.3.4, 203.0.113.9, 10.1.1.1", "203.0.113.9"),  # CDN then nginx
         (2, "203.0.113.9", "10.0.0.5"),  # fewer hops than proxies: only the peer is known
+        (1, "203.0.113.9:51234", "203.0.113.9"),  # a balancer that appends the port
+        (1, "[2001:db8::1]:443", "2001:db8::1"),
+        (1, "<script>", "10.0.0.5"),  # not an address: not believed (axes stores an IP)
     ],
 )
 def test_the_address_is_what_the_outermost_trusted_proxy_saw(
