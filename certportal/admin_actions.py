@@ -6,13 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from .errors import DomainError
 from .forms import ReasonForm
-from .imports import errors_as_csv
+from .imports import ImportRefused, errors_as_csv
 
 
 def error_text(exc: DomainError | ValidationError) -> str:
@@ -131,3 +131,47 @@ def error_report_response(errors) -> HttpResponse:
     response = HttpResponse(errors_as_csv(errors), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = "attachment; filename*=UTF-8''import-errors.csv"
     return response
+
+
+def import_page(
+    modeladmin,
+    request,
+    *,
+    form_class,
+    run,
+    done_message: str,
+    done_url: str,
+    template: str,
+    **context,
+):
+    """The admin page that imports a CSV/XLSX file all-or-nothing: ``run(data, filename)``
+    returns how many rows it imported. Every row error is listed (or, when asked, downloaded
+    as CSV), a domain refusal is shown, success is reported and redirects to ``done_url``."""
+    form = form_class(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            count = run(upload.read(), upload.name)
+        except ImportRefused as exc:
+            if form.cleaned_data["report_csv"]:
+                return error_report_response(exc.errors)
+            errors = exc.errors
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+        except DomainError as exc:
+            modeladmin.message_user(request, exc.message, messages.ERROR)
+        else:
+            modeladmin.message_user(request, done_message % {"count": count}, messages.SUCCESS)
+            return HttpResponseRedirect(done_url)
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **modeladmin.admin_site.each_context(request),
+            "form": form,
+            "errors": errors,
+            "opts": modeladmin.model._meta,
+            **context,
+        },
+        status=400 if errors else 200,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -18,13 +18,12 @@ from certportal.admin_actions import (
     ServiceSaveAdmin,
     add_refusal,
     dry_run,
-    error_report_response,
     error_text,
+    import_page,
     run_each,
     with_reason,
 )
 from certportal.errors import DomainError
-from certportal.imports import ImportRefused
 
 from . import services
 from .exports import export_applications_xlsx
@@ -450,40 +449,16 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         session = self.get_queryset(request).filter(pk=pk).first()
         if session is None or not self.has_change_permission(request, session):
             raise Http404
-        form = ImportForm(request.POST or None, request.FILES or None)
-        errors = []
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                count = services.score_import(
-                    session=session, actor=request.user, data=upload.read(), filename=upload.name
-                )
-            except ImportRefused as exc:
-                if form.cleaned_data["report_csv"]:
-                    return error_report_response(exc.errors)
-                errors = exc.errors
-                self.message_user(request, str(exc), messages.ERROR)
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("已导入 %(count)d 名考生的成绩。") % {"count": count},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:exams_examsession_change", args=[session.pk])
-                )
-        return TemplateResponse(
+        return import_page(
+            self,
             request,
-            "admin/exams/examsession/import_scores.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("导入成绩：%(session)s") % {"session": session},
-                "form": form,
-                "errors": errors,
-                "session": session,
-                "opts": self.model._meta,
-            },
-            status=400 if errors else 200,
+            form_class=ImportForm,
+            run=lambda data, filename: services.score_import(
+                session=session, actor=request.user, data=data, filename=filename
+            ),
+            done_message=_("已导入 %(count)d 名考生的成绩。"),
+            done_url=reverse("admin:exams_examsession_change", args=[session.pk]),
+            template="admin/exams/examsession/import_scores.html",
+            title=_("导入成绩：%(session)s") % {"session": session},
+            session=session,
         )

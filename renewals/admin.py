@@ -1,7 +1,6 @@
 from django import forms
-from django.contrib import admin, messages
-from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
+from django.contrib import admin
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -11,12 +10,10 @@ from django.utils.translation import gettext_lazy
 from certificates.selectors import certificates_visible_to
 from certportal.admin_actions import (
     ServiceSaveAdmin,
-    error_report_response,
+    import_page,
     run_each,
     with_reason,
 )
-from certportal.errors import DomainError
-from certportal.imports import ImportRefused
 from exams.selectors import authorities_in_scope, membership_of
 
 from . import services
@@ -107,41 +104,17 @@ class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise Http404
-        form = CeImportForm(request.POST or None, request.FILES or None)
-        errors = []
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                count = services.ce_import(
-                    actor=request.user, data=upload.read(), filename=upload.name
-                )
-            except ImportRefused as exc:
-                if form.cleaned_data["report_csv"]:
-                    return error_report_response(exc.errors)
-                errors = exc.errors
-                self.message_user(request, str(exc), messages.ERROR)
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("已导入 %(count)d 条继续教育记录。") % {"count": count},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:renewals_continuingeducation_changelist")
-                )
-        return TemplateResponse(
+        return import_page(
+            self,
             request,
-            "admin/renewals/continuingeducation/import.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("导入继续教育记录"),
-                "form": form,
-                "errors": errors,
-                "opts": self.model._meta,
-            },
-            status=400 if errors else 200,
+            form_class=CeImportForm,
+            run=lambda data, filename: services.ce_import(
+                actor=request.user, data=data, filename=filename
+            ),
+            done_message=_("已导入 %(count)d 条继续教育记录。"),
+            done_url=reverse("admin:renewals_continuingeducation_changelist"),
+            template="admin/renewals/continuingeducation/import.html",
+            title=_("导入继续教育记录"),
         )
 
 
