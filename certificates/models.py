@@ -44,6 +44,18 @@ def pdf_path(instance, filename: str) -> str:
     return _random_name("certificates/pdf", filename)
 
 
+def effective_status(status: str, valid_until, renewal_pending: bool) -> str:
+    """What pages and verification show: past its date a valid certificate is expired at
+    once, whatever the nightly sweep has stored yet (unless a renewal is pending)."""
+    if (
+        status == CertificateStatus.VALID
+        and valid_until < timezone.localdate()
+        and not renewal_pending
+    ):
+        return CertificateStatus.EXPIRED
+    return status
+
+
 class SerialCounter(models.Model):
     """The last serial used per (authority prefix, trade code, year): a locked row."""
 
@@ -157,15 +169,7 @@ class Certificate(models.Model):
 
     @property
     def effective_status(self) -> str:
-        """What pages and verification show: past its date a valid certificate is expired at
-        once, whatever the nightly sweep has stored yet (unless a renewal is pending)."""
-        if (
-            self.status == CertificateStatus.VALID
-            and self.valid_until < timezone.localdate()
-            and not self.renewal_pending
-        ):
-            return CertificateStatus.EXPIRED
-        return self.status
+        return effective_status(self.status, self.valid_until, self.renewal_pending)
 
     @property
     def effective_status_label(self) -> str:

@@ -115,6 +115,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements for the statements every public lookup runs (verification.selectors
+    # runs them on server-side binding cursors; the ORM's client-side cursors never prepare):
+    # psycopg prepares one on a connection after this many runs. "off" behind a connection
+    # pooler in transaction mode that cannot carry prepared statements.
+    _prepare = env.str("DATABASE_PREPARE_THRESHOLD", default="5").strip().lower()
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None if _prepare in ("off", "none", "") else int(_prepare)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: cache and Celery broker when REDIS_URL is set; otherwise local memory and eager tasks.

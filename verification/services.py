@@ -8,18 +8,19 @@ the two apart, so neither can a caller.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from certificates.models import Certificate
 from certportal.pii import blind_index
 
 from . import selectors
 from .models import LookupKind, LookupOutcome, LookupRecord
-from .selectors import PublicCertificate, public_certificate
+from .selectors import PublicCertificate, hot_cursor, public_certificate
 
 
 @dataclass(frozen=True)
@@ -65,81 +66,141 @@ def lookup_record(
     address: str | None,
     kind: str,
     outcome: str,
-    certificates: Iterable[Certificate] = (),
+    certificate_ids: Iterable[int] = (),
     id_number: str = "",
-) -> LookupRecord:
+    id_hash: str = "",
+) -> None:
     """Record one public lookup for the authority. ``id_number`` is stored only as its blind
-    index; pass the parsed number (or nothing when the lookup carried none).
+    index; pass the parsed number, or its blind index as ``id_hash`` (or nothing when the
+    lookup carried none).
 
-    One transaction: the record and its links to the certificates found. On PostgreSQL, when
-    it is a transaction of its own, it commits without waiting for the WAL flush
-    (``synchronous_commit`` off for this transaction only): every public lookup writes here,
-    and waiting for the disk twice per lookup (1.5–2 ms each on the development machine) was
-    the longest wait of a lookup. A database crash can lose the last fraction of a second of
-    lookup records, never corrupt them; every other write keeps the server's setting, and so
-    does a caller's own transaction that records a lookup inside it.
+    One transaction: the record and its links to the certificates found. On PostgreSQL it is
+    one prepared statement (the record and its links in one round trip), and when it is a
+    transaction of its own it commits without waiting for the WAL flush
+    (``synchronous_commit`` off for that statement's transaction only): every public lookup
+    writes here, and waiting for the disk on each was the longest wait of a lookup. A
+    database crash can lose the last fraction of a second of lookup records, never corrupt
+    them; every other write keeps the server's setting, and so does a caller's own
+    transaction that records a lookup inside it.
     """
-    own_transaction = not connection.in_atomic_block
+    values = [
+        timezone.now(),
+        _address(address),
+        kind,
+        outcome,
+        id_hash or (blind_index(id_number) if id_number else ""),
+    ]
+    ids = list(certificate_ids)
+    if connection.vendor == "postgresql":
+        sql = _RECORD_IN_TRANSACTION if connection.in_atomic_block else _RECORD_ASYNC_COMMIT
+        with hot_cursor() as cursor:
+            cursor.execute(sql, [*values, ids])
+        return
     with transaction.atomic():
-        if own_transaction and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         record = LookupRecord.objects.create(
-            client_address=_address(address),
+            created_at=values[0],
+            client_address=values[1],
             kind=kind,
             outcome=outcome,
-            id_hash=blind_index(id_number) if id_number else "",
+            id_hash=values[4],
         )
-        # The record is new, so none of these links exists yet: insert them directly
-        # rather than through ``record.certificates.add``, which first reads them back.
         links = LookupRecord.certificates.through
-        links.objects.bulk_create(
-            links(lookuprecord=record, certificate=certificate) for certificate in certificates
+        links.objects.bulk_create(links(lookuprecord=record, certificate_id=pk) for pk in ids)
+
+
+_RECORD_COLUMNS = "(created_at, client_address, kind, outcome, id_hash)"
+_RECORD_VALUES = "%s::timestamptz, %s::inet, %s, {outcome}, %s"
+# set_config(…, true) lasts to the end of the statement's own transaction: the commit that
+# follows does not wait for the disk. Reading it in the INSERT's FROM makes the server run it.
+_ASYNC_COMMIT = "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+
+
+def _record_tables() -> tuple[str, str]:
+    return LookupRecord._meta.db_table, LookupRecord.certificates.through._meta.db_table
+
+
+def _record_sql(*, async_commit: bool) -> str:
+    """The record and its links, one statement (PostgreSQL)."""
+    record, links = _record_tables()
+    values = _RECORD_VALUES.format(outcome="%s")
+    return (
+        f"WITH record AS (INSERT INTO {record} {_RECORD_COLUMNS} "  # noqa: S608
+        f"SELECT {values} {_ASYNC_COMMIT if async_commit else ''} RETURNING id) "
+        f"INSERT INTO {links} (lookuprecord_id, certificate_id) "
+        "SELECT record.id, found.id FROM record, unnest(%s::bigint[]) AS found(id)"
+    )
+
+
+_RECORD_ASYNC_COMMIT = _record_sql(async_commit=True)
+_RECORD_IN_TRANSACTION = _record_sql(async_commit=False)
+
+
+@functools.cache
+def _lookup_sql(where: str, single: bool, async_commit: bool) -> str:
+    """The lookup and its record in one statement (PostgreSQL): one round trip and one
+    transaction, and the record is written whatever the lookup found, in the same way."""
+    record, links = _record_tables()
+    found = selectors.public_select(selectors.Lookup(where, (), single=single))
+    values = _RECORD_VALUES.format(
+        outcome="CASE WHEN EXISTS (SELECT 1 FROM found) THEN %s ELSE %s END"
+    )
+    return (
+        f"WITH found AS ({found}), "  # noqa: S608
+        f"record AS (INSERT INTO {record} {_RECORD_COLUMNS} "
+        f"SELECT {values} {_ASYNC_COMMIT if async_commit else ''} RETURNING id), "
+        f"links AS (INSERT INTO {links} (lookuprecord_id, certificate_id) "
+        "SELECT record.id, found.id FROM record, found) "
+        "SELECT * FROM found ORDER BY valid_until DESC, id DESC"
+    )
+
+
+def _look_up(lookup: selectors.Lookup, *, kind: str, address: str | None) -> LookupAnswer:
+    """Run a public lookup and record it."""
+    id_hash = lookup.params[0] if lookup.id_number else ""  # the blind index it looked up by
+    if connection.vendor != "postgresql":
+        found = selectors.public_certificates(lookup)
+        lookup_record(
+            address=address,
+            kind=kind,
+            outcome=_outcome(found),
+            certificate_ids=[c.certificate_id for c in found],
+            id_hash=id_hash,
         )
-    return record
+        return LookupAnswer(tuple(found))
+    sql = _lookup_sql(lookup.where, lookup.single, not connection.in_atomic_block)
+    params = [
+        *lookup.params,
+        timezone.now(),
+        _address(address),
+        kind,
+        LookupOutcome.FOUND,
+        LookupOutcome.NOT_FOUND,
+        id_hash,
+    ]
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return LookupAnswer(tuple(selectors.public_from_row(row, lookup) for row in rows))
 
 
-def _answer(certificates: list[Certificate]) -> LookupAnswer:
-    return LookupAnswer(tuple(public_certificate(c) for c in certificates))
+def _outcome(found) -> str:
+    return LookupOutcome.FOUND if found else LookupOutcome.NOT_FOUND
 
 
 def verify_person(*, name: str, id_number: str, address: str | None, kind: str) -> LookupAnswer:
     """Every certificate of the person with this name and (parsed) ID number, any status."""
-    found = selectors.certificates_of_person(name=name, id_number=id_number)
-    lookup_record(
-        address=address,
-        kind=kind,
-        outcome=LookupOutcome.FOUND if found else LookupOutcome.NOT_FOUND,
-        certificates=found,
-        id_number=id_number,
-    )
-    return _answer(found)
+    lookup = selectors.person_lookup(name=name, id_number=id_number)
+    return _look_up(lookup, kind=kind, address=address)
 
 
 def verify_number(*, number: str, name: str, address: str | None, kind: str) -> LookupAnswer:
     """The certificate with this number, if its holder's name is ``name``."""
-    certificate = selectors.certificate_by_number(number=number, name=name)
-    found = [certificate] if certificate is not None else []
-    lookup_record(
-        address=address,
-        kind=kind,
-        outcome=LookupOutcome.FOUND if found else LookupOutcome.NOT_FOUND,
-        certificates=found,
-    )
-    return _answer(found)
+    return _look_up(selectors.number_lookup(number=number, name=name), kind=kind, address=address)
 
 
 def verify_token(*, token: str, address: str | None) -> LookupAnswer:
     """The QR page's certificate. The token is the only key: it is random and unguessable."""
-    certificate = selectors.certificate_by_token(token)
-    found = [certificate] if certificate is not None else []
-    lookup_record(
-        address=address,
-        kind=LookupKind.QR,
-        outcome=LookupOutcome.FOUND if found else LookupOutcome.NOT_FOUND,
-        certificates=found,
-    )
-    return _answer(found)
+    return _look_up(selectors.token_lookup(token), kind=LookupKind.QR, address=address)
 
 
 def verify_upload(*, sha256: str, address: str | None) -> UploadAnswer:
@@ -149,8 +210,8 @@ def verify_upload(*, sha256: str, address: str | None) -> UploadAnswer:
     lookup_record(
         address=address,
         kind=LookupKind.UPLOAD,
-        outcome=LookupOutcome.FOUND if pdf else LookupOutcome.NOT_FOUND,
-        certificates=[pdf.certificate] if pdf else [],
+        outcome=_outcome(pdf),
+        certificate_ids=[pdf.certificate_id] if pdf else [],
     )
     if pdf is None:
         return UploadAnswer()

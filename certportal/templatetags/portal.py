@@ -1,4 +1,12 @@
+import weakref
+
 from django import template
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.template.defaulttags import CsrfTokenNode
+from django.template.loader_tags import BlockNode
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -7,3 +15,62 @@ register = template.Library()
 def get_item(mapping, key):
     """``{{ mapping|get_item:key }}``: a dict lookup by a variable key."""
     return mapping.get(key) if mapping else None
+
+
+# {% once %} -----------------------------------------------------------------------------
+
+ONCE_MAX_VARIANTS = 64
+_once_nodes: weakref.WeakSet = weakref.WeakSet()
+
+
+@receiver(setting_changed)
+def _forget_once(**kwargs) -> None:
+    """A changed setting (tests override them) may change what a fragment shows."""
+    for node in list(_once_nodes):
+        node.rendered.clear()
+
+
+class OnceNode(template.Node):
+    """The markup between ``{% once %}`` and ``{% endonce %}``, rendered once per process,
+    language and value of the variables named in the tag, then served as rendered.
+
+    For the static parts of pages under load (the lookup page: SPEC 7): labels, help texts,
+    links and navigation that read nothing of the request but the language and what the tag
+    names. It may not hold a ``{% csrf_token %}`` or a ``{% block %}`` (a block in a base
+    template is another page's content, a token another visitor's), and anything else it
+    shows must be the same for every visitor whose values of the named variables match.
+    Under DEBUG it renders every time, so that template edits show at once.
+    """
+
+    def __init__(self, nodelist: template.NodeList, vary: list):
+        self.nodelist = nodelist
+        self.vary = vary
+        self.rendered: dict[tuple, str] = {}
+        _once_nodes.add(self)
+
+    def render(self, context) -> str:
+        if settings.DEBUG:
+            return self.nodelist.render(context)
+        key = (get_language(), *(variable.resolve(context) for variable in self.vary))
+        html = self.rendered.get(key)
+        if html is None:
+            html = self.nodelist.render(context)
+            if len(self.rendered) >= ONCE_MAX_VARIANTS:
+                self.rendered.clear()
+            self.rendered[key] = html
+        return html
+
+
+@register.tag("once")
+def do_once(parser, token) -> OnceNode:
+    """``{% once [variable …] %}…{% endonce %}``: see :class:`OnceNode`."""
+    vary = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    nodelist = parser.parse(("endonce",))
+    parser.delete_first_token()
+    for forbidden in (CsrfTokenNode, BlockNode, OnceNode):
+        if nodelist.get_nodes_by_type(forbidden):
+            raise template.TemplateSyntaxError(
+                f"{{% once %}} cannot hold a {forbidden.__name__}: it would be served to "
+                "every visitor and every page alike"
+            )
+    return OnceNode(nodelist, vary)

@@ -1,0 +1,76 @@
+"""``{% once %}``: the static parts of busy pages rendered once per process and language, and
+never anything one visitor must not see of another's."""
+
+from __future__ import annotations
+
+import pytest
+from django.template import Context, Engine, TemplateSyntaxError
+from django.test import Client
+from django.utils import translation
+
+from tests.factories import user_factory
+
+ENGINE = Engine(libraries={"portal": "certportal.templatetags.portal"})
+
+
+def template(text: str):
+    return ENGINE.from_string("{% load portal %}" + text)
+
+
+def test_a_fragment_is_rendered_once_per_language_and_named_value():
+    page = template("{% once kind %}{{ kind }}:{{ counter.next }}{% endonce %}")
+    calls = iter(range(100))
+    counter = {"next": lambda: next(calls)}
+
+    def render(kind, language="zh-hans"):
+        with translation.override(language):
+            return page.render(Context({"kind": kind, "counter": counter}))
+
+    first = render("a")
+    assert render("a") == first  # served as rendered: the counter is not read again
+    assert render("b") != first  # another value of what the tag names: rendered anew
+    assert render("a", "en") not in (first, render("b"))  # another language: anew
+    assert render("a") == first
+
+
+def test_under_debug_a_fragment_is_rendered_every_time(settings):
+    settings.DEBUG = True
+    page = template("{% once %}{{ counter.next }}{% endonce %}")
+    calls = iter(range(100))
+    context = {"counter": {"next": lambda: next(calls)}}
+    assert page.render(Context(context)) != page.render(Context(context))
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "{% csrf_token %}",
+        "{% block title %}x{% endblock %}",
+        "{% once %}x{% endonce %}",
+        "{% if a %}{% csrf_token %}{% endif %}",
+    ],
+)
+def test_a_fragment_may_not_hold_a_token_or_a_block(inner):
+    with pytest.raises(TemplateSyntaxError, match="cannot hold"):
+        template("{% once %}" + inner + "{% endonce %}")
+
+
+@pytest.mark.django_db
+def test_the_lookup_page_keeps_each_visitors_token_and_navigation():
+    """The page's static parts come from {% once %}; the CSRF tokens, the navigation of a
+    signed-in visitor and the language still belong to each request."""
+    anonymous, other = Client(), Client()
+    first = anonymous.get("/verify/").content.decode()
+    second = other.get("/verify/").content.decode()
+    token = 'name="csrfmiddlewaretoken" value="'
+    assert first.count(token) == second.count(token) == 2  # the language form, the lookup
+    assert first.split(token)[1][:64] != second.split(token)[1][:64]
+    assert "/accounts/login/" in first and "/me/" not in first
+
+    member = Client()
+    member.force_login(user_factory())
+    signed_in = member.get("/verify/").content.decode()
+    assert "/me/" in signed_in and "/accounts/login/" not in signed_in
+    english = anonymous.get("/verify/", headers={"accept-language": "en"}).content.decode()
+    assert "Verify a certificate" in english and "证书查验" not in english
+    assert "证书查验" in anonymous.get("/verify/").content.decode()
