@@ -15,6 +15,7 @@ from certportal.pii import blind_index
 from certportal.urls import urlpatterns as product_urlpatterns
 
 BASELINE_PATH = "bench/baseline"
+EMPTY_PATH = "bench/empty"
 
 
 @csrf_exempt
@@ -32,4 +33,14 @@ def baseline_lookup(request: HttpRequest) -> JsonResponse:
     )
 
 
-urlpatterns = [path(BASELINE_PATH, baseline_lookup), *product_urlpatterns]
+def empty(request: HttpRequest) -> JsonResponse:
+    """The ceiling: the least any Django view answers (a constant, no query), behind the same
+    middleware on the same gunicorn: what the machine allows before a lookup does anything."""
+    return JsonResponse({})
+
+
+urlpatterns = [
+    path(BASELINE_PATH, baseline_lookup),
+    path(EMPTY_PATH, empty),
+    *product_urlpatterns,
+]
