@@ -261,7 +261,9 @@ def public_from_row(row, lookup: Lookup) -> PublicCertificate:
         certificate_id=pk,
         number=number,
         masked_name=mask_name(name),
-        masked_id_number=mask_id_number(lookup.id_number or decrypt(id_cipher)),
+        masked_id_number=mask_id_number(
+            lookup.id_number or (decrypt(id_cipher) if id_cipher else "")
+        ),
         trade_code=trade_code,
         trade_name=trade_name,
         authority=authority,

@@ -1,14 +1,21 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip.
+"""Django's PostgreSQL backend with a health check that costs no round trip under load.
 
 ``CONN_HEALTH_CHECKS`` makes Django check a persistent connection before each request reuses
 it, with a ``SELECT 1``: a round trip to the server for every request the portal answers, as
-dear as the public lookup's own statement (SPEC 7). This backend asks the operating system
-instead whether the server has said anything on the idle connection: a server that restarts,
-fails over, or terminates the backend (an idle reaper, ``pg_terminate_backend``) sends its
+dear as the public lookup's own statement (SPEC 7). A connection used moments ago is checked
+by asking the operating system instead whether the server has said anything on it: a server
+that restarts or terminates the backend (an idle reaper, ``pg_terminate_backend``) sends its
 goodbye and closes the socket, which becomes readable; a healthy idle connection has nothing
 to read. A readable socket, a closed or broken connection, or one left inside a transaction
-is closed, and Django opens a fresh one for the request (tests/integration/test_db_hiccup.py
-kills the connection between requests and mid-request under a real gunicorn).
+is closed, and Django opens a fresh one for the request.
+
+A connection that has sat idle longer than ``QUIET_FOR`` seconds still gets Django's own
+``SELECT 1``: a connection can die without a word reaching the socket (a host crash, a
+failover that moves the address, a NAT or firewall forgetting an idle flow), and only a round
+trip finds that out. Under load every connection is reused within milliseconds, so the round
+trip is paid only by connections that were idle anyway. (tests/integration/test_db_hiccup.py
+kills the connection between requests and mid-request under a real gunicorn;
+test_health_check.py checks both ways of checking.)
 
 After an error inside a request, Django still checks with a query (``is_usable``), as before.
 """
@@ -16,19 +23,28 @@ After an error inside a request, Django still checks with a query (``is_usable``
 from __future__ import annotations
 
 import select
+import time
 
 from django.db.backends.postgresql import base
 from psycopg.pq import TransactionStatus
 
+# Seconds a connection may sit unused and still be checked without a round trip.
+QUIET_FOR = 5.0
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    checked_at: float = 0.0
+
     def close_if_health_check_failed(self) -> None:
         if self.pool or self.connection is None:
             return
         if not self.health_check_enabled or self.health_check_done:
             return
-        if not self._idle_and_quiet():
+        now = time.monotonic()
+        recent = now - self.checked_at <= QUIET_FOR and hasattr(select, "poll")
+        if not (self._idle_and_quiet() if recent else self.is_usable()):
             self.close()
+        self.checked_at = now
         self.health_check_done = True
 
     def _idle_and_quiet(self) -> bool:

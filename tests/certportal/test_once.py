@@ -66,6 +66,10 @@ def test_the_lookup_page_keeps_each_visitors_token_and_navigation():
     assert first.count(token) == second.count(token) == 2  # the language form, the lookup
     assert first.split(token)[1][:64] != second.split(token)[1][:64]
     assert "/accounts/login/" in first and "/me/" not in first
+    # The language form returns each visitor to the page they were on.
+    assert 'name="next" type="hidden" value="/verify/"' in first
+    login = anonymous.get("/accounts/login/").content.decode()
+    assert 'name="next" type="hidden" value="/accounts/login/"' in login
 
     member = Client()
     member.force_login(user_factory())

@@ -30,10 +30,12 @@ def new_request() -> None:
 @pytest.fixture
 def checked(monkeypatch):
     need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
-    connection.ensure_connection()
-    connection.health_check_enabled = True
+    wrapper = connections["default"]
+    wrapper.ensure_connection()
+    monkeypatch.setattr(wrapper, "health_check_enabled", True)
+    monkeypatch.setattr(wrapper, "checked_at", time.monotonic())  # as after a request
     queried = []
-    monkeypatch.setattr(connections["default"], "is_usable", lambda: queried.append(1) or True)
+    monkeypatch.setattr(wrapper, "is_usable", lambda: queried.append(1) or True)
     return queried
 
 
@@ -44,6 +46,18 @@ def test_a_healthy_connection_is_kept_without_asking_the_server(checked):
         new_request()
         assert backend_pid() == pid
     assert connection.connection is raw and checked == []
+
+
+def test_a_connection_idle_for_a_while_is_asked_with_a_query(checked, monkeypatch):
+    """A connection can die without a word reaching its socket: after QUIET_FOR seconds of
+    rest only a round trip tells."""
+    monkeypatch.setattr(connections["default"], "checked_at", time.monotonic() - 60)
+    new_request()
+    backend_pid()
+    assert checked == [1]
+    new_request()
+    backend_pid()
+    assert checked == [1]  # just used: the socket is enough again
 
 
 def test_a_connection_the_server_dropped_is_replaced_before_the_request_uses_it(checked):
