@@ -165,8 +165,9 @@ def sample_holders(count: int) -> list[dict]:
 
 def explain_lookups(holder: dict) -> dict:
     """The plans of the public lookups' reads, as verification.selectors writes them, to
-    check that they use the indexes."""
-    from django.db import connection
+    check that they use the indexes: the generic plan, the one a prepared statement settles
+    on (parameters bound on the server, ``plan_cache_mode`` forcing it)."""
+    from django.db import connection, transaction
 
     from verification import selectors
 
@@ -175,9 +176,17 @@ def explain_lookups(holder: dict) -> dict:
         ("person", selectors.person_lookup(name=holder["name"], id_number=holder["id_number"])),
         ("number", selectors.number_lookup(number=holder["cert_no"], name=holder["name"])),
     ):
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN " + selectors.public_select(lookup), lookup.params)
-            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+        sql = selectors.public_select(lookup)
+        for number in range(1, len(lookup.params) + 1):
+            sql = sql.replace("%s", f"${number}", 1)
+        arguments = ", ".join(["%s"] * len(lookup.params))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute(f"PREPARE bench_plan AS {sql}")
+            cursor.execute(f"EXPLAIN EXECUTE bench_plan({arguments})", lookup.params)
+            rows = cursor.fetchall()
+            cursor.execute("DEALLOCATE bench_plan")
+        plans[name] = "\n".join(row[0] for row in rows)
     return plans
 
 
