@@ -1,16 +1,18 @@
 from celery import shared_task
 from django.db import OperationalError
 
+# A render is idempotent: acknowledged only once done, handed out again if its worker dies,
+# retried while the database is unreachable.
+RENDER_DELIVERY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=60,
-    time_limit=90,
-)
+
+@shared_task(**RENDER_DELIVERY, soft_time_limit=60, time_limit=90)
 def render_certificate(certificate_pk: int) -> bool:
     """Render the certificate's current content if its PDF is missing or stale (idempotent)."""
     from .services import certificate_render
@@ -18,15 +20,7 @@ def render_certificate(certificate_pk: int) -> bool:
     return certificate_render(certificate_pk=certificate_pk) is not None
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=240,
-    time_limit=300,
-)
+@shared_task(**RENDER_DELIVERY, soft_time_limit=240, time_limit=300)
 def render_certificates(certificate_pks: list[int]) -> int:
     """Render a group of certificates in one transaction (a batch enqueues one message per
     group): idempotent as ``render_certificate``, so a redelivered or retried group skips the

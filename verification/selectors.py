@@ -95,43 +95,12 @@ class PublicCertificate:
         }
 
 
-def status_change_date(certificate: Certificate) -> date | None:
-    """When the certificate stopped being valid, when known: the day after its validity for
-    an expired one (whether or not the nightly sweep has stored it), otherwise the recorded
-    time of its last status change."""
-    return _status_change_date(
-        certificate.effective_status, certificate.valid_until, certificate.status_changed_at
-    )
-
-
 def _status_change_date(status: str, valid_until: date, changed: datetime | None) -> date | None:
     if status == CertificateStatus.VALID:
         return None
     if status == CertificateStatus.EXPIRED:
         return valid_until + timedelta(days=1)
     return timezone.localdate(changed) if changed else None
-
-
-def public_certificate(certificate: Certificate) -> PublicCertificate:
-    return PublicCertificate(
-        certificate_id=certificate.pk,
-        number=certificate.number,
-        masked_name=certificate.masked_name,
-        masked_id_number=certificate.masked_id_number,
-        trade_code=certificate.trade.code,
-        trade_name=certificate.trade.name,
-        authority=certificate.authority.name,
-        valid_from=certificate.valid_from,
-        valid_until=certificate.valid_until,
-        status=certificate.effective_status,
-        status_label=certificate.effective_status_label,
-        is_valid=certificate.is_valid,
-        status_changed_on=status_change_date(certificate),
-        renewal_pending=certificate.renewal_pending,
-        ecert_identifier=certificate.ecert_identifier,
-        has_pdf=bool(certificate.pdf),
-        preview_version=(certificate.pdf_sha256 or "")[:12],
-    )
 
 
 # The public lookups ---------------------------------------------------------------------
@@ -167,6 +136,11 @@ class Lookup:
     id_number: str | None = None
 
     @property
+    def id_hash(self) -> str:
+        """The blind index a name + ID number lookup searched by (recorded), else ``""``."""
+        return self.params[0] if self.id_number else ""
+
+    @property
     def limit(self) -> str:
         return " LIMIT 1" if self.single else ""
 
@@ -191,6 +165,11 @@ def number_lookup(*, number: str, name: str) -> Lookup:
         (number, normalise_lookup_name(name)),
         single=True,
     )
+
+
+def certificate_lookup(certificate_id: int) -> Lookup:
+    """One certificate, by its key (upload to verify, after its PDF was found)."""
+    return Lookup("c.id = %s", (certificate_id,), single=True)
 
 
 def token_lookup(token: str) -> Lookup:
@@ -298,7 +277,8 @@ def certificate_by_token(token: str) -> Certificate | None:
 def pdf_by_sha256(digest: str) -> CertificatePdf | None:
     """The issued PDF version with this SHA-256, if any (any version, current or older)."""
     return (
-        CertificatePdf.objects.select_related("certificate__trade", "certificate__authority")
+        CertificatePdf.objects.select_related("certificate")
+        .only("version", "certificate__ecert_version")
         .filter(sha256=digest)
         .order_by("-version")
         .first()

@@ -20,7 +20,7 @@ from certportal.pii import blind_index
 
 from . import selectors
 from .models import LookupKind, LookupOutcome, LookupRecord
-from .selectors import PublicCertificate, hot_cursor, public_certificate
+from .selectors import PublicCertificate, hot_cursor
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,9 @@ def lookup_record(
     outcome: str,
     certificate_ids: Iterable[int] = (),
     id_number: str = "",
-    id_hash: str = "",
 ) -> None:
     """Record one public lookup for the authority. ``id_number`` is stored only as its blind
-    index; pass the parsed number, or its blind index as ``id_hash`` (or nothing when the
-    lookup carried none).
+    index; pass the parsed number (or nothing when the lookup carried none).
 
     One transaction: the record and its links to the certificates found. On PostgreSQL it is
     one prepared statement (the record and its links in one round trip), and when it is a
@@ -88,7 +86,7 @@ def lookup_record(
         _address(address),
         kind,
         outcome,
-        id_hash or (blind_index(id_number) if id_number else ""),
+        blind_index(id_number) if id_number else "",
     ]
     ids = list(certificate_ids)
     if connection.vendor == "postgresql":
@@ -156,7 +154,6 @@ def _lookup_sql(where: str, single: bool, async_commit: bool) -> str:
 
 def _look_up(lookup: selectors.Lookup, *, kind: str, address: str | None) -> LookupAnswer:
     """Run a public lookup and record it."""
-    id_hash = lookup.params[0] if lookup.id_number else ""  # the blind index it looked up by
     if connection.vendor != "postgresql":
         found = selectors.public_certificates(lookup)
         lookup_record(
@@ -164,7 +161,7 @@ def _look_up(lookup: selectors.Lookup, *, kind: str, address: str | None) -> Loo
             kind=kind,
             outcome=_outcome(found),
             certificate_ids=[c.certificate_id for c in found],
-            id_hash=id_hash,
+            id_number=lookup.id_number or "",
         )
         return LookupAnswer(tuple(found))
     sql = _lookup_sql(lookup.where, lookup.single, not connection.in_atomic_block)
@@ -175,7 +172,7 @@ def _look_up(lookup: selectors.Lookup, *, kind: str, address: str | None) -> Loo
         kind,
         LookupOutcome.FOUND,
         LookupOutcome.NOT_FOUND,
-        id_hash,
+        lookup.id_hash,
     ]
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
@@ -215,9 +212,9 @@ def verify_upload(*, sha256: str, address: str | None) -> UploadAnswer:
     )
     if pdf is None:
         return UploadAnswer()
-    certificate = pdf.certificate
+    (certificate,) = selectors.public_certificates(selectors.certificate_lookup(pdf.certificate_id))
     return UploadAnswer(
-        certificate=public_certificate(certificate),
+        certificate=certificate,
         version=pdf.version,
-        latest_version=certificate.ecert_version,
+        latest_version=pdf.certificate.ecert_version,
     )

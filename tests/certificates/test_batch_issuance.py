@@ -66,6 +66,18 @@ def test_batch_in_groups_gives_each_candidate_a_number_period_audit_notice_and_p
     assert certificates[0].holder_photo  # the candidate who uploaded a photo has it copied
 
 
+def passed_again(passed: ExamApplication) -> ExamApplication:
+    """The same person passing the same trade in the same session a second time."""
+    return ExamApplication.objects.create(
+        applicant=passed.applicant,
+        trade=passed.trade,
+        authority=passed.authority,
+        assessment_institution=passed.assessment_institution,
+        status="passed",
+        session=passed.session,
+    )
+
+
 def test_issue_many_is_idempotent(passed, authority_staff, django_capture_on_commit_callbacks):
     others = more_passed(passed.session, 2)
     ids = [passed.pk, *(a.pk for a in others)]
@@ -86,14 +98,7 @@ def test_refused_candidates_get_their_reason_and_the_others_are_issued(
     first, not_passed, second = more_passed(passed.session, 3)
     ExamApplication.objects.filter(pk=not_passed.pk).update(status="failed")
     # The holder of ``certificate`` passed the same trade again: refused as a duplicate.
-    again = ExamApplication.objects.create(
-        applicant=passed.applicant,
-        trade=passed.trade,
-        authority=passed.authority,
-        assessment_institution=passed.assessment_institution,
-        status="passed",
-        session=passed.session,
-    )
+    again = passed_again(passed)
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = services.certificate_issue_many(
             application_ids=[first.pk, not_passed.pk, again.pk, second.pk],
@@ -115,14 +120,7 @@ def test_refused_candidates_get_their_reason_and_the_others_are_issued(
 def test_two_passed_applications_of_one_person_in_one_group_give_one_certificate(
     passed, authority_staff, django_capture_on_commit_callbacks
 ):
-    twin = ExamApplication.objects.create(
-        applicant=passed.applicant,
-        trade=passed.trade,
-        authority=passed.authority,
-        assessment_institution=passed.assessment_institution,
-        status="passed",
-        session=passed.session,
-    )
+    twin = passed_again(passed)
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = services.certificate_issue_many(
             application_ids=[passed.pk, twin.pk], actor=authority_staff
