@@ -13,6 +13,9 @@ admin.site.index_title = _("业务管理")
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # First of the apps: the public lookups are most of the traffic, and Django tries the
+    # patterns in order (no other app's address begins with verify/, v/ or api/).
+    path("", include("verification.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include(account_patterns)),
@@ -20,5 +23,4 @@ urlpatterns = [
     path("", include("exams.urls")),
     path("", include("certificates.urls")),
     path("", include("renewals.urls")),
-    path("", include("verification.urls")),
 ]

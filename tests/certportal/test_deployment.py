@@ -92,3 +92,47 @@ def test_dockerfile_installs_the_cjk_fonts_and_locked_dependencies():
     for package in ("fonts-arphic-uming", "fonts-wqy-microhei", "fonts-hanazono"):
         assert package in dockerfile
     assert "-c constraints.txt" in dockerfile
+
+
+def gunicorn_settings(monkeypatch, **environ):
+    """What gunicorn makes of gunicorn.conf.py (read as gunicorn reads it) in ``environ``."""
+    from gunicorn.app.base import Application
+
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    class Probe(Application):
+        def init(self, parser, opts, args):
+            return None
+
+        def load(self):
+            return None
+
+        def load_config(self):
+            self.load_config_from_file(str(ROOT / "gunicorn.conf.py"))
+
+    return Probe().cfg
+
+
+def test_gunicorn_runs_sync_workers_two_per_core_plus_one(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    cfg = gunicorn_settings(monkeypatch)
+    assert cfg.worker_class_str == "sync"
+    assert cfg.workers == 2 * os.cpu_count() + 1
+    assert cfg.bind == ["0.0.0.0:8000"]
+
+
+def test_web_concurrency_sets_the_number_of_workers(monkeypatch):
+    assert gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3").workers == 3
+
+
+def test_the_container_and_compose_leave_workers_to_gunicorn_conf(services):
+    """A --workers or --bind on the command line would override gunicorn.conf.py and make the
+    deployment differ from what benchmarks/lookup.py measures."""
+    command = " ".join(services["web"]["command"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    for text in (command, cmd):
+        assert "gunicorn" in text
+        for option in ("--workers", "-w ", "--bind", "-b ", "--worker-class", "-k ", "--threads"):
+            assert option not in text, text
