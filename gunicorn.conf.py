@@ -7,7 +7,9 @@ Sync workers, ``2 × cores + 1`` of them (``WEB_CONCURRENCY`` sets the number). 
 certificates, JSON lookups by name + ID number:
 
 - gthread, 2 workers × 8 threads (keep-alive): 1,078–1,121 requests/s, p99 52–57 ms;
-- sync, 4 workers: 1,231–1,251 requests/s, p99 16–21 ms; 3, 5 or 6 workers within noise.
+- sync, 4 workers: 1,231–1,251 requests/s, p99 16–21 ms (3 and 6 workers no better);
+- sync, 5 workers, in later runs: 1,282–1,349 requests/s, p99 15–17 ms (runs on this machine
+  vary by 5–15 %).
 
 Threads sharing one interpreter queue for its lock: a request that is ready waits for up to
 eight others to give it back, and that wait is the long tail. Processes are scheduled by the
@@ -18,14 +20,18 @@ A sync worker serves one connection at a time, so gunicorn must sit behind a pro
 buffers whole requests and responses before passing them on (nginx does by default), as the
 TLS-terminating proxy production runs behind does: a phone on a slow link then never holds a
 worker.
+
+Every worker keeps one PostgreSQL connection open (``CONN_MAX_AGE``): workers × web containers,
+plus Celery's, must stay under the server's ``max_connections`` (100 by default). The cores
+counted are those this process may run on (a container's cpuset), not the host's; a CPU quota
+(``--cpus``) is not seen, so set ``WEB_CONCURRENCY`` there, as docker-compose.yml does.
 """
 
-import multiprocessing
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+bind = "0.0.0.0:8000"
 worker_class = "sync"
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * len(os.sched_getaffinity(0)) + 1)
 # A request that takes longer is stuck: the worker is replaced, and the client gets a 502 from
 # the proxy rather than waiting on it.
 timeout = 30

@@ -213,13 +213,19 @@ def gunicorn_layout(args) -> dict:
     config = Config()
     namespace: dict = {}
     exec(GUNICORN_CONF.read_text(), namespace)  # noqa: S102 - the project's own file
-    for name in ("worker_class", "workers", "threads"):
-        if name in namespace:
-            config.set(name, namespace[name])
+    overrides = {
+        "worker_class": args.worker_class,
+        "workers": args.workers,
+        "threads": args.threads,
+    }
+    for name, value in overrides.items():
+        if value or name in namespace:
+            config.set(name, value or namespace[name])
+    # gunicorn itself runs a sync worker with more than one thread as gthread.
     return {
-        "worker_class": args.worker_class or config.worker_class_str,
-        "workers": args.workers or config.workers,
-        "threads": args.threads or config.threads,
+        "worker_class": config.worker_class_str,
+        "workers": config.workers,
+        "threads": config.threads,
     }
 
 

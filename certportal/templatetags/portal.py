@@ -23,12 +23,16 @@ def get_item(mapping, key):
 def cn_date(value) -> str:
     """``{{ day|cn_date }}``: 2027年3月4日, as certificates write dates, whatever the page's
     language (the same as ``date:"Y年n月j日"``, at a fiftieth of its cost on the lookup page).
-    An aware datetime is shown in the portal's time zone; nothing shows as ""."""
+    An aware datetime is shown in the portal's time zone; nothing, or what is not a date, shows
+    as "" (as the date filter shows it)."""
     if not value:
         return ""
     if isinstance(value, datetime):
         value = timezone.localtime(value) if timezone.is_aware(value) else value
-    return f"{value.year}年{value.month}月{value.day}日"
+    try:
+        return f"{value.year}年{value.month}月{value.day}日"
+    except AttributeError:
+        return ""
 
 
 # {% once %} -----------------------------------------------------------------------------

@@ -35,6 +35,6 @@ def test_an_aware_time_is_shown_on_the_portal_s_calendar_day():
     assert shown(datetime(2027, 3, 4, 20, 30, tzinfo=UTC)) == "2027年3月5日"
 
 
-@pytest.mark.parametrize("nothing", [None, ""])
-def test_nothing_shows_as_nothing(nothing):
+@pytest.mark.parametrize("nothing", [None, "", "2027-03-04"])
+def test_nothing_or_not_a_date_shows_as_nothing(nothing):
     assert shown(nothing) == ""
