@@ -27,8 +27,8 @@ def cn_date(value) -> str:
     as "" (as the date filter shows it)."""
     if not value:
         return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
     try:
         return f"{value.year}年{value.month}月{value.day}日"
     except AttributeError:
