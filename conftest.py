@@ -41,6 +41,23 @@ RUN_LOG = RunLog(Path(__file__).resolve().parent / "test-artifacts" / "test-run.
 
 def pytest_sessionstart(session):
     RUN_LOG.start()
+    _instrument_jinja2()
+
+
+def _instrument_jinja2() -> None:
+    """Make the Jinja2 pages (certportal/jinja.py) show in the test client's
+    ``response.templates``, as Django's test setup does for its own templates."""
+    from django.template.backends import jinja2 as backend
+    from django.test.signals import template_rendered
+
+    render = backend.Template.render
+
+    def instrumented(self, context=None, request=None):
+        html = render(self, context, request)
+        template_rendered.send(sender=self, template=self.template, context=context or {})
+        return html
+
+    backend.Template.render = instrumented
 
 
 def pytest_sessionfinish(session, exitstatus):

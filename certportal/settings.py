@@ -92,6 +92,7 @@ AUTH_USER_MODEL = "applicants.User"
 
 TEMPLATES = [
     {
+        "NAME": "django",
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
@@ -102,6 +103,23 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "certportal.context_processors.portal",
+            ],
+        },
+    },
+    # The public verification pages, served under load (SPEC 7): see certportal/jinja.py.
+    {
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "certportal.jinja.environment",
+            "context_processors": [
+                "certportal.jinja.csrf",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "certportal.jinja.portal",
             ],
         },
     },

@@ -64,6 +64,9 @@ from .preview import PREVIEW_SIZE, PreviewUnavailable, watermarked_preview
 from .ratelimit import Verdict, client_address, rate_limited
 from .selectors import certificate_by_token
 
+# The pages are Jinja2 templates (jinja2/verification/), drawn by the "jinja2" engine:
+# certportal/jinja.py says why.
+PAGES = "jinja2"
 VERIFY_TEMPLATE = "verification/verify.html"
 QR_TEMPLATE = "verification/qr.html"
 QR_NOT_FOUND_TEMPLATE = "verification/qr_not_found.html"
@@ -110,6 +113,7 @@ def _page_refusal(kind_of):
                 "try_again_at": again,
                 "rate_text": _rate_text(),
             },
+            using=PAGES,
         )
 
     return respond
@@ -149,11 +153,11 @@ _VERIFY_FORMS = (
 
 
 def _verify_page(request: HttpRequest, **context) -> HttpResponse:
+    # A blank form is shown by its class: form_fields() draws it once per process.
     for name, form_class in _VERIFY_FORMS:
-        if name not in context:
-            context[name] = form_class()
+        context.setdefault(name, form_class)
     context.setdefault("checked_at", checked_at())
-    return render(request, VERIFY_TEMPLATE, context)
+    return render(request, VERIFY_TEMPLATE, context, using=PAGES)
 
 
 @never_cache
@@ -260,7 +264,7 @@ def qr(request: HttpRequest, token: str) -> HttpResponse:
     """The page the certificate's QR code opens: its current status, for anyone."""
     answer = services.verify_token(token=token, address=client_address(request))
     if not answer.found:
-        response = render(request, QR_NOT_FOUND_TEMPLATE, status=404)
+        response = render(request, QR_NOT_FOUND_TEMPLATE, status=404, using=PAGES)
     else:
         response = render(
             request,
@@ -272,6 +276,7 @@ def qr(request: HttpRequest, token: str) -> HttpResponse:
                 "site_host": urlsplit(settings.SITE_URL).netloc,
                 "preview_size": PREVIEW_SIZE,
             },
+            using=PAGES,
         )
     # Verification pages belong to whoever scanned the code, not to search engines.
     response["X-Robots-Tag"] = NOINDEX

@@ -97,7 +97,9 @@ def test_a_rate_limit_window_expires_in_redis(client, certificate, settings, mon
     assert 0 < server.ttl(keys[0]) <= 65
 
 
-def test_blank_forms_follow_the_language_of_the_page(client):
+@pytest.mark.parametrize("debug", [True, False])
+def test_blank_forms_follow_the_language_of_the_page(client, settings, debug):
+    settings.DEBUG = debug  # off, each language's blank forms and templates are kept
     chinese = client.get("/verify/").content.decode()
     english = client.get("/verify/", headers={"accept-language": "en"}).content.decode()
     again = client.get("/verify/").content.decode()
@@ -106,7 +108,9 @@ def test_blank_forms_follow_the_language_of_the_page(client):
     assert "公民身份号码" in again and "Citizen ID number" not in again
 
 
-def test_what_one_visitor_typed_never_reaches_the_next(client, certificate):
+@pytest.mark.parametrize("debug", [True, False])
+def test_what_one_visitor_typed_never_reaches_the_next(client, certificate, settings, debug):
+    settings.DEBUG = debug
     typed = client.get("/verify/", {"cert_no": certificate.number, "name": "王小明"})
     assert f'value="{certificate.number}"' in typed.content.decode()  # echoed to its visitor
     blank = client.get("/verify/").content.decode()

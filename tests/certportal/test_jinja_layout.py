@@ -1,0 +1,143 @@
+"""The Jinja2 pages (certportal/jinja.py) look like every other page, and speak every language.
+
+``jinja2/base.html`` repeats ``templates/base.html`` in Jinja2: these tests hold the two to the
+same markup, so that a change to one that is not made to the other fails here. They also hold
+the Jinja2 pages' text to the translation catalogue, which ``make messages`` must keep."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import constants, get_messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.signed_cookies import SessionStore
+from django.template import engines
+from django.test import RequestFactory
+from django.utils import translation
+
+from certportal.management.commands.makemessages import jinja_messages
+from exams.models import Authority
+from tests.factories import staff_factory, user_factory
+
+JINJA_DIR = Path(settings.BASE_DIR) / "jinja2"
+CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
+
+
+def normalised(html: str) -> str:
+    """Markup with the whitespace between tags and the per-page CSRF tokens taken out."""
+    html = CSRF_VALUE.sub(r'\1…"', html)
+    html = re.sub(r">\s+", ">", html)
+    html = re.sub(r"\s+<", "<", html)
+    return re.sub(r"\s+", " ", html).strip()
+
+
+def page_request(user, message: str | None = None):
+    request = RequestFactory().get("/verify/")
+    request.user = user
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)
+    if message:
+        request._messages.add(constants.ERROR, message)
+    return request
+
+
+def both_layouts(request, language: str) -> tuple[str, str]:
+    with translation.override(language):
+        django = engines["django"].get_template("base.html").render({}, request)
+        list(get_messages(request))  # shown once; the second layout shows them again
+        if getattr(request, "_messages", None) is not None:
+            request._messages.used = False
+        jinja = engines["jinja2"].get_template("base.html").render({}, request)
+    return normalised(django), normalised(jinja)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("who", ["visitor", "applicant", "staff"])
+@pytest.mark.parametrize("debug", [True, False])
+def test_the_two_layouts_draw_the_same_page(settings, language, who, debug):
+    settings.DEBUG = debug  # off, {% once %} serves what it kept; on, it renders every time
+    user = {
+        "visitor": AnonymousUser,
+        "applicant": lambda: user_factory(),
+        "staff": lambda: staff_factory(authority=Authority.objects.first()),
+    }[who]()
+    django, jinja = both_layouts(page_request(user, message="身份证号不能放在网址中。"), language)
+    assert django == jinja
+    assert "身份证号不能放在网址中。" in jinja  # the message is on the page
+    if who == "staff":
+        assert 'href="/admin/"' in jinja
+    if language == "en":
+        assert "跳到正文" not in jinja and "Skip to" in jinja
+
+
+def test_a_difference_in_the_layouts_would_be_seen():
+    """The comparison above is not blind: one changed word between tags shows."""
+    html = '<nav aria-label="主导航">\n  <ul class="nav"><li>证书查验</li></ul>\n</nav>'
+    assert normalised(html) == normalised(html.replace("\n  ", " "))
+    assert normalised(html) != normalised(html.replace("证书查验", "证书查询"))
+
+
+# Translations -------------------------------------------------------------------------------
+
+
+def catalogue(language: str) -> dict[str, polib.POEntry]:
+    po = polib.pofile(str(Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES/django.po"))
+    return {entry.msgid: entry for entry in po if not entry.obsolete}
+
+
+def test_every_text_of_the_jinja_pages_is_translated_to_english():
+    english = catalogue("en")
+    found = jinja_messages(JINJA_DIR)
+    assert len(found) > 50  # the pages' own text, not an empty walk
+    singular = {msgid[0] if isinstance(msgid, tuple) else msgid for msgid in found}
+    missing = sorted(
+        msgid for msgid in singular if msgid not in english or not english[msgid].translated()
+    )
+    assert not missing, f"not in locale/en/…/django.po (run `make messages`): {missing}"
+
+
+def test_makemessages_finds_the_jinja_pages_text(tmp_path):
+    """``make messages`` reads jinja2/ with Jinja2's own parser: `{% trans %}` blocks and
+    `_()` with and without variables, plural forms included."""
+    page = tmp_path / "jinja2" / "page.html"
+    page.parent.mkdir()
+    page.write_text(
+        '{{ _("证书查验") }} {{ _("%(n)s 本", n=1) }}\n'
+        "{% trans day=d %}{{ day }}起{% endtrans %}\n"
+        "{% trans n=k %}查到 {{ n }} 本证书{% pluralize %}查到 {{ n }} 本证书们{% endtrans %}\n",
+        encoding="utf-8",
+    )
+    assert jinja_messages(tmp_path / "jinja2") == {
+        "证书查验",
+        "%(n)s 本",
+        "%(day)s起",
+        ("查到 %(n)s 本证书", "查到 %(n)s 本证书们"),
+    }
+
+
+def test_a_constant_text_is_translated_when_the_page_is_compiled():
+    """``_("…")`` of a constant is written, translated, into each language's compiled copy of
+    a template (what makes the pages cheap); one with variables is translated as it renders."""
+    env = engines["jinja2"].env
+    source = '{{ _("证书查验") }}|{{ _("查询时间：%(when)s", when=w) }}'
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            title, checked = (
+                translation.gettext("证书查验"),
+                translation.gettext("查询时间：%(when)s"),
+            )
+            overlay = env.for_language(language)
+            code = overlay.compile(source, raw=True)
+            shown = overlay.from_string(source).render(w="9:00")
+        assert repr(title + "|") in code  # the translation itself, written into the code
+        if language == "en":
+            assert "证书查验" not in code  # no lookup left to run
+        assert shown == f"{title}|{checked % {'when': '9:00'}}"
+    assert title != "证书查验"  # English was tried
+    assert env.for_language("en") is env.for_language("en")
