@@ -5,10 +5,17 @@ each appending the address it saw to ``X-Forwarded-For``, it is the entry that m
 the right: the address the outermost trusted proxy saw. Entries further left are whatever the
 client sent and are never believed, so nobody can choose their own rate-limit bucket; with no
 proxy configured the header is not read at all.
+
+The header is believed only from the proxies themselves: read from the right, each address
+up to the one taken (the peer, then what each inner proxy wrote) must be in
+``TRUSTED_PROXY_NETWORKS``; the first that is not is the client as far as is known. So a client
+that reaches gunicorn directly, past the proxies, is keyed by its own address whatever it
+writes into the header.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from django.conf import settings
@@ -33,12 +40,37 @@ def client_ip(request: HttpRequest) -> str | None:
     ]
     if len(forwarded) < hops:
         return remote  # not through the expected proxies: the direct peer is all we know
-    return _ip(forwarded[-hops]) or remote
+    chain = [*forwarded, remote]  # the nearest last
+    for depth in range(hops):
+        address = chain[-1 - depth]
+        if not _is_proxy(address):
+            # Not one of our proxies: the entries left of it are its own claims, and this is
+            # the last address known for sure.
+            return _ip(address) or remote
+    return _ip(chain[-1 - hops]) or remote
 
 
-def _ip(value: str) -> str | None:
+def _is_proxy(address: str | None) -> bool:
+    """Whether ``address`` is in ``TRUSTED_PROXY_NETWORKS``."""
+    ip = _ip(address)
+    if ip is None:
+        return False
+    parsed = ipaddress.ip_address(ip)
+    if parsed.version == 6 and parsed.ipv4_mapped:  # ::ffff:10.0.0.5 from a dual-stack socket
+        parsed = parsed.ipv4_mapped
+    return any(parsed in network for network in _networks(tuple(settings.TRUSTED_PROXY_NETWORKS)))
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(specs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(spec.strip(), strict=False) for spec in specs)
+
+
+def _ip(value: str | None) -> str | None:
     """An IP address as stored (django-axes keeps it in an IP column), or None. Some balancers
     append ``address:port``; anything else that is not an address is not believed."""
+    if not value:
+        return None
     candidates = [value]
     if value.count(":") == 1:  # IPv4 with a port
         candidates.append(value.split(":")[0])

@@ -37,11 +37,62 @@ def test_the_address_is_what_the_outermost_trusted_proxy_saw(
     assert client_address(request(forwarded=forwarded)) == expected
 
 
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        # A client that reached gunicorn directly, past the proxy, claims another address.
+        ("198.51.100.20", "203.0.113.9", "198.51.100.20"),
+        ("198.51.100.20", "1.1.1.1, 203.0.113.9", "198.51.100.20"),
+        ("::ffff:10.0.0.5", "203.0.113.9", "203.0.113.9"),  # the proxy, on a dual-stack socket
+        ("::1", "203.0.113.9", "203.0.113.9"),
+        ("2001:db8::7", "203.0.113.9", "2001:db8::7"),
+    ],
+)
+def test_the_header_is_believed_only_from_the_proxies(settings, remote, forwarded, expected):
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_address(request(remote=remote, forwarded=forwarded)) == expected
+
+
+def test_each_proxy_behind_the_outermost_must_be_trusted_too(settings):
+    """Two proxies (a CDN, then nginx): the CDN's address, as nginx wrote it, must be one of
+    the trusted networks, or a client could pose as the CDN by connecting to nginx."""
+    settings.TRUSTED_PROXY_COUNT = 2
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8", "192.0.2.0/24"]  # nginx's, the CDN's
+    via_cdn = request(remote="10.0.0.5", forwarded="1.2.3.4, 203.0.113.9, 192.0.2.10")
+    assert client_address(via_cdn) == "203.0.113.9"
+    # A client that connects to nginx itself, bypassing the CDN, posing as a CDN's client.
+    posing = request(remote="10.0.0.5", forwarded="203.0.113.9, 198.51.100.20")
+    assert client_address(posing) == "198.51.100.20"  # as nginx saw it
+    settings.TRUSTED_PROXY_NETWORKS = ["192.0.2.0/24"]  # nginx's own address not listed
+    assert client_address(via_cdn) == "10.0.0.5"
+
+
+def test_a_wrong_network_stops_the_start(monkeypatch):
+    """A typo in TRUSTED_PROXY_NETWORKS must not quietly trust nothing (or everything)."""
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import certportal.settings"],
+        cwd=django_settings.BASE_DIR,
+        env={"DEBUG": "true", "TRUSTED_PROXY_NETWORKS": "10.0.0.0/8,10.0.0.0/33", "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_NETWORKS" in result.stderr and "10.0.0.0/33" in result.stderr
+
+
 def test_a_request_without_an_address(settings):
     settings.TRUSTED_PROXY_COUNT = 1
     bare = rf.get("/")
     del bare.META["REMOTE_ADDR"]
     assert client_ip(bare) is None and client_address(bare) == "unknown"
+    bare.META["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    assert client_ip(bare) is None  # no peer: nothing vouches for the header
 
 
 @pytest.mark.django_db
