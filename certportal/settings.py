@@ -187,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "certificates.tasks.enqueue_pending_renders",
         "schedule": 600.0,
     },
+    "render-missing-tickets": {
+        "task": "exams.tasks.enqueue_missing_tickets",
+        "schedule": 600.0,
+    },
     "expire-certificates": {
         "task": "certificates.tasks.expire_certificates",
         "schedule": crontab(hour=0, minute=5),

@@ -179,3 +179,19 @@ def eligibility_report(application: ExamApplication, *, today: date | None = Non
         missing_materials=missing,
     )
     return check_eligibility(facts, eligibility_rules_for(application.authority), today=today)
+
+
+def tickets_missing_ids(limit: int | None = None) -> list[int]:
+    """Scheduled applications whose admission ticket PDF was never stored (its render message
+    lost, or its render failed for good)."""
+    qs = (
+        ExamApplication.objects.filter(
+            status=ExamApplication.Status.SCHEDULED,
+            ticket_number__isnull=False,
+            session__isnull=False,
+            ticket_pdf="",
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(qs[:limit] if limit else qs)

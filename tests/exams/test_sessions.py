@@ -5,16 +5,20 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
+from certportal.celery import app as celery_app
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 from certportal.models import AuditEvent, Notice
 from conftest import need
 from exams import services
 from exams.models import ExamApplication, ExamSession
+from exams.selectors import tickets_missing_ids
+from exams.tasks import enqueue_missing_tickets, render_admission_ticket
 from tests.exams.fixtures import bulk_scheduled, make_candidate, make_session, medical
 
 pytestmark = pytest.mark.django_db
@@ -303,3 +307,25 @@ def test_scores_cannot_change_after_publication(session, assessor, authority_sta
     services.session_publish_scores(session=session, actor=authority_staff)
     with pytest.raises(DomainError):
         services.score_record(application=app, actor=assessor, theory=Decimal(10), practical=None)
+
+
+def test_a_ticket_whose_render_was_lost_is_rendered_by_the_sweep(approved, session, assessor):
+    """The render message is sent after commit; if it is lost (the broker down, a worker
+    killed before it took it), the periodic sweep sends it again, once per missing ticket."""
+    # Outside django_capture_on_commit_callbacks the render sent after commit never runs:
+    # the message is lost.
+    services.session_assign(session=session, actor=assessor, applications=[approved])
+    approved.refresh_from_db()
+    assert approved.status == A.SCHEDULED and not approved.ticket_pdf
+    assert tickets_missing_ids() == [approved.pk]
+
+    assert enqueue_missing_tickets.apply(throw=True).get() == 1
+    approved.refresh_from_db()
+    assert approved.ticket_pdf and approved.ticket_pdf.storage.exists(approved.ticket_pdf.name)
+    assert tickets_missing_ids() == []
+    assert enqueue_missing_tickets.apply(throw=True).get() == 0  # nothing sent twice
+
+    # And a render interrupted by its worker's death is handed out again, not dropped.
+    assert render_admission_ticket.acks_late and render_admission_ticket.reject_on_worker_lost
+    sweep = settings.CELERY_BEAT_SCHEDULE["render-missing-tickets"]
+    assert sweep["task"] in celery_app.tasks and sweep["schedule"] <= 600
