@@ -191,6 +191,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exams.tasks.enqueue_missing_tickets",
         "schedule": 600.0,
     },
+    "remove-abandoned-partial-files": {
+        "task": "certportal.tasks.remove_abandoned_partials",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "expire-certificates": {
         "task": "certificates.tasks.expire_certificates",
         "schedule": crontab(hour=0, minute=5),

@@ -5,17 +5,24 @@ killed mid-write (a worker killed while rendering a PDF, a container stopped dur
 leaves a truncated file under a real name for backups, copies and anyone listing the
 directory. Here the bytes go to a hidden temporary file in the same directory, are flushed to
 disk, and are then renamed into place: a rename within one file system is atomic. A crash
-leaves at most a ``.partial-*`` file, never a half-written one under a real name.
+leaves at most a ``.partial-*`` file, never a half-written one under a real name, and
+:func:`remove_abandoned_partials` (a daily task) deletes those a crash left behind.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+import time
 
 from django.core.files.storage import FileSystemStorage
 
 PARTIAL_PREFIX = ".partial-"
+# A write lasts seconds; a partial file untouched this long was abandoned by a crash.
+ABANDONED_AFTER_S = 6 * 3600
+
+logger = logging.getLogger(__name__)
 
 
 class _WrittenTemporaryFile:
@@ -45,3 +52,27 @@ class AtomicFileSystemStorage(FileSystemStorage):
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+
+
+def remove_abandoned_partials(
+    root: str | os.PathLike, *, older_than_s: float = ABANDONED_AFTER_S
+) -> int:
+    """Delete the ``.partial-*`` files under ``root`` not written to for ``older_than_s``
+    seconds (a process killed mid-write leaves one; a write in progress is never that old).
+    Nothing else is touched. Returns how many were deleted."""
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for directory, _subdirectories, files in os.walk(root):
+        for name in files:
+            if not name.startswith(PARTIAL_PREFIX):
+                continue
+            path = os.path.join(directory, name)
+            try:
+                if os.lstat(path).st_mtime < cutoff:
+                    os.unlink(path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished (renamed) or removed meanwhile
+    if removed:
+        logger.info("removed %d abandoned partial file(s) under %s", removed, root)
+    return removed

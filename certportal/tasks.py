@@ -19,3 +19,13 @@ def worker_ping(token: str) -> str:
         if not seen.exists():
             audit_record(actor=None, action="certportal.worker.ping", data={"token": token})
     return token
+
+
+@shared_task(acks_late=True, time_limit=1800)
+def remove_abandoned_partials() -> int:
+    """Daily: delete the ``.partial-*`` files crashed writes left in MEDIA_ROOT."""
+    from django.conf import settings
+
+    from .storage import remove_abandoned_partials as remove
+
+    return remove(settings.MEDIA_ROOT)
