@@ -36,3 +36,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * len(os.sched_getaffinity(
 # the proxy rather than waiting on it.
 timeout = 30
 graceful_timeout = 30
+
+# The access log (compose writes it to stdout): the path without its query string, and no
+# Referer. A lookup by certificate number carries the number and the holder's name in its
+# query (GET /verify/?cert_no=…&name=…), and the page a lookup answers is the Referer of the
+# next request; neither belongs in a log. (An ID number never travels in a URL at all.)
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'

@@ -122,6 +122,36 @@ def test_gunicorn_runs_sync_workers_two_per_core_plus_one(monkeypatch):
     assert cfg.bind == ["0.0.0.0:8000"]
 
 
+def test_the_access_log_keeps_names_and_numbers_out(monkeypatch, tmp_path):
+    """A lookup by certificate number carries the number and the holder's name in its query,
+    and the answer page is the next request's Referer: the access line (written by gunicorn's
+    own logger, as configured) has the path, the status and the time, not them."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.glogging import Logger
+
+    cfg = gunicorn_settings(monkeypatch)
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    query = "cert_no=%E9%97%BDC052026000001&name=%E7%8E%8B%E5%B0%8F%E6%98%8E"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/verify/?{query}",
+        "PATH_INFO": "/verify/",
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.9",
+        "HTTP_REFERER": f"https://cert.example.cn/verify/?{query}",
+        "HTTP_USER_AGENT": "Mozilla/5.0 (Linux; Android 14)",
+    }
+    response = SimpleNamespace(status="200 OK", sent=5120, headers=[])
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    Logger(cfg).access(response, request, environ, timedelta(milliseconds=12))
+    line = (tmp_path / "access.log").read_text(encoding="utf-8")
+    assert '"GET /verify/ HTTP/1.1" 200 5120 12ms' in line and "203.0.113.9" in line
+    assert "C052026000001" not in line and "E7%8E%8B" not in line and "cert_no" not in line
+
+
 def test_web_concurrency_sets_the_number_of_workers(monkeypatch):
     assert gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3").workers == 3
 
