@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -475,49 +474,11 @@ def stale_batch_ids() -> list[int]:
     )
 
 
-# The class of the PostgreSQL advisory locks that keep a batch to one run at a time (any
-# constant of the portal's own; the second key is the batch's).
-BATCH_RUN_LOCK = 0x42A7C4
-
-
-@contextmanager
-def _sole_run(batch_id: int) -> Iterator[bool]:
-    """Whether this process may run the batch: no other run of it is under way.
-
-    The sweep sends a batch again when it is still queued half an hour after it started; if
-    its first message was late rather than lost, two runs would issue side by side (issuing
-    stays correct: every certificate is issued once, under row locks) and overwrite each
-    other's report. A session-level advisory lock on PostgreSQL, held for the run, lets only
-    one of them work; it is released when the run ends or its connection dies (a killed
-    worker), so a redelivered run can take over. Elsewhere (SQLite, one process) always yes.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [BATCH_RUN_LOCK, batch_id])
-        (mine,) = cursor.fetchone()
-    try:
-        yield mine
-    finally:
-        if mine:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BATCH_RUN_LOCK, batch_id])
-
-
 def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIssue:
     """Issue every passed candidate of the batch's session, ``BATCH_GROUP`` at a time (one
     transaction each, through ``certificate_issue_many``), and record per-candidate results
     and progress after each group. Safe to re-run: issued ones are reported as already
-    issued. A run that finds another run of the batch under way leaves it to that one."""
-    with _sole_run(batch_id) as mine:
-        if not mine:
-            logger.info("batch %s is being issued by another run", batch_id)
-            return BatchIssue.objects.get(pk=batch_id)
-        return _batch_issue_run(batch_id=batch_id, issued_on=issued_on)
-
-
-def _batch_issue_run(*, batch_id: int, issued_on: date | None) -> BatchIssue:
+    issued."""
     batch = BatchIssue.objects.select_related("session", "actor").get(pk=batch_id)
     if batch.status == BatchIssue.Status.DONE:
         return batch

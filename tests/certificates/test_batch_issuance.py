@@ -9,7 +9,6 @@ from certificates.models import BatchIssue, Certificate, CertificateStatus, Vali
 from certificates.services import issuance
 from certificates.tasks import render_certificates
 from certportal.models import AuditEvent, Notice
-from conftest import need
 from exams.models import ExamApplication
 from tests.exams.fixtures import bulk_scheduled
 
@@ -242,30 +241,3 @@ def test_a_batch_whose_message_was_lost_is_sent_again_by_the_sweep(
     certificate.refresh_from_db()
     assert certificate.pdf and certificate.pdf_version == certificate.content_version
     assert Certificate.objects.count() == 1
-
-
-def test_a_batch_is_issued_by_one_run_at_a_time(passed, authority_staff, monkeypatch):
-    """A batch whose message was late, not lost, is sent again by the sweep: the second run
-    must leave the batch to the one under way (held here from another connection, as a worker
-    would hold it), and take it on once that run is gone."""
-    import psycopg
-    from django.db import connection
-
-    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
-    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [issuance.BATCH_RUN_LOCK, batch.pk])
-        second = services.batch_issue_run(batch_id=batch.pk)
-        assert second.status == BatchIssue.Status.QUEUED and second.done == 0
-        assert not Certificate.objects.filter(application=passed).exists()
-    # The other run's connection is gone (a worker killed mid-batch): its lock with it.
-    done = services.batch_issue_run(batch_id=batch.pk)
-    assert done.status == BatchIssue.Status.DONE and done.done == 1
-    assert Certificate.objects.filter(application=passed).count() == 1
-    with connection.cursor() as cursor:  # and this run let go of the batch when it ended
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
-            [batch.pk],
-        )
-        assert cursor.fetchone()[0] == 0
