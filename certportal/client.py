@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 
 from django.conf import settings
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -38,16 +41,34 @@ def client_ip(request: HttpRequest) -> str | None:
         for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
         if part.strip()
     ]
-    if len(forwarded) < hops:
-        return remote  # not through the expected proxies: the direct peer is all we know
     chain = [*forwarded, remote]  # the nearest last
-    for depth in range(hops):
+    for depth in range(min(hops, len(chain) - 1)):
         address = chain[-1 - depth]
         if not _is_proxy(address):
             # Not one of our proxies: the entries left of it are its own claims, and this is
             # the last address known for sure.
+            if depth == 0 and forwarded:
+                _warn_untrusted_peer(address)
             return _ip(address) or remote
-    return _ip(chain[-1 - hops]) or remote
+    # Every hop a proxy's: the address the outermost saw (or, if fewer proxies wrote to the
+    # header than there are, the leftmost address they wrote).
+    return _ip(chain[-1 - min(hops, len(chain) - 1)]) or remote
+
+
+_warned = False
+
+
+def _warn_untrusted_peer(address: str | None) -> None:
+    """Once per process: X-Forwarded-For from a peer outside TRUSTED_PROXY_NETWORKS. Either a
+    client reached gunicorn past the proxies, or the proxies connect from a network not
+    listed, and then every client shares the proxy's rate-limit bucket."""
+    global _warned
+    if not _warned:
+        _warned = True
+        logger.warning(
+            "X-Forwarded-For from %s, which is not in TRUSTED_PROXY_NETWORKS: not believed",
+            address,
+        )
 
 
 def _is_proxy(address: str | None) -> bool:

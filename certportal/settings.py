@@ -218,13 +218,12 @@ AUTHENTICATION_BACKENDS = [
 # Reverse proxies in front of the web processes, each appending the address it saw to
 # X-Forwarded-For (nginx: proxy_add_x_forwarded_for). 0: clients connect directly.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-# Where those proxies connect from. A request from anywhere else (a client that reached gunicorn
-# directly) is keyed by its own address, whatever X-Forwarded-For it sends. Default: loopback
-# and the private ranges a proxy in the same compose network or data centre has.
-TRUSTED_PROXY_NETWORKS = env.list(
-    "TRUSTED_PROXY_NETWORKS",
-    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
-)
+# Where those proxies connect from (comma-separated networks; required with a proxy count):
+# X-Forwarded-For is believed only from these addresses. A request from anywhere else (a
+# client that reached gunicorn past the proxies) is keyed by its own address.
+TRUSTED_PROXY_NETWORKS = [
+    n.strip() for n in env.list("TRUSTED_PROXY_NETWORKS", default=[]) if n.strip()
+]
 for _network in TRUSTED_PROXY_NETWORKS:
     try:
         ipaddress.ip_network(_network, strict=False)
@@ -232,6 +231,11 @@ for _network in TRUSTED_PROXY_NETWORKS:
         raise ImproperlyConfigured(
             f"TRUSTED_PROXY_NETWORKS 中的 {_network!r} 不是网段 / is not a network (10.0.0.0/8)"
         ) from _error
+if TRUSTED_PROXY_COUNT > 0 and not TRUSTED_PROXY_NETWORKS:
+    raise ImproperlyConfigured(
+        "设置了 TRUSTED_PROXY_COUNT 时必须用 TRUSTED_PROXY_NETWORKS 写明代理所在的网段 / "
+        "TRUSTED_PROXY_COUNT needs TRUSTED_PROXY_NETWORKS: the networks the proxies connect from"
+    )
 
 AXES_CLIENT_IP_CALLABLE = "certportal.client.client_ip"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

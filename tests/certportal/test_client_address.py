@@ -1,9 +1,14 @@
 """The client's address behind reverse proxies: what the outermost trusted proxy saw, never
 what the client wrote itself."""
 
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings as django_settings
 from django.test import RequestFactory
 
+from certportal import client
 from certportal.client import client_address, client_ip
 
 rf = RequestFactory()
@@ -24,7 +29,10 @@ def request(remote="10.0.0.5", forwarded=None):
         (1, "203.0.113.9", "203.0.113.9"),  # nginx appended the real client
         (1, "1.2.3.4, 203.0.113.9", "203.0.113.9"),  # the client's own claim is ignored
         (2, "1.2.3.4, 203.0.113.9, 10.1.1.1", "203.0.113.9"),  # CDN then nginx
-        (2, "203.0.113.9", "10.0.0.5"),  # fewer hops than proxies: only the peer is known
+        # Fewer hops than proxies: a client that came to nginx past the CDN, as nginx saw it
+        # (not nginx's own address, which would put it in a bucket with others).
+        (2, "203.0.113.9", "203.0.113.9"),
+        (1, "", "10.0.0.5"),  # nginx wrote nothing: the peer is all that is known
         (1, "203.0.113.9:51234", "203.0.113.9"),  # a balancer that appends the port
         (1, "[2001:db8::1]:443", "2001:db8::1"),
         (1, "<script>", "10.0.0.5"),  # not an address: not believed (axes stores an IP)
@@ -34,6 +42,7 @@ def test_the_address_is_what_the_outermost_trusted_proxy_saw(
     settings, proxies, forwarded, expected
 ):
     settings.TRUSTED_PROXY_COUNT = proxies
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
     assert client_address(request(forwarded=forwarded)) == expected
 
 
@@ -50,6 +59,7 @@ def test_the_address_is_what_the_outermost_trusted_proxy_saw(
 )
 def test_the_header_is_believed_only_from_the_proxies(settings, remote, forwarded, expected):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8", "::1/128"]
     assert client_address(request(remote=remote, forwarded=forwarded)) == expected
 
 
@@ -67,27 +77,55 @@ def test_each_proxy_behind_the_outermost_must_be_trusted_too(settings):
     assert client_address(via_cdn) == "10.0.0.5"
 
 
-def test_a_wrong_network_stops_the_start(monkeypatch):
-    """A typo in TRUSTED_PROXY_NETWORKS must not quietly trust nothing (or everything)."""
-    import subprocess
-    import sys
-
-    from django.conf import settings as django_settings
-
-    result = subprocess.run(
-        [sys.executable, "-c", "import certportal.settings"],
+def start(**environ) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh interpreter, as a process starting would."""
+    return subprocess.run(
+        [sys.executable, "-c", "import certportal.settings as s; print(s.TRUSTED_PROXY_NETWORKS)"],
         cwd=django_settings.BASE_DIR,
-        env={"DEBUG": "true", "TRUSTED_PROXY_NETWORKS": "10.0.0.0/8,10.0.0.0/33", "PATH": ""},
+        env={"DEBUG": "true", "PATH": "", **environ},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode != 0
-    assert "TRUSTED_PROXY_NETWORKS" in result.stderr and "10.0.0.0/33" in result.stderr
+
+
+def test_the_proxy_networks_are_read_as_an_operator_writes_them():
+    started = start(TRUSTED_PROXY_COUNT="1", TRUSTED_PROXY_NETWORKS="10.0.0.0/8, 192.168.0.0/16")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "['10.0.0.0/8', '192.168.0.0/16']"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        # A typo must not quietly trust nothing (or everything).
+        ({"TRUSTED_PROXY_NETWORKS": "10.0.0.0/8,10.0.0.0/33"}, "10.0.0.0/33"),
+        # A proxy count without saying where the proxies are would believe anyone's header.
+        ({"TRUSTED_PROXY_COUNT": "1"}, "TRUSTED_PROXY_NETWORKS"),
+    ],
+)
+def test_a_proxy_setting_that_cannot_be_right_stops_the_start(environ, named):
+    started = start(**environ)
+    assert started.returncode != 0
+    assert "TRUSTED_PROXY_NETWORKS" in started.stderr and named in started.stderr
+
+
+def test_a_header_from_outside_the_proxies_is_logged_once(settings, caplog, monkeypatch):
+    """An operator whose proxy connects from a network not listed sees why every client
+    shares one bucket; a flood of forged headers does not flood the log."""
+    monkeypatch.setattr(client, "_warned", False)
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
+    with caplog.at_level("WARNING", logger="certportal.client"):
+        for _ in range(3):
+            client_address(request(remote="198.51.100.20", forwarded="203.0.113.9"))
+    warnings = [r for r in caplog.records if "TRUSTED_PROXY_NETWORKS" in r.getMessage()]
+    assert len(warnings) == 1 and "198.51.100.20" in warnings[0].getMessage()
 
 
 def test_a_request_without_an_address(settings):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
     bare = rf.get("/")
     del bare.META["REMOTE_ADDR"]
     assert client_ip(bare) is None and client_address(bare) == "unknown"
@@ -100,6 +138,7 @@ def test_behind_a_proxy_lookups_are_limited_per_client_not_for_everyone(client, 
     """Every request arrives from the proxy's address: one client's flood is refused while
     another client, through the same proxy, is still answered."""
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
     settings.VERIFY_RATE_LIMIT = "3/m"
     proxy = {"REMOTE_ADDR": "10.0.0.5"}
     url = "/verify/?cert_no=闽C052026000001&name=王小明"
@@ -121,6 +160,7 @@ def test_behind_a_proxy_login_lockout_is_per_client(client, settings, applicant)
     from tests.factories import PASSWORD
 
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
     proxy = {"REMOTE_ADDR": "10.0.0.5"}
     for n in range(5):
         client.post(
