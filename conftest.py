@@ -53,9 +53,9 @@ def _instrument_jinja2() -> None:
     render = backend.Template.render
 
     def instrumented(self, context=None, request=None):
-        html = render(self, context, request)
+        # Before rendering, as Django's own: the page comes before the forms drawn inside it.
         template_rendered.send(sender=self, template=self.template, context=context or {})
-        return html
+        return render(self, context, request)
 
     backend.Template.render = instrumented
 

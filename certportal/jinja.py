@@ -78,7 +78,9 @@ def languages() -> list[dict]:
 def _catalog(environment):
     """The translations of the language this copy of the templates is for (see
     :class:`PortalEnvironment`)."""
-    return trans_real.translation(environment.language or translation.get_language())
+    return trans_real.translation(
+        environment.language or translation.get_language() or settings.LANGUAGE_CODE
+    )
 
 
 @pass_environment
@@ -140,10 +142,12 @@ class PortalEnvironment(Environment):
 
     def get_template(self, name, parent=None, globals=None):
         if self.language is None:
+            # (No active language, translation deactivated: the site's own.)
             return self.for_language(translation.get_language()).get_template(name, parent, globals)
         return super().get_template(name, parent, globals)
 
-    def for_language(self, language: str) -> PortalEnvironment:
+    def for_language(self, language: str | None) -> PortalEnvironment:
+        language = language or settings.LANGUAGE_CODE
         if self.language is not None:
             return self if language == self.language else self.linked_to.for_language(language)
         overlays = self.__dict__.setdefault("_overlays", {})

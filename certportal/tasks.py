@@ -21,7 +21,7 @@ def worker_ping(token: str) -> str:
     return token
 
 
-@shared_task(acks_late=True, time_limit=1800)
+@shared_task(acks_late=True, soft_time_limit=1740, time_limit=1800)
 def remove_abandoned_partials() -> int:
     """Daily: delete the ``.partial-*`` files crashed writes left in MEDIA_ROOT."""
     from django.conf import settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -181,15 +181,23 @@ def eligibility_report(application: ExamApplication, *, today: date | None = Non
     return check_eligibility(facts, eligibility_rules_for(application.authority), today=today)
 
 
+# A ticket is rendered seconds after its candidate is scheduled; one still missing this long
+# after is not waiting in a queue.
+TICKET_OVERDUE_AFTER = timedelta(minutes=10)
+
+
 def tickets_missing_ids(limit: int | None = None) -> list[int]:
-    """Scheduled applications whose admission ticket PDF was never stored (its render message
-    lost, or its render failed for good)."""
+    """Scheduled applications whose admission ticket PDF was never stored
+    ``TICKET_OVERDUE_AFTER`` after they last changed (the render message lost, or the render
+    failed). Ones scheduled more recently are left to their own message, so a backlog is not
+    sent twice."""
     qs = (
         ExamApplication.objects.filter(
             status=ExamApplication.Status.SCHEDULED,
             ticket_number__isnull=False,
             session__isnull=False,
             ticket_pdf="",
+            updated_at__lt=timezone.now() - TICKET_OVERDUE_AFTER,
         )
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -3,7 +3,8 @@ from django.db import OperationalError
 
 
 # Rendering is idempotent (an existing ticket is kept): acknowledged only once done, handed
-# out again if its worker dies, retried while the database is unreachable.
+# out again if its worker dies (as every task is: CELERY_TASK_REJECT_ON_WORKER_LOST; said
+# here too, as the certificates' renders say it), retried while the database is unreachable.
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
@@ -20,7 +21,7 @@ def render_admission_ticket(application_pk: int) -> bool:
     return ticket_render(application_pk=application_pk) is not None
 
 
-@shared_task(acks_late=True, time_limit=600)
+@shared_task(acks_late=True, soft_time_limit=540, time_limit=600)
 def enqueue_missing_tickets() -> int:
     """The sweep (periodic): send again every scheduled application whose ticket was never
     rendered, as the certificates' sweep does for their PDFs. Returns how many were sent."""

@@ -19,6 +19,7 @@ from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.template import engines
 from django.test import RequestFactory
 from django.utils import translation
+from jinja2 import Environment
 
 from certportal.management.commands.makemessages import jinja_messages
 from exams.models import Authority
@@ -141,3 +142,49 @@ def test_a_constant_text_is_translated_when_the_page_is_compiled():
         assert shown == f"{title}|{checked % {'when': '9:00'}}"
     assert title != "证书查验"  # English was tried
     assert env.for_language("en") is env.for_language("en")
+
+
+def test_the_pages_translate_only_texts_written_in_them():
+    """Jinja2's gettext trusts what it translates (as the catalogue's own text): ``_(x)`` of
+    a variable would put ``x`` on the page unescaped, where Django's ``{% translate x %}``
+    escapes it. Every ``_()``/``gettext()``/``ngettext()`` in the pages must name its text."""
+    from jinja2 import nodes
+
+    parser = Environment(extensions=["jinja2.ext.i18n"])  # noqa: S701 (parses, never renders)
+    offenders = []
+    for path in sorted(JINJA_DIR.rglob("*.html")):
+        tree = parser.parse(path.read_text(encoding="utf-8"))
+        for call in tree.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name in {"_", "gettext", "ngettext"}:
+                texts = call.args[:2] if call.node.name == "ngettext" else call.args[:1]
+                if not texts or not all(isinstance(arg, nodes.Const) for arg in texts):
+                    offenders.append(f"{path.relative_to(JINJA_DIR)}:{call.lineno}")
+    assert not offenders, offenders
+    # And the check sees one:
+    bad = parser.parse("{{ _(name) }}")
+    assert not isinstance(next(bad.find_all(nodes.Call)).args[0], nodes.Const)
+
+
+def test_a_page_drawn_without_an_active_language_is_in_the_sites_own():
+    from django.template.loader import render_to_string
+
+    with translation.override(None):  # as in a command that deactivates translation
+        html = render_to_string(
+            "verification/qr_not_found.html",
+            {},
+            request=page_request(AnonymousUser()),
+            using="jinja2",
+        )
+    assert "此二维码不是有效的证书查验码" in html
+
+
+def test_makemessages_reads_only_the_projects_jinja_templates(tmp_path):
+    """Only templates of the project's jinja2/ folder are read as Jinja2: a ``.py`` file in an
+    installed package named jinja2 (a virtualenv inside the project) is left to xgettext as
+    it is, never overwritten by the work file."""
+    from certportal.management.commands.makemessages import is_jinja_template
+
+    assert is_jinja_template(JINJA_DIR / "verification" / "verify.html")
+    assert not is_jinja_template(Path(settings.BASE_DIR) / "venv/lib/site-packages/jinja2/ext.py")
+    assert not is_jinja_template(tmp_path / "jinja2" / "page.html")
+    assert not is_jinja_template(Path(settings.BASE_DIR) / "templates" / "base.html")

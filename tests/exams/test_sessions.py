@@ -2,12 +2,14 @@ import csv
 import io
 import shutil
 import subprocess
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from openpyxl import Workbook
 
 from certportal.celery import app as celery_app
@@ -317,6 +319,10 @@ def test_a_ticket_whose_render_was_lost_is_rendered_by_the_sweep(approved, sessi
     services.session_assign(session=session, actor=assessor, applications=[approved])
     approved.refresh_from_db()
     assert approved.status == A.SCHEDULED and not approved.ticket_pdf
+    assert tickets_missing_ids() == []  # just scheduled: its message may still be queued
+    ExamApplication.objects.filter(pk=approved.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=11)
+    )
     assert tickets_missing_ids() == [approved.pk]
 
     assert enqueue_missing_tickets.apply(throw=True).get() == 1

@@ -111,6 +111,7 @@ def test_wrong_name_and_unknown_id_number_give_the_same_page(client, certificate
     for response in (wrong_name, unknown_id):
         assert response.status_code == 200
         assert NOT_FOUND in response.content.decode()
+    assert wrong_name.templates[0].name == "verification/verify.html"
     assert [t.name for t in wrong_name.templates] == [t.name for t in unknown_id.templates]
     assert without_csrf(wrong_name.content) == without_csrf(unknown_id.content)
 
@@ -122,6 +123,7 @@ def test_wrong_name_and_unknown_number_give_the_same_answer(client, certificate,
     wrong_name = client.get("/verify/", {"cert_no": certificate.number, "name": "李四"})
     unknown = client.get("/verify/", {"cert_no": "闽C059999999999", "name": "李四"})
     assert wrong_name.status_code == unknown.status_code == 200
+    assert wrong_name.templates[0].name == "verification/verify.html"
     assert [t.name for t in wrong_name.templates] == [t.name for t in unknown.templates]
     assert answer_section(wrong_name.content.decode()) == answer_section(unknown.content.decode())
     assert NOT_FOUND in answer_section(unknown.content.decode())

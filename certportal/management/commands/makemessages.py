@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.commands import makemessages
 from jinja2 import Environment
 
@@ -62,9 +63,16 @@ def as_python(source: str) -> str:
     return "\n".join("; ".join(lines.get(n, [])) for n in range(1, last + 1)) + "\n"
 
 
+def is_jinja_template(path: str | Path) -> bool:
+    """A template of the project's own ``jinja2/`` folder (not, say, a ``.py`` file of an
+    installed package named jinja2, which the work file would overwrite)."""
+    path = Path(path).resolve()
+    return path.suffix == ".html" and path.is_relative_to(Path(settings.BASE_DIR) / JINJA_FOLDER)
+
+
 class BuildFile(makemessages.BuildFile):
     def preprocess(self):
-        if self.domain == "django" and JINJA_FOLDER in Path(self.path).parts[:-1]:
+        if self.domain == "django" and self.is_templatized and is_jinja_template(self.path):
             source = Path(self.path).read_text(encoding="utf-8")
             Path(self.work_path).write_text(as_python(source), encoding="utf-8")
             return
