@@ -73,6 +73,49 @@ def test_recording_a_lookup_keeps_later_writes_durable(client, certificate):
         assert synchronous_commit() == "on"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_lookup_record_commits_without_waiting_for_the_disk(client, certificate):
+    """What the record's INSERT runs under, seen by the server itself: a trigger notes the
+    transaction's synchronous_commit as each record is written. A lookup of its own is
+    written with it off (the commit does not wait for the WAL flush); a record written
+    inside a caller's transaction keeps the server's setting."""
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    table = LookupRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE test_commit_seen (kind text, sync text)")
+        cursor.execute(
+            "CREATE FUNCTION test_note_commit() RETURNS trigger AS $$ BEGIN "
+            "INSERT INTO test_commit_seen VALUES "
+            "(NEW.kind, current_setting('synchronous_commit')); RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER test_note_commit AFTER INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION test_note_commit()"
+        )
+    try:
+        response = client.post(
+            "/verify/",
+            {"name": certificate.holder_name, "id_number": certificate.holder_id_number},
+        )
+        assert certificate.number in response.content.decode()
+        client.get("/api/v1/verify", {"cert_no": "闽C059999999999", "name": "李四"})
+        with transaction.atomic():
+            services.lookup_record(
+                address="127.0.0.1", kind=LookupKind.UPLOAD, outcome=LookupOutcome.NOT_FOUND
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT kind, sync FROM test_commit_seen ORDER BY kind")
+            seen = dict(cursor.fetchall())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_note_commit ON {table}")
+            cursor.execute("DROP FUNCTION test_note_commit()")
+            cursor.execute("DROP TABLE test_commit_seen")
+    assert seen == {LookupKind.FORM: "off", LookupKind.API: "off", LookupKind.UPLOAD: "on"}
+    assert synchronous_commit() == "on"  # and the connection is back to the server's setting
+
+
 def synchronous_commit() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
