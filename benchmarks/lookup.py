@@ -290,16 +290,21 @@ def fetch(port: int, method: str, path: str, body: bytes | None = None, headers=
 def csrf_pair(port: int) -> tuple[str, str]:
     """The CSRF cookie and a form token for it, as a browser gets them from the page."""
     status, headers, body = fetch(port, "GET", "/verify/")
+    return csrf_from(status, headers.get_all("Set-Cookie") or [], body)
+
+
+def csrf_from(status, set_cookies: list[str], body: bytes) -> tuple[str, str]:
+    """The CSRF cookie (from the Set-Cookie values) and the page's form token."""
     cookie = next(
         (
             match.group(1)
-            for header in headers.get_all("Set-Cookie") or []
-            if (match := re.match(r"csrftoken=([^;]+)", header))
+            for header in set_cookies
+            if (match := re.search(r"csrftoken=([^;]+)", header))
         ),
         None,
     )
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    if status != 200 or cookie is None or token is None:
+    if str(status)[:3] != "200" or cookie is None or token is None:
         raise SystemExit(f"/verify/ 未返回 CSRF cookie 和表单令牌（HTTP {status}）")
     return cookie, token.group(1).decode()
 

@@ -23,7 +23,6 @@ import argparse
 import io
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ from benchmarks.lookup import (  # noqa: E402
     DEFAULT_REDIS_URL,
     ENDPOINTS,
     SAMPLE,
+    csrf_from,
     endpoint_requests,
     sample_holders,
 )
@@ -89,18 +89,7 @@ def call(app, request: tuple) -> tuple[str, bytes, list]:
 def csrf_pair(app) -> tuple[str, str]:
     """The CSRF cookie and a form token, as a browser gets them from the page."""
     status, body, headers = call(app, ("GET", {}, "/verify/", None))
-    cookie = next(
-        (
-            m.group(1)
-            for k, v in headers
-            if k == "Set-Cookie" and (m := re.search(r"csrftoken=([^;]+)", v))
-        ),
-        None,
-    )
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    if not status.startswith("200") or cookie is None or token is None:
-        raise SystemExit(f"/verify/ 未返回 CSRF cookie 和表单令牌（{status}）")
-    return cookie, token.group(1).decode()
+    return csrf_from(status, [value for name, value in headers if name == "Set-Cookie"], body)
 
 
 def measure(app, requests: list[tuple], count: int) -> dict:

@@ -42,7 +42,9 @@ def client_ip(request: HttpRequest) -> str | None:
         if part.strip()
     ]
     chain = [*forwarded, remote]  # the nearest last
-    for depth in range(min(hops, len(chain) - 1)):
+    # As many hops as there are proxies, or as the proxies wrote, if fewer.
+    reach = min(hops, len(forwarded))
+    for depth in range(reach):
         address = chain[-1 - depth]
         if not _is_proxy(address):
             # Not one of our proxies: the entries left of it are its own claims, and this is
@@ -52,7 +54,7 @@ def client_ip(request: HttpRequest) -> str | None:
             return _ip(address) or remote
     # Every hop a proxy's: the address the outermost saw (or, if fewer proxies wrote to the
     # header than there are, the leftmost address they wrote).
-    return _ip(chain[-1 - min(hops, len(chain) - 1)]) or remote
+    return _ip(chain[-1 - reach]) or remote
 
 
 _warned = False

@@ -53,20 +53,19 @@ def url(name: str, *args) -> str:
     arguments is remembered per URLconf and prefix (a page names five, at 17 µs each)."""
     if args:
         return reverse(name, args=args)
-    key = ("url", get_script_prefix(), get_urlconf(), name)
-    address = _memo.get(key)
-    if address is None:
-        address = _memo[key] = reverse(name)
-    return address
+    return _remembered(("url", get_script_prefix(), get_urlconf(), name), lambda: reverse(name))
 
 
 def static(path: str) -> str:
     """``static('css/site.css')``: Django's, remembered (the manifest does not change while a
     process runs)."""
-    key = ("static", path)
+    return _remembered(("static", path), lambda: django_static(path))
+
+
+def _remembered(key: tuple, make) -> str:
     address = _memo.get(key)
     if address is None:
-        address = _memo[key] = django_static(path)
+        address = _memo[key] = make()
     return address
 
 

@@ -3,8 +3,7 @@ from django.db import OperationalError
 
 
 # Rendering is idempotent (an existing ticket is kept): acknowledged only once done, handed
-# out again if its worker dies (as every task is: CELERY_TASK_REJECT_ON_WORKER_LOST; said
-# here too, as the certificates' renders say it), retried while the database is unreachable.
+# out again if its worker dies, retried while the database is unreachable.
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,

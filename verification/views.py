@@ -145,17 +145,11 @@ def _verify_kind(request: HttpRequest) -> str:
     return LookupKind.FORM if request.method == "POST" else LookupKind.CERT_NO
 
 
-_VERIFY_FORMS = (
-    ("person_form", PersonLookupForm),
-    ("number_form", NumberLookupForm),
-    ("upload_form", UploadLookupForm),
-)
-
-
 def _verify_page(request: HttpRequest, **context) -> HttpResponse:
     # A blank form is shown by its class: form_fields() draws it once per process.
-    for name, form_class in _VERIFY_FORMS:
-        context.setdefault(name, form_class)
+    context.setdefault("person_form", PersonLookupForm)
+    context.setdefault("number_form", NumberLookupForm)
+    context.setdefault("upload_form", UploadLookupForm)
     context.setdefault("checked_at", checked_at())
     return render(request, VERIFY_TEMPLATE, context, using=PAGES)
 
