@@ -287,12 +287,17 @@ class BatchIssueAdmin(admin.ModelAdmin):
         "session",
         "actor",
         "status",
+        "error",
         "progress",
         "result_table",
         "created_at",
         "finished_at",
     )
-    fields = readonly_fields
+
+    def get_fields(self, request, obj=None):
+        """The reason of a failure, on a batch that failed only."""
+        return [f for f in self.readonly_fields if f != "error" or (obj and obj.error)]
+
     change_form_template = "admin/certificates/batchissue/change_form.html"
 
     def get_queryset(self, request):

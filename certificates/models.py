@@ -296,8 +296,14 @@ class BatchIssue(models.Model):
     total = models.PositiveIntegerField(_("总数"), default=0)
     done = models.PositiveIntegerField(_("已处理"), default=0)
     results = models.JSONField(_("结果"), default=list, blank=True)
+    error = models.TextField(_("失败原因"), blank=True)
     created_at = models.DateTimeField(_("开始时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # The run that holds the batch, until when: a copy of its message (redelivered, or sent
+    # again by the sweep) runs it only once the holder's lease has lapsed, which the holder
+    # renews after each group. So one run at a time writes the progress and the report.
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("批量签发")

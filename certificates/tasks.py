@@ -31,12 +31,18 @@ def render_certificates(certificate_pks: list[int]) -> int:
     return certificate_render_many(certificate_pks=certificate_pks)
 
 
-@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3600)
-def run_batch_issue(batch_id: int) -> int:
-    """Issue a session's passed candidates (safe to re-run)."""
+@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=3000, time_limit=3600)
+def run_batch_issue(self, batch_id: int) -> int:
+    """Issue a session's passed candidates (safe to re-run). While another run holds the
+    batch, this copy tries again when that run's lease may have lapsed: it finds the batch
+    done, or takes it over from a run whose worker died."""
     from .services import batch_issue_run
+    from .services.issuance import BatchHeld
 
-    return batch_issue_run(batch_id=batch_id).done
+    try:
+        return batch_issue_run(batch_id=batch_id).done
+    except BatchHeld as held:
+        raise self.retry(countdown=held.retry_in) from None
 
 
 @shared_task(acks_late=True, time_limit=600)

@@ -181,6 +181,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A batch issue's run holds the batch this long, renewed after each group of candidates (well
+# under a second each): a second copy of its message (redelivered, or sent again by the sweep)
+# waits for the lease to lapse, so one run at a time writes the batch's progress and report.
+# A run whose worker died is taken up once its lease lapses; the worker-death test lowers it.
+BATCH_ISSUE_LEASE = timedelta(seconds=env.int("BATCH_ISSUE_LEASE_SECONDS", default=300))
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "render-pending-certificates": {

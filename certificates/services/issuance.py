@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -458,30 +462,161 @@ def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
 
 
 # A batch still queued this long after it was started lost its message (a broker outage when
-# it was sent): the sweep sends it again. Running a batch twice issues nobody twice, but two
-# copies at once would muddle its progress page, so the wait is far longer than any queue
-# backlog (10,000 renders take about 70 s on two worker processes).
-STALE_BATCH_AFTER = timedelta(minutes=30)
+# it was sent): the sweep sends it again. Should the first message turn up after all (a long
+# queue backlog), the two copies do not run side by side: the batch's lease lets one at a time.
+STALE_BATCH_AFTER = timedelta(minutes=15)
+
+
+class BatchHeld(Exception):
+    """Another run holds the batch's lease: try again once it may have lapsed."""
+
+    def __init__(self, retry_in: float):
+        super().__init__(f"batch held for another {retry_in:.0f} s")
+        self.retry_in = retry_in
 
 
 def stale_batch_ids() -> list[int]:
-    """Batches still queued ``STALE_BATCH_AFTER`` after they were started."""
-    cutoff = timezone.now() - STALE_BATCH_AFTER
-    return list(
-        BatchIssue.objects.filter(status=BatchIssue.Status.QUEUED, created_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    """Batches whose run the sweep sends again: still queued ``STALE_BATCH_AFTER`` after they
+    were started (their message was lost), or running under a lease that has lapsed (their
+    worker died, or the database went away under them)."""
+    now = timezone.now()
+    lost = Q(status=BatchIssue.Status.QUEUED, created_at__lt=now - STALE_BATCH_AFTER)
+    abandoned = Q(status=BatchIssue.Status.RUNNING) & (
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True)
     )
+    return list(
+        BatchIssue.objects.filter(lost | abandoned).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def _batch_claim(batch_id: int) -> uuid.UUID | None:
+    """Take the batch for this run, from the start: if it is queued, or running under a lease
+    that has lapsed. One statement, so of two copies at once exactly one gets it."""
+    token, now = uuid.uuid4(), timezone.now()
+    claimed = (
+        BatchIssue.objects.filter(pk=batch_id)
+        .filter(
+            Q(status=BatchIssue.Status.QUEUED)
+            | Q(status=BatchIssue.Status.RUNNING, lease_until__lt=now)
+            | Q(status=BatchIssue.Status.RUNNING, lease_until__isnull=True)
+        )
+        .update(
+            status=BatchIssue.Status.RUNNING,
+            lease_token=token,
+            lease_until=now + settings.BATCH_ISSUE_LEASE,
+            done=0,
+            results=[],
+            error="",
+        )
+    )
+    return token if claimed else None
+
+
+def _batch_write(batch_id: int, token: uuid.UUID, **fields) -> bool:
+    """Write the run's progress and renew its lease; False if the lease is no longer this
+    run's (it lapsed and another run took the batch over), and nothing is written."""
+    fields.setdefault("lease_until", timezone.now() + settings.BATCH_ISSUE_LEASE)
+    return BatchIssue.objects.filter(pk=batch_id, lease_token=token).update(**fields) == 1
 
 
 def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIssue:
     """Issue every passed candidate of the batch's session, ``BATCH_GROUP`` at a time (one
     transaction each, through ``certificate_issue_many``), and record per-candidate results
     and progress after each group. Safe to re-run: issued ones are reported as already
-    issued."""
+    issued. One run at a time: raises ``BatchHeld`` while another run's lease is live, and a
+    run whose lease was taken over stops at its next group, writing nothing more."""
     batch = BatchIssue.objects.select_related("session", "actor").get(pk=batch_id)
-    if batch.status == BatchIssue.Status.DONE:
+    if batch.status in (BatchIssue.Status.DONE, BatchIssue.Status.FAILED):
         return batch
+    token = _batch_claim(batch.pk)
+    if token is None:
+        batch.refresh_from_db()
+        if batch.status == BatchIssue.Status.RUNNING and batch.lease_until is not None:
+            raise BatchHeld(max((batch.lease_until - timezone.now()).total_seconds(), 0) + 1)
+        return batch  # finished (or failed) meanwhile
+    try:
+        results = _batch_issue_groups(batch, token, issued_on)
+    except OperationalError:
+        # The database went away: let the lease lapse now, so the next sweep sends it again
+        # (if the database is still away, the lease lapses on its own).
+        with contextlib.suppress(OperationalError):
+            BatchIssue.objects.filter(pk=batch.pk, lease_token=token).update(
+                lease_until=timezone.now()
+            )
+        raise
+    except Exception as error:
+        logger.exception("batch issue %s failed", batch.pk)
+        _batch_write(
+            batch.pk,
+            token,
+            status=BatchIssue.Status.FAILED,
+            error=_(
+                "签发中断（%(kind)s）。已签发的证书有效；请重新发起批量签发，已签发者不会重复签发。"
+            )
+            % {"kind": type(error).__name__},
+            finished_at=timezone.now(),
+            lease_token=None,
+            lease_until=None,
+        )
+        raise
+    finished = results is not None and _batch_write(
+        batch.pk,
+        token,
+        status=BatchIssue.Status.DONE,
+        done=len(results),
+        total=len(results),
+        results=results,
+        finished_at=timezone.now(),
+        lease_token=None,
+        lease_until=None,
+    )
+    batch.refresh_from_db()
+    if not finished:
+        logger.warning("batch issue %s was taken over by another run; this run stops", batch.pk)
+        return batch
+    audit_record(
+        actor=batch.actor,
+        action="certificates.batch.finished",
+        obj=batch,
+        data={"issued": sum(1 for r in results if r["ok"]), "total": len(results)},
+    )
+    return batch
+
+
+def _batch_issue_groups(batch: BatchIssue, token: uuid.UUID, issued_on: date | None):
+    """The run's work: each group issued and reported; None once the lease is lost."""
+    results: list[dict] = []
+    candidates = list(
+        batch.session.applications.filter(status=ExamApplication.Status.PASSED)
+        .order_by("ticket_number")
+        .values_list("pk", "ticket_number", "applicant__profile__name")
+    )
+    for start in range(0, len(candidates), BATCH_GROUP):
+        group = candidates[start : start + BATCH_GROUP]
+        outcomes = certificate_issue_many(
+            application_ids=[pk for pk, _ticket, _name in group],
+            actor=batch.actor,
+            issued_on=issued_on,
+        )
+        for (pk, ticket, name), outcome in zip(group, outcomes, strict=True):
+            if outcome.error is not None:
+                number, message = "", outcome.error.message
+            else:
+                number = outcome.certificate.number
+                message = _("此前已签发") if outcome.already_issued else _("已签发")
+            results.append(
+                {
+                    "application": pk,
+                    "ticket": ticket,
+                    "name": name or "",
+                    "number": number,
+                    "message": str(message),
+                    "ok": bool(number),
+                }
+            )
+        if not _batch_write(batch.pk, token, done=len(results), results=results):
+            return None
+    return results
     BatchIssue.objects.filter(pk=batch.pk).update(
         status=BatchIssue.Status.RUNNING, done=0, results=[]
     )

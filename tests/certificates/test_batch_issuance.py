@@ -241,3 +241,155 @@ def test_a_batch_whose_message_was_lost_is_sent_again_by_the_sweep(
     certificate.refresh_from_db()
     assert certificate.pdf and certificate.pdf_version == certificate.content_version
     assert Certificate.objects.count() == 1
+
+
+def test_a_second_copy_of_a_running_batch_waits_for_the_first_runs_lease(
+    passed, authority_staff, monkeypatch
+):
+    """The sweep's copy of a batch, or its late first message, arriving while a run holds the
+    batch: it issues nothing and writes nothing, and its task tries again once the lease may
+    have lapsed."""
+    from certificates.tasks import run_batch_issue
+
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    holder = issuance._batch_claim(batch.pk)
+    BatchIssue.objects.filter(pk=batch.pk).update(done=1, results=[{"ticket": "held"}])
+
+    with pytest.raises(issuance.BatchHeld) as held:
+        services.batch_issue_run(batch_id=batch.pk)
+    assert 290 < held.value.retry_in <= 301  # the lease is five minutes
+    batch.refresh_from_db()
+    assert batch.lease_token == holder and batch.results == [{"ticket": "held"}]
+    assert not Certificate.objects.exists()
+
+    retried = []
+
+    def retry(countdown):
+        retried.append(countdown)
+        return RuntimeError("retried")
+
+    monkeypatch.setattr(run_batch_issue, "retry", retry)
+    with pytest.raises(RuntimeError, match="retried"):
+        run_batch_issue.run(batch.pk)
+    assert len(retried) == 1 and 290 < retried[0] <= 301
+    assert not Certificate.objects.exists()
+
+
+def test_a_run_whose_lease_was_taken_over_stops_and_the_new_run_writes_the_report(
+    passed, authority_staff, small_groups, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A run stalls past its lease (a long pause of its machine); a copy takes the batch over
+    and finishes it. The stalled run, resuming, issues no more groups and writes nothing: the
+    report, the progress and the 'finished' audit are the new run's, once."""
+    from datetime import timedelta
+
+    more_passed(passed.session, 4)  # five candidates: three groups of two
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    issue_many = issuance.certificate_issue_many
+    groups = []
+
+    def stall_after_the_first_group(**kwargs):
+        groups.append(kwargs["application_ids"])
+        outcomes = issue_many(**kwargs)
+        if len(groups) == 1:
+            BatchIssue.objects.filter(pk=batch.pk).update(
+                lease_until=timezone.now() - timedelta(seconds=1)
+            )
+            services.batch_issue_run(batch_id=batch.pk)  # the copy, taking it over
+        return outcomes
+
+    monkeypatch.setattr(issuance, "certificate_issue_many", stall_after_the_first_group)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.batch_issue_run(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == BatchIssue.Status.DONE and batch.done == batch.total == 5
+    assert [r["message"] for r in batch.results] == ["此前已签发"] * 2 + ["已签发"] * 3
+    assert batch.lease_token is None and batch.lease_until is None
+    assert len(groups) == 1 + 3  # the stalled run's first group, then the copy's three
+    assert AuditEvent.objects.filter(action="certificates.batch.finished").count() == 1
+    assert Certificate.objects.count() == 5
+    assert AuditEvent.objects.filter(action=ISSUED).count() == 5
+
+
+def test_the_sweep_sends_again_a_running_batch_whose_lease_lapsed_and_no_live_one(
+    passed, authority_staff, monkeypatch
+):
+    from datetime import timedelta
+
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    live, lapsed, legacy = (
+        services.batch_issue_start(session=passed.session, actor=authority_staff) for _ in range(3)
+    )
+    issuance._batch_claim(live.pk)
+    issuance._batch_claim(lapsed.pk)
+    BatchIssue.objects.filter(pk=lapsed.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    # Running before leases existed: no lease at all.
+    BatchIssue.objects.filter(pk=legacy.pk).update(status=BatchIssue.Status.RUNNING)
+    assert services.stale_batch_ids() == [lapsed.pk, legacy.pk]
+
+    services.batch_issue_run(batch_id=lapsed.pk)
+    lapsed.refresh_from_db()
+    assert lapsed.status == BatchIssue.Status.DONE and lapsed.done == 1
+    assert services.stale_batch_ids() == [legacy.pk]
+
+
+def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run_again(
+    passed, authority_staff, small_groups, monkeypatch, client
+):
+    more_passed(passed.session, 2)
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    issue_many = issuance.certificate_issue_many
+    calls = []
+
+    def broken_on_the_second_group(**kwargs):
+        calls.append(kwargs["application_ids"])
+        if len(calls) == 2:
+            raise KeyError("a bug")
+        return issue_many(**kwargs)
+
+    monkeypatch.setattr(issuance, "certificate_issue_many", broken_on_the_second_group)
+    with pytest.raises(KeyError):
+        services.batch_issue_run(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == BatchIssue.Status.FAILED and batch.finished_at
+    assert "签发中断（KeyError）" in batch.error and "不会重复签发" in batch.error
+    assert batch.done == 2 and batch.lease_token is None
+    assert Certificate.objects.count() == 2  # the first group stands
+    assert services.stale_batch_ids() == []
+    assert services.batch_issue_run(batch_id=batch.pk).status == BatchIssue.Status.FAILED
+    assert len(calls) == 2  # a late copy of the message does not run it again
+
+    client.force_login(authority_staff)
+    page = client.get(f"/admin/certificates/batchissue/{batch.pk}/change/")
+    assert page.status_code == 200
+    assert "失败原因" in page.text and "签发中断（KeyError）" in page.text
+    done = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    services.batch_issue_run(batch_id=done.pk)
+    page = client.get(f"/admin/certificates/batchissue/{done.pk}/change/")
+    assert page.status_code == 200 and "失败原因" not in page.text
+
+
+def test_a_batch_whose_database_went_away_is_left_for_the_sweep(
+    passed, authority_staff, monkeypatch
+):
+    from django.db import OperationalError
+
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+
+    def unreachable(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(issuance, "certificate_issue_many", unreachable)
+    with pytest.raises(OperationalError):
+        services.batch_issue_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchIssue.Status.RUNNING and not batch.error
+    assert services.stale_batch_ids() == [batch.pk]

@@ -34,7 +34,10 @@ STALLING = "tests.integration.stalling_worker"
 ONE_PROCESS = ("--pool", "prefork", "--concurrency", "1")
 # The restarted worker hands out again what the killed one held unacknowledged this long.
 VISIBILITY_TIMEOUT = 1
-QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+# A batch's run holds it under a lease this long (production: five minutes), so that the
+# restarted worker may take over the killed run's batch within the test.
+BATCH_LEASE = {"BATCH_ISSUE_LEASE_SECONDS": str(VISIBILITY_TIMEOUT)}
+QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT), **BATCH_LEASE}
 
 
 def stall_env(tmp_path: Path, at: str, on: int) -> dict[str, str]:
@@ -127,14 +130,18 @@ def test_worker_killed_mid_batch_issues_each_candidate_once(
     workers, passed_session, authority_staff, tmp_path
 ):
     env = stall_env(tmp_path, "issue", on=1)
-    first = workers.start("stalling", *ONE_PROCESS, app=STALLING, env=env)
+    first = workers.start("stalling", *ONE_PROCESS, app=STALLING, env={**env, **BATCH_LEASE})
     batch = batch_issue_start(session=passed_session, actor=authority_staff)
     pool_process = stalled_pid(env, first)
     assert not Certificate.objects.exists()  # inserted, not committed
+    batch.refresh_from_db()
+    assert batch.status == BatchIssue.Status.RUNNING and batch.lease_token  # the dead run's
 
     kill_whole_worker(first, pool_process)
     second = workers.start("restarted", *ONE_PROCESS, env=QUICK_REDELIVERY)
     assert_nothing_lost_nothing_twice(first, second)
+    assert wait_for(lambda: BatchIssue.objects.get(pk=batch.pk).status == "done")
     batch.refresh_from_db()
-    assert batch.status == BatchIssue.Status.DONE and batch.done == CANDIDATES
+    assert batch.done == CANDIDATES and batch.lease_token is None
     assert all(result["ok"] for result in batch.results)
+    assert AuditEvent.objects.filter(action="certificates.batch.finished").count() == 1
