@@ -34,6 +34,7 @@ from .selectors import (
     policy_for,
     sessions_visible_to,
 )
+from .services.tickets import tickets_render_again
 
 A = ExamApplication.Status
 
@@ -72,6 +73,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         "return_for_correction",
         "reject",
         "assign_to_session",
+        "render_tickets_again",
         export_applications_xlsx,
     )
     fieldsets = (
@@ -95,7 +97,16 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         (gettext_lazy("报名条件"), {"fields": ("eligibility",)}),
         (
             gettext_lazy("考试"),
-            {"fields": ("session", "ticket_number", "theory_score", "practical_score", "absent")},
+            {
+                "fields": (
+                    "session",
+                    "ticket_number",
+                    "ticket_error",
+                    "theory_score",
+                    "practical_score",
+                    "absent",
+                )
+            },
         ),
         (
             gettext_lazy("时间"),
@@ -108,6 +119,15 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+
+    def get_fieldsets(self, request, obj=None):
+        """The ticket's failure, on an application whose ticket failed only."""
+        if obj is not None and obj.ticket_error:
+            return self.fieldsets
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f != "ticket_error"]})
+            for title, options in self.fieldsets
+        ]
 
     def has_add_permission(self, request):
         return False
@@ -193,6 +213,18 @@ class ExamApplicationAdmin(admin.ModelAdmin):
                 application=a, actor=request.user, reason=reason
             ),
         )
+
+    @admin.action(description=gettext_lazy("重新生成准考证"), permissions=["change"])
+    def render_tickets_again(self, request, queryset):
+        sent = tickets_render_again(applications=queryset)
+        if sent:
+            self.message_user(
+                request, _("已重新提交 %(n)d 份准考证的生成。") % {"n": sent}, messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request, _("所选报名中没有已安排考试、尚无准考证的。"), messages.WARNING
+            )
 
     @admin.action(description=gettext_lazy("安排到考试计划"), permissions=["change"])
     def assign_to_session(self, request, queryset):

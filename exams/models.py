@@ -374,6 +374,9 @@ class ExamApplication(models.Model):
         _("准考证号"), max_length=24, null=True, blank=True, unique=True
     )
     ticket_pdf = models.FileField(_("准考证 PDF"), upload_to="tickets/", blank=True, max_length=200)
+    # Why the ticket cannot be drawn (a character no font has, a value too long for its cell):
+    # the sweep leaves it alone until staff send it again from the admin.
+    ticket_error = models.TextField(_("准考证生成失败原因"), blank=True)
     theory_score = models.DecimalField(
         _("理论成绩"),
         max_digits=4,

@@ -188,15 +188,16 @@ TICKET_OVERDUE_AFTER = timedelta(minutes=10)
 
 def tickets_missing_ids(limit: int | None = None) -> list[int]:
     """Scheduled applications whose admission ticket PDF was never stored
-    ``TICKET_OVERDUE_AFTER`` after they last changed (the render message lost, or the render
-    failed). Ones scheduled more recently are left to their own message, so a backlog is not
-    sent twice."""
+    ``TICKET_OVERDUE_AFTER`` after they last changed (the render message lost, or its worker
+    gone). Ones scheduled more recently are left to their own message, so a backlog is not
+    sent twice; one whose data cannot be drawn (``ticket_error``) waits for staff."""
     qs = (
         ExamApplication.objects.filter(
             status=ExamApplication.Status.SCHEDULED,
             ticket_number__isnull=False,
             session__isnull=False,
             ticket_pdf="",
+            ticket_error="",
             updated_at__lt=timezone.now() - TICKET_OVERDUE_AFTER,
         )
         .order_by("pk")

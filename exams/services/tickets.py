@@ -11,6 +11,7 @@ from django.db import transaction
 
 from applicants.models import Material, Profile
 from certportal.pii import mask_id_number
+from certportal.queue import enqueue_on_commit
 
 from ..models import ExamApplication
 from ..tickets import TicketData
@@ -39,6 +40,24 @@ def ticket_data(application: ExamApplication) -> TicketData:
     )
 
 
+def tickets_render_again(*, applications) -> int:
+    """Staff send again the tickets of scheduled applications that have none (one whose
+    render failed, once its data is corrected): the failure is cleared and each render
+    queued. Returns how many were sent."""
+    from ..tasks import render_admission_ticket
+
+    pks = [
+        a.pk
+        for a in applications
+        if a.status == ExamApplication.Status.SCHEDULED and a.ticket_number and not a.ticket_pdf
+    ]
+    with transaction.atomic():
+        ExamApplication.objects.filter(pk__in=pks).update(ticket_error="")
+        for pk in pks:
+            enqueue_on_commit(render_admission_ticket, pk)
+    return len(pks)
+
+
 def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplication | None:
     """Render and store the ticket PDF. Idempotent: an existing ticket is kept unless
     ``force``; the new file is written under a fresh name and swapped in one update, so a
@@ -55,7 +74,16 @@ def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplicatio
         return None
     if application.ticket_pdf and not force:
         return application
-    pdf = render_admission_ticket_pdf(ticket_data(application))
+    try:
+        pdf = render_admission_ticket_pdf(ticket_data(application))
+    except ValueError as exc:
+        # The data cannot be drawn (MissingGlyphError among them): trying again changes
+        # nothing. Recorded for staff and the applicant's page, and the sweep skips it.
+        logger.error(
+            "admission ticket of application %s cannot be rendered: %s", application_pk, exc
+        )
+        ExamApplication.objects.filter(pk=application.pk).update(ticket_error=str(exc))
+        return None
     name = default_storage.save(f"tickets/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
     try:
         with transaction.atomic():
@@ -65,7 +93,8 @@ def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplicatio
                 return row
             old = row.ticket_pdf.name
             row.ticket_pdf.name = name
-            row.save(update_fields=["ticket_pdf", "updated_at"])
+            row.ticket_error = ""
+            row.save(update_fields=["ticket_pdf", "ticket_error", "updated_at"])
             if old:
                 transaction.on_commit(lambda: default_storage.delete(old))
     except BaseException:

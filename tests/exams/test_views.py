@@ -235,3 +235,55 @@ def test_session_import_page_offers_the_error_report_as_csv(client, session, ass
     assert rows[0] == ["行号", "列", "错误"] and rows[1][:2] == ["2", "理论成绩"]
     app.refresh_from_db()
     assert app.theory_score is None
+
+
+def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff(
+    client, approved, session, assessor, private_media_root, django_capture_on_commit_callbacks
+):
+    """A name with a character no installed font has: the render fails the same way each
+    time, so it is recorded instead of retried every ten minutes. The applicant is told to
+    contact the institution; staff see why, correct the name and send the ticket again."""
+    from datetime import timedelta
+
+    from applicants.models import Profile
+    from exams import services
+
+    Profile.objects.filter(user=approved.applicant).update(name="王\U0010fffd")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_assign(session=session, actor=assessor, applications=[approved])
+    approved.refresh_from_db()
+    assert approved.status == A.SCHEDULED and not approved.ticket_pdf
+    assert "U+10FFFD" in approved.ticket_error
+    assert not list(private_media_root.rglob("tickets/*"))
+    ExamApplication.objects.filter(pk=approved.pk).update(
+        updated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert selectors.tickets_missing_ids() == []  # the sweep does not send it again
+
+    login(client, approved.applicant)
+    page = client.get(f"/me/applications/{approved.pk}/").content.decode()
+    assert "准考证暂时无法生成" in page and approved.assessment_institution.name in page
+    assert "U+10FFFD" not in page and "准考证正在生成" not in page
+    client.logout()
+
+    login(client, assessor)
+    change = client.get(f"/admin/exams/examapplication/{approved.pk}/change/").content.decode()
+    assert "准考证生成失败原因" in change and "U+10FFFD" in change
+    Profile.objects.filter(user=approved.applicant).update(name="王小明")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/exams/examapplication/",
+            {"action": "render_tickets_again", "_selected_action": [approved.pk]},
+            follow=True,
+        )
+    assert "已重新提交 1 份准考证的生成" in response.content.decode()
+    approved.refresh_from_db()
+    assert approved.ticket_pdf and not approved.ticket_error
+    change = client.get(f"/admin/exams/examapplication/{approved.pk}/change/").content.decode()
+    assert "准考证生成失败原因" not in change
+    response = client.post(
+        "/admin/exams/examapplication/",
+        {"action": "render_tickets_again", "_selected_action": [approved.pk]},
+        follow=True,
+    )
+    assert "没有已安排考试、尚无准考证的" in response.content.decode()
