@@ -42,6 +42,8 @@ def run_batch_issue(self, batch_id: int) -> int:
     try:
         return batch_issue_run(batch_id=batch_id).done
     except BatchHeld as held:
+        if self.request.is_eager:  # run in-process (development, render_pending --now)
+            return 0  # an eager retry would not wait: leave the batch to its holder
         raise self.retry(countdown=held.retry_in) from None
 
 

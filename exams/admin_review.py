@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from applicants.admin import _thumbnail
 from applicants.models import Material
@@ -216,10 +216,15 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("重新生成准考证"), permissions=["change"])
     def render_tickets_again(self, request, queryset):
-        sent = tickets_render_again(applications=queryset)
+        sent = tickets_render_again(applications=queryset, actor=request.user)
         if sent:
             self.message_user(
-                request, _("已重新提交 %(n)d 份准考证的生成。") % {"n": sent}, messages.SUCCESS
+                request,
+                ngettext(
+                    "已重新提交 %(n)d 份准考证的生成。", "已重新提交 %(n)d 份准考证的生成。", sent
+                )
+                % {"n": sent},
+                messages.SUCCESS,
             )
         else:
             self.message_user(

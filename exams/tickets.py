@@ -77,6 +77,10 @@ NOTICES = (
 NOTICE_WIDTH = TABLE_RIGHT - TABLE_LEFT - QR_SIZE - SECTION_GAP
 
 
+class ValueTooLong(ValueError):
+    """A value does not fit its cell of the ticket (a venue or a name far past the usual)."""
+
+
 @dataclass(frozen=True)
 class TicketData:
     """Everything printed on a ticket, already masked and formatted for print."""
@@ -176,7 +180,7 @@ def _draw_table(canvas: Canvas, data: TicketData, fonts: FontSet) -> float:
         if not _draw_cell(
             canvas, label_right, bottom, value_right - label_right, height, value, fonts
         ):
-            raise ValueError(f"{label} is too long for the admission ticket")
+            raise ValueTooLong(f"{label} is too long for the admission ticket")
         grid.moveTo(TABLE_LEFT, bottom)
         grid.lineTo(value_right, bottom)
         top = bottom

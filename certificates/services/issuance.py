@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import OperationalError, transaction
+from django.db import Error as DatabaseFailure
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -479,35 +480,42 @@ def stale_batch_ids() -> list[int]:
     """Batches whose run the sweep sends again: still queued ``STALE_BATCH_AFTER`` after they
     were started (their message was lost), or running under a lease that has lapsed (their
     worker died, or the database went away under them)."""
-    now = timezone.now()
-    lost = Q(status=BatchIssue.Status.QUEUED, created_at__lt=now - STALE_BATCH_AFTER)
-    abandoned = Q(status=BatchIssue.Status.RUNNING) & (
-        Q(lease_until__lt=now) | Q(lease_until__isnull=True)
-    )
     return list(
-        BatchIssue.objects.filter(lost | abandoned).order_by("pk").values_list("pk", flat=True)
+        BatchIssue.objects.filter(_lost_or_abandoned(timezone.now()))
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
+
+
+# A batch left running by a run from before leases (no lease at all) is abandoned once it is
+# older than the run's time limit (``run_batch_issue``'s, 1 h): before that, an old worker may
+# still be running it, and would not look at a lease.
+UNLEASED_RUN_LIMIT = timedelta(hours=1)
+
+
+def _lost_or_abandoned(now) -> Q:
+    lost = Q(status=BatchIssue.Status.QUEUED, created_at__lt=now - STALE_BATCH_AFTER)
+    lapsed = Q(status=BatchIssue.Status.RUNNING, lease_until__lt=now)
+    unleased = Q(
+        status=BatchIssue.Status.RUNNING,
+        lease_until__isnull=True,
+        created_at__lt=now - UNLEASED_RUN_LIMIT,
+    )
+    return lost | lapsed | unleased
 
 
 def _batch_claim(batch_id: int) -> uuid.UUID | None:
     """Take the batch for this run, from the start: if it is queued, or running under a lease
     that has lapsed. One statement, so of two copies at once exactly one gets it."""
     token, now = uuid.uuid4(), timezone.now()
-    claimed = (
-        BatchIssue.objects.filter(pk=batch_id)
-        .filter(
-            Q(status=BatchIssue.Status.QUEUED)
-            | Q(status=BatchIssue.Status.RUNNING, lease_until__lt=now)
-            | Q(status=BatchIssue.Status.RUNNING, lease_until__isnull=True)
-        )
-        .update(
-            status=BatchIssue.Status.RUNNING,
-            lease_token=token,
-            lease_until=now + settings.BATCH_ISSUE_LEASE,
-            done=0,
-            results=[],
-            error="",
-        )
+    claimable = Q(status=BatchIssue.Status.QUEUED) | _lost_or_abandoned(now)
+    claimed = BatchIssue.objects.filter(claimable, pk=batch_id).update(
+        status=BatchIssue.Status.RUNNING,
+        lease_token=token,
+        lease_until=now + settings.BATCH_ISSUE_LEASE,
+        done=0,
+        results=[],
+        error="",
     )
     return token if claimed else None
 
@@ -531,55 +539,53 @@ def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIss
     token = _batch_claim(batch.pk)
     if token is None:
         batch.refresh_from_db()
-        if batch.status == BatchIssue.Status.RUNNING and batch.lease_until is not None:
-            raise BatchHeld(max((batch.lease_until - timezone.now()).total_seconds(), 0) + 1)
+        if batch.status == BatchIssue.Status.RUNNING:
+            until = batch.lease_until or batch.created_at + UNLEASED_RUN_LIMIT
+            raise BatchHeld(max((until - timezone.now()).total_seconds(), 0) + 1)
         return batch  # finished (or failed) meanwhile
     try:
         results = _batch_issue_groups(batch, token, issued_on)
-    except OperationalError:
-        # The database went away: let the lease lapse now, so the next sweep sends it again
-        # (if the database is still away, the lease lapses on its own).
-        with contextlib.suppress(OperationalError):
-            BatchIssue.objects.filter(pk=batch.pk, lease_token=token).update(
-                lease_until=timezone.now()
-            )
-        raise
     except Exception as error:
         logger.exception("batch issue %s failed", batch.pk)
-        _batch_write(
+        # Recorded if the database lets us; if it has gone away, the lease lapses instead and
+        # the sweep sends the batch again.
+        with contextlib.suppress(DatabaseFailure):
+            _batch_write(
+                batch.pk,
+                token,
+                status=BatchIssue.Status.FAILED,
+                error=_(
+                    "签发中断（%(kind)s）。已签发的证书有效；"
+                    "请重新发起批量签发，已签发者不会重复签发。"
+                )
+                % {"kind": type(error).__name__},
+                finished_at=timezone.now(),
+                lease_token=None,
+                lease_until=None,
+            )
+        raise
+    with transaction.atomic():  # the report and its audit record together, or neither
+        finished = results is not None and _batch_write(
             batch.pk,
             token,
-            status=BatchIssue.Status.FAILED,
-            error=_(
-                "签发中断（%(kind)s）。已签发的证书有效；请重新发起批量签发，已签发者不会重复签发。"
-            )
-            % {"kind": type(error).__name__},
+            status=BatchIssue.Status.DONE,
+            done=len(results),
+            total=len(results),
+            results=results,
             finished_at=timezone.now(),
             lease_token=None,
             lease_until=None,
         )
-        raise
-    finished = results is not None and _batch_write(
-        batch.pk,
-        token,
-        status=BatchIssue.Status.DONE,
-        done=len(results),
-        total=len(results),
-        results=results,
-        finished_at=timezone.now(),
-        lease_token=None,
-        lease_until=None,
-    )
-    batch.refresh_from_db()
+        batch.refresh_from_db()
+        if finished:
+            audit_record(
+                actor=batch.actor,
+                action="certificates.batch.finished",
+                obj=batch,
+                data={"issued": sum(1 for r in results if r["ok"]), "total": len(results)},
+            )
     if not finished:
         logger.warning("batch issue %s was taken over by another run; this run stops", batch.pk)
-        return batch
-    audit_record(
-        actor=batch.actor,
-        action="certificates.batch.finished",
-        obj=batch,
-        data={"issued": sum(1 for r in results if r["ok"]), "total": len(results)},
-    )
     return batch
 
 
@@ -617,51 +623,3 @@ def _batch_issue_groups(batch: BatchIssue, token: uuid.UUID, issued_on: date | N
         if not _batch_write(batch.pk, token, done=len(results), results=results):
             return None
     return results
-    BatchIssue.objects.filter(pk=batch.pk).update(
-        status=BatchIssue.Status.RUNNING, done=0, results=[]
-    )
-    results: list[dict] = []
-    candidates = list(
-        batch.session.applications.filter(status=ExamApplication.Status.PASSED)
-        .order_by("ticket_number")
-        .values_list("pk", "ticket_number", "applicant__profile__name")
-    )
-    for start in range(0, len(candidates), BATCH_GROUP):
-        group = candidates[start : start + BATCH_GROUP]
-        outcomes = certificate_issue_many(
-            application_ids=[pk for pk, _ticket, _name in group],
-            actor=batch.actor,
-            issued_on=issued_on,
-        )
-        for (pk, ticket, name), outcome in zip(group, outcomes, strict=True):
-            if outcome.error is not None:
-                number, message = "", outcome.error.message
-            else:
-                number = outcome.certificate.number
-                message = _("此前已签发") if outcome.already_issued else _("已签发")
-            results.append(
-                {
-                    "application": pk,
-                    "ticket": ticket,
-                    "name": name or "",
-                    "number": number,
-                    "message": str(message),
-                    "ok": bool(number),
-                }
-            )
-        BatchIssue.objects.filter(pk=batch.pk).update(done=len(results), results=results)
-    BatchIssue.objects.filter(pk=batch.pk).update(
-        status=BatchIssue.Status.DONE,
-        done=len(results),
-        total=len(results),
-        results=results,
-        finished_at=timezone.now(),
-    )
-    batch.refresh_from_db()
-    audit_record(
-        actor=batch.actor,
-        action="certificates.batch.finished",
-        obj=batch,
-        data={"issued": sum(1 for r in results if r["ok"]), "total": len(results)},
-    )
-    return batch

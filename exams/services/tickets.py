@@ -10,11 +10,13 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from applicants.models import Material, Profile
+from certportal.audit import audit_event, audit_record_many
+from certportal.pdf import MissingGlyphError
 from certportal.pii import mask_id_number
 from certportal.queue import enqueue_on_commit
 
 from ..models import ExamApplication
-from ..tickets import TicketData
+from ..tickets import TicketData, ValueTooLong
 from ..tickets import render_admission_ticket as render_admission_ticket_pdf
 
 logger = logging.getLogger(__name__)
@@ -40,22 +42,31 @@ def ticket_data(application: ExamApplication) -> TicketData:
     )
 
 
-def tickets_render_again(*, applications) -> int:
+def tickets_render_again(*, applications, actor) -> int:
     """Staff send again the tickets of scheduled applications that have none (one whose
-    render failed, once its data is corrected): the failure is cleared and each render
-    queued. Returns how many were sent."""
+    render failed, once its data is corrected): the failure is cleared, each render queued
+    and audited. Returns how many were sent."""
     from ..tasks import render_admission_ticket
 
-    pks = [
-        a.pk
+    chosen = [
+        a
         for a in applications
         if a.status == ExamApplication.Status.SCHEDULED and a.ticket_number and not a.ticket_pdf
     ]
     with transaction.atomic():
-        ExamApplication.objects.filter(pk__in=pks).update(ticket_error="")
-        for pk in pks:
-            enqueue_on_commit(render_admission_ticket, pk)
-    return len(pks)
+        ExamApplication.objects.filter(pk__in=[a.pk for a in chosen]).update(ticket_error="")
+        audit_record_many(
+            audit_event(
+                actor=actor,
+                action="exams.ticket.render_again",
+                obj=a,
+                reason=a.ticket_error,
+            )
+            for a in chosen
+        )
+        for a in chosen:
+            enqueue_on_commit(render_admission_ticket, a.pk)
+    return len(chosen)
 
 
 def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplication | None:
@@ -76,13 +87,15 @@ def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplicatio
         return application
     try:
         pdf = render_admission_ticket_pdf(ticket_data(application))
-    except ValueError as exc:
-        # The data cannot be drawn (MissingGlyphError among them): trying again changes
-        # nothing. Recorded for staff and the applicant's page, and the sweep skips it.
+    except (MissingGlyphError, ValueTooLong) as exc:
+        # The data cannot be drawn: trying again changes nothing. Recorded for staff and the
+        # applicant's page (unless a ticket was stored meanwhile), and the sweep skips it.
         logger.error(
             "admission ticket of application %s cannot be rendered: %s", application_pk, exc
         )
-        ExamApplication.objects.filter(pk=application.pk).update(ticket_error=str(exc))
+        ExamApplication.objects.filter(
+            pk=application.pk, ticket_number=application.ticket_number, ticket_pdf=""
+        ).update(ticket_error=str(exc))
         return None
     name = default_storage.save(f"tickets/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
     try:

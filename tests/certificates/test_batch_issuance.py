@@ -273,7 +273,10 @@ def test_a_second_copy_of_a_running_batch_waits_for_the_first_runs_lease(
     with pytest.raises(RuntimeError, match="retried"):
         run_batch_issue.run(batch.pk)
     assert len(retried) == 1 and 290 < retried[0] <= 301
-    assert not Certificate.objects.exists()
+    # Run in-process (development, ``render_pending --now``) a retry would not wait: the copy
+    # leaves the batch to its holder.
+    assert run_batch_issue.apply(args=[batch.pk], throw=True).get() == 0
+    assert len(retried) == 1 and not Certificate.objects.exists()
 
 
 def test_a_run_whose_lease_was_taken_over_stops_and_the_new_run_writes_the_report(
@@ -320,22 +323,35 @@ def test_the_sweep_sends_again_a_running_batch_whose_lease_lapsed_and_no_live_on
     from datetime import timedelta
 
     monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    live, lapsed, legacy = (
-        services.batch_issue_start(session=passed.session, actor=authority_staff) for _ in range(3)
+    live, lapsed, unleased, old_unleased = (
+        services.batch_issue_start(session=passed.session, actor=authority_staff) for _ in range(4)
     )
     issuance._batch_claim(live.pk)
     issuance._batch_claim(lapsed.pk)
     BatchIssue.objects.filter(pk=lapsed.pk).update(
         lease_until=timezone.now() - timedelta(seconds=1)
     )
-    # Running before leases existed: no lease at all.
-    BatchIssue.objects.filter(pk=legacy.pk).update(status=BatchIssue.Status.RUNNING)
-    assert services.stale_batch_ids() == [lapsed.pk, legacy.pk]
+    # Left running by a worker from before leases: it may still be at work for the run's
+    # time limit (an hour), and is taken up only after that.
+    BatchIssue.objects.filter(pk__in=[unleased.pk, old_unleased.pk]).update(
+        status=BatchIssue.Status.RUNNING
+    )
+    BatchIssue.objects.filter(pk=old_unleased.pk).update(
+        created_at=timezone.now() - timedelta(minutes=61)
+    )
+    assert services.stale_batch_ids() == [lapsed.pk, old_unleased.pk]
+    with pytest.raises(issuance.BatchHeld) as held:
+        services.batch_issue_run(batch_id=unleased.pk)
+    assert 3500 < held.value.retry_in <= 3601
 
     services.batch_issue_run(batch_id=lapsed.pk)
     lapsed.refresh_from_db()
     assert lapsed.status == BatchIssue.Status.DONE and lapsed.done == 1
-    assert services.stale_batch_ids() == [legacy.pk]
+    services.batch_issue_run(batch_id=old_unleased.pk)
+    old_unleased.refresh_from_db()
+    assert old_unleased.status == BatchIssue.Status.DONE and old_unleased.lease_token is None
+    assert services.stale_batch_ids() == []
+    assert AuditEvent.objects.filter(action="certificates.batch.finished").count() == 2
 
 
 def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run_again(
@@ -379,17 +395,34 @@ def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run
 def test_a_batch_whose_database_went_away_is_left_for_the_sweep(
     passed, authority_staff, monkeypatch
 ):
-    from django.db import OperationalError
+    """The connection is lost mid-batch: the failure cannot be recorded either, so the batch
+    stays running until its lease lapses, and then the sweep sends it again."""
+    from datetime import timedelta
+
+    from django.db import InterfaceError, OperationalError
 
     monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
     batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    write = issuance._batch_write
 
     def unreachable(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
+    def closed(batch_id, token, **fields):
+        if fields.get("status") == BatchIssue.Status.FAILED:
+            raise InterfaceError("connection already closed")
+        return write(batch_id, token, **fields)
+
     monkeypatch.setattr(issuance, "certificate_issue_many", unreachable)
+    monkeypatch.setattr(issuance, "_batch_write", closed)
     with pytest.raises(OperationalError):
         services.batch_issue_run(batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchIssue.Status.RUNNING and not batch.error
+    assert services.stale_batch_ids() == []  # until its lease lapses
+    BatchIssue.objects.filter(pk=batch.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert services.stale_batch_ids() == [batch.pk]
+    monkeypatch.undo()
+    services.batch_issue_run(batch_id=batch.pk)  # the database is back
+    batch.refresh_from_db()
+    assert batch.status == BatchIssue.Status.DONE and batch.done == 1

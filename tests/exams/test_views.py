@@ -246,7 +246,9 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
     from datetime import timedelta
 
     from applicants.models import Profile
+    from certportal.models import AuditEvent
     from exams import services
+    from exams.services.tickets import ticket_render
 
     Profile.objects.filter(user=approved.applicant).update(name="王\U0010fffd")
     with django_capture_on_commit_callbacks(execute=True):
@@ -277,6 +279,14 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
             follow=True,
         )
     assert "已重新提交 1 份准考证的生成" in response.content.decode()
+    approved.refresh_from_db()
+    assert approved.ticket_pdf and not approved.ticket_error
+    sent = AuditEvent.objects.get(action="exams.ticket.render_again")
+    assert sent.actor_id == assessor.pk and sent.object_id == str(approved.pk)
+    assert "U+10FFFD" in sent.reason
+    # A render that stores a ticket clears any failure left on the row.
+    ExamApplication.objects.filter(pk=approved.pk).update(ticket_error="stale")
+    ticket_render(application_pk=approved.pk, force=True)
     approved.refresh_from_db()
     assert approved.ticket_pdf and not approved.ticket_error
     change = client.get(f"/admin/exams/examapplication/{approved.pk}/change/").content.decode()
