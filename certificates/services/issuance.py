@@ -15,7 +15,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import Error as DatabaseFailure
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -481,9 +482,7 @@ def stale_batch_ids() -> list[int]:
     were started (their message was lost), or running under a lease that has lapsed (their
     worker died, or the database went away under them)."""
     return list(
-        BatchIssue.objects.filter(_lost_or_abandoned(timezone.now()))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+        BatchIssue.objects.filter(_lost_or_abandoned()).order_by("pk").values_list("pk", flat=True)
     )
 
 
@@ -493,7 +492,9 @@ def stale_batch_ids() -> list[int]:
 UNLEASED_RUN_LIMIT = timedelta(hours=1)
 
 
-def _lost_or_abandoned(now) -> Q:
+def _lost_or_abandoned() -> Q:
+    """By the database's clock, as leases are given and renewed: one clock for every host."""
+    now = Now()
     lost = Q(status=BatchIssue.Status.QUEUED, created_at__lt=now - STALE_BATCH_AFTER)
     lapsed = Q(status=BatchIssue.Status.RUNNING, lease_until__lt=now)
     unleased = Q(
@@ -507,12 +508,12 @@ def _lost_or_abandoned(now) -> Q:
 def _batch_claim(batch_id: int) -> uuid.UUID | None:
     """Take the batch for this run, from the start: if it is queued, or running under a lease
     that has lapsed. One statement, so of two copies at once exactly one gets it."""
-    token, now = uuid.uuid4(), timezone.now()
-    claimable = Q(status=BatchIssue.Status.QUEUED) | _lost_or_abandoned(now)
+    token = uuid.uuid4()
+    claimable = Q(status=BatchIssue.Status.QUEUED) | _lost_or_abandoned()
     claimed = BatchIssue.objects.filter(claimable, pk=batch_id).update(
         status=BatchIssue.Status.RUNNING,
         lease_token=token,
-        lease_until=now + settings.BATCH_ISSUE_LEASE,
+        lease_until=_lease_from_now(),
         done=0,
         results=[],
         error="",
@@ -523,8 +524,13 @@ def _batch_claim(batch_id: int) -> uuid.UUID | None:
 def _batch_write(batch_id: int, token: uuid.UUID, **fields) -> bool:
     """Write the run's progress and renew its lease; False if the lease is no longer this
     run's (it lapsed and another run took the batch over), and nothing is written."""
-    fields.setdefault("lease_until", timezone.now() + settings.BATCH_ISSUE_LEASE)
+    fields.setdefault("lease_until", _lease_from_now())
     return BatchIssue.objects.filter(pk=batch_id, lease_token=token).update(**fields) == 1
+
+
+def _lease_from_now():
+    """The lease's end by the database's clock (hosts' clocks may disagree)."""
+    return ExpressionWrapper(Now() + settings.BATCH_ISSUE_LEASE, output_field=DateTimeField())
 
 
 def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIssue:

@@ -426,3 +426,23 @@ def test_a_batch_whose_database_went_away_is_left_for_the_sweep(
     services.batch_issue_run(batch_id=batch.pk)  # the database is back
     batch.refresh_from_db()
     assert batch.status == BatchIssue.Status.DONE and batch.done == 1
+
+
+def test_a_host_whose_clock_runs_ahead_does_not_take_over_a_live_run(
+    passed, authority_staff, monkeypatch
+):
+    """Leases are given, renewed and judged by the database's clock: a worker host whose own
+    clock is an hour fast still sees another run's lease as live."""
+    from datetime import timedelta
+
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    holder = issuance._batch_claim(batch.pk)
+    fast = timezone.now() + timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: fast)
+
+    assert services.stale_batch_ids() == []
+    with pytest.raises(issuance.BatchHeld):
+        services.batch_issue_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.lease_token == holder and not Certificate.objects.exists()
