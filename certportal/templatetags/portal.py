@@ -5,8 +5,9 @@ from django import template
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template.base import Variable, VariableNode
 from django.template.defaulttags import CsrfTokenNode
-from django.template.loader_tags import BlockNode
+from django.template.loader_tags import BlockNode, IncludeNode
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -79,16 +80,27 @@ class OnceNode(template.Node):
         return html
 
 
+CSRF_VARIABLES = ("csrf_token", "csrf_input")
+
+
 @register.tag("once")
 def do_once(parser, token) -> OnceNode:
     """``{% once [variable …] %}…{% endonce %}``: see :class:`OnceNode`."""
     vary = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
     nodelist = parser.parse(("endonce",))
     parser.delete_first_token()
-    for forbidden in (CsrfTokenNode, BlockNode, OnceNode):
+    # An included template is not seen here, so it could hold a token unchecked.
+    for forbidden in (CsrfTokenNode, BlockNode, OnceNode, IncludeNode):
         if nodelist.get_nodes_by_type(forbidden):
             raise template.TemplateSyntaxError(
                 f"{{% once %}} cannot hold a {forbidden.__name__}: it would be served to "
                 "every visitor and every page alike"
+            )
+    for node in nodelist.get_nodes_by_type(VariableNode):
+        variable = node.filter_expression.var
+        if isinstance(variable, Variable) and variable.var.split(".")[0] in CSRF_VARIABLES:
+            raise template.TemplateSyntaxError(
+                f"{{% once %}} cannot hold {{{{ {variable.var} }}}}: one visitor's token "
+                "would be served to every visitor"
             )
     return OnceNode(nodelist, vary)

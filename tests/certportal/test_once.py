@@ -48,11 +48,21 @@ def test_under_debug_a_fragment_is_rendered_every_time(settings):
         "{% block title %}x{% endblock %}",
         "{% once %}x{% endonce %}",
         "{% if a %}{% csrf_token %}{% endif %}",
+        # An included template is not checked: it could hold a token.
+        "{% include 'a_form.html' %}",
+        "{% if a %}{% include name %}{% endif %}",
+        "<input value='{{ csrf_token }}'>",
+        "{{ csrf_input|safe }}",
     ],
 )
 def test_a_fragment_may_not_hold_a_token_or_a_block(inner):
     with pytest.raises(TemplateSyntaxError, match="cannot hold"):
         template("{% once %}" + inner + "{% endonce %}")
+
+
+def test_a_fragment_may_show_other_variables_and_strings():
+    page = template("{% once %}{{ label }} {{ 'csrf_token' }}{% endonce %}")
+    assert page.render(Context({"label": "证书查验"})) == "证书查验 csrf_token"
 
 
 @pytest.mark.django_db
