@@ -544,10 +544,19 @@ def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIss
         return batch
     token = _batch_claim(batch.pk)
     if token is None:
+        held = (
+            BatchIssue.objects.filter(pk=batch.pk)
+            .annotate(db_now=Now())
+            .values("status", "lease_until", "created_at", "db_now")
+            .get()
+        )
+        if held["status"] == BatchIssue.Status.RUNNING:
+            # When to look again, by the database's clock as the lease is (at least a second,
+            # at most a lease: a holder that dies is then taken over promptly).
+            until = held["lease_until"] or held["created_at"] + UNLEASED_RUN_LIMIT
+            wait = (until - held["db_now"]).total_seconds()
+            raise BatchHeld(min(max(wait, 0), settings.BATCH_ISSUE_LEASE.total_seconds()) + 1)
         batch.refresh_from_db()
-        if batch.status == BatchIssue.Status.RUNNING:
-            until = batch.lease_until or batch.created_at + UNLEASED_RUN_LIMIT
-            raise BatchHeld(max((until - timezone.now()).total_seconds(), 0) + 1)
         return batch  # finished (or failed) meanwhile
     try:
         results = _batch_issue_groups(batch, token, issued_on)

@@ -69,15 +69,38 @@ class OnceNode(template.Node):
 
     def render(self, context) -> str:
         if settings.DEBUG:
-            return self.nodelist.render(context)
+            return self._render(context)
         key = (get_language(), *(variable.resolve(context) for variable in self.vary))
         html = self.rendered.get(key)
         if html is None:
-            html = self.nodelist.render(context)
+            html = self._render(context)
             if len(self.rendered) >= ONCE_MAX_VARIANTS:
                 self.rendered.clear()
             self.rendered[key] = html
         return html
+
+    def _render(self, context) -> str:
+        # The compile-time checks see only what is written in the fragment; the tokens are
+        # also hidden from whatever it renders (an alias, a filter argument, a tag's own
+        # template), so that using one fails on the first render, in tests too.
+        with context.push(**{name: _NO_TOKEN for name in CSRF_VARIABLES}):
+            return self.nodelist.render(context)
+
+
+class _NoToken:
+    """What ``csrf_token`` and ``csrf_input`` are inside ``{% once %}``: anything that would
+    write them out raises."""
+
+    def _refuse(self, *args):
+        raise template.TemplateSyntaxError(
+            "{% once %} cannot show a CSRF token: one visitor's token would be served to "
+            "every visitor"
+        )
+
+    __str__ = __html__ = __iter__ = __len__ = __getitem__ = _refuse
+
+
+_NO_TOKEN = _NoToken()
 
 
 CSRF_VARIABLES = ("csrf_token", "csrf_input")

@@ -10,7 +10,9 @@ from django.utils import translation
 
 from tests.factories import user_factory
 
-ENGINE = Engine(libraries={"portal": "certportal.templatetags.portal"})
+ENGINE = Engine(
+    libraries={"portal": "certportal.templatetags.portal", "i18n": "django.templatetags.i18n"}
+)
 
 
 def template(text: str):
@@ -58,6 +60,24 @@ def test_under_debug_a_fragment_is_rendered_every_time(settings):
 def test_a_fragment_may_not_hold_a_token_or_a_block(inner):
     with pytest.raises(TemplateSyntaxError, match="cannot hold"):
         template("{% once %}" + inner + "{% endonce %}")
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "{% with t=csrf_token %}{{ t }}{% endwith %}",
+        "{{ x|default:csrf_token }}",
+        "{% firstof csrf_token %}",
+        "{% load i18n %}{% blocktranslate with t=csrf_token %}{{ t }}{% endblocktranslate %}",
+        "{% for c in csrf_input %}{{ c }}{% endfor %}",
+    ],
+)
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_token_reached_another_way_fails_on_the_first_render(inner, debug, settings):
+    settings.DEBUG = debug
+    page = template("{% once %}" + inner + "{% endonce %}")
+    with pytest.raises(TemplateSyntaxError, match="CSRF token"):
+        page.render(Context({"csrf_token": "SECRET1", "csrf_input": "<input value=SECRET1>"}))
 
 
 def test_a_fragment_may_show_other_variables_and_strings():
