@@ -564,8 +564,8 @@ def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIss
         logger.exception("batch issue %s failed", batch.pk)
         # Recorded if the database lets us; if it has gone away, the lease lapses instead and
         # the sweep sends the batch again.
-        with contextlib.suppress(DatabaseFailure):
-            _batch_write(
+        with contextlib.suppress(DatabaseFailure), transaction.atomic():
+            failed = _batch_write(
                 batch.pk,
                 token,
                 status=BatchIssue.Status.FAILED,
@@ -578,6 +578,13 @@ def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIss
                 lease_token=None,
                 lease_until=None,
             )
+            if failed:
+                audit_record(
+                    actor=batch.actor,
+                    action="certificates.batch.failed",
+                    obj=batch,
+                    data={"error": type(error).__name__},
+                )
         raise
     with transaction.atomic():  # the report and its audit record together, or neither
         finished = results is not None and _batch_write(

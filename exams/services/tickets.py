@@ -16,6 +16,7 @@ from certportal.pii import mask_id_number
 from certportal.queue import enqueue_on_commit
 
 from ..models import ExamApplication
+from ..selectors import applications_visible_to
 from ..tickets import TicketData, ValueTooLong
 from ..tickets import render_admission_ticket as render_admission_ticket_pdf
 
@@ -45,14 +46,18 @@ def ticket_data(application: ExamApplication) -> TicketData:
 def tickets_render_again(*, applications, actor) -> int:
     """Staff send again the tickets of scheduled applications that have none (one whose
     render failed, once its data is corrected): the failure is cleared, each render queued
-    and audited. Returns how many were sent."""
+    and audited. Only applications the actor may see are touched. Returns how many were
+    sent."""
     from ..tasks import render_admission_ticket
 
-    chosen = [
-        a
-        for a in applications
-        if a.status == ExamApplication.Status.SCHEDULED and a.ticket_number and not a.ticket_pdf
-    ]
+    chosen = list(
+        applications_visible_to(actor).filter(
+            pk__in=[a.pk for a in applications],
+            status=ExamApplication.Status.SCHEDULED,
+            ticket_number__isnull=False,
+            ticket_pdf="",
+        )
+    )
     with transaction.atomic():
         ExamApplication.objects.filter(pk__in=[a.pk for a in chosen]).update(ticket_error="")
         audit_record_many(

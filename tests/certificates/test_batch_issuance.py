@@ -1,5 +1,7 @@
 """Issuing many at once: the batch's groups, each candidate on its own merits."""
 
+from datetime import timedelta
+
 import pytest
 from django.db.models import Count
 from django.utils import timezone
@@ -29,6 +31,14 @@ def small_groups(monkeypatch):
     """Groups of two, so a handful of candidates spans several transactions and messages."""
     monkeypatch.setattr(issuance, "BATCH_GROUP", 2)
     monkeypatch.setattr(issuance, "RENDER_GROUP", 2)
+
+
+@pytest.fixture
+def start_batch(passed, authority_staff, monkeypatch):
+    """Start a batch of ``passed``'s session whose message goes nowhere: the test runs it (or
+    its copies) itself."""
+    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
+    return lambda: services.batch_issue_start(session=passed.session, actor=authority_staff)
 
 
 def test_batch_in_groups_gives_each_candidate_a_number_period_audit_notice_and_pdf(
@@ -219,8 +229,6 @@ def test_a_batch_whose_message_was_lost_is_sent_again_by_the_sweep(
     """Started while the broker was down, the batch's message never arrived: half an hour on,
     the sweep sends it again and everyone is issued; a batch started a minute ago is left to
     its own message."""
-    from datetime import timedelta
-
     from certificates.tasks import enqueue_pending_renders
 
     sent = []
@@ -243,16 +251,13 @@ def test_a_batch_whose_message_was_lost_is_sent_again_by_the_sweep(
     assert Certificate.objects.count() == 1
 
 
-def test_a_second_copy_of_a_running_batch_waits_for_the_first_runs_lease(
-    passed, authority_staff, monkeypatch
-):
+def test_a_second_copy_of_a_running_batch_waits_for_the_first_runs_lease(start_batch, monkeypatch):
     """The sweep's copy of a batch, or its late first message, arriving while a run holds the
     batch: it issues nothing and writes nothing, and its task tries again once the lease may
     have lapsed."""
     from certificates.tasks import run_batch_issue
 
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch = start_batch()
     holder = issuance._batch_claim(batch.pk)
     BatchIssue.objects.filter(pk=batch.pk).update(done=1, results=[{"ticket": "held"}])
 
@@ -280,16 +285,13 @@ def test_a_second_copy_of_a_running_batch_waits_for_the_first_runs_lease(
 
 
 def test_a_run_whose_lease_was_taken_over_stops_and_the_new_run_writes_the_report(
-    passed, authority_staff, small_groups, monkeypatch, django_capture_on_commit_callbacks
+    passed, start_batch, small_groups, monkeypatch, django_capture_on_commit_callbacks
 ):
     """A run stalls past its lease (a long pause of its machine); a copy takes the batch over
     and finishes it. The stalled run, resuming, issues no more groups and writes nothing: the
     report, the progress and the 'finished' audit are the new run's, once."""
-    from datetime import timedelta
-
     more_passed(passed.session, 4)  # five candidates: three groups of two
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch = start_batch()
     issue_many = issuance.certificate_issue_many
     groups = []
 
@@ -317,15 +319,8 @@ def test_a_run_whose_lease_was_taken_over_stops_and_the_new_run_writes_the_repor
     assert AuditEvent.objects.filter(action=ISSUED).count() == 5
 
 
-def test_the_sweep_sends_again_a_running_batch_whose_lease_lapsed_and_no_live_one(
-    passed, authority_staff, monkeypatch
-):
-    from datetime import timedelta
-
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    live, lapsed, unleased, old_unleased = (
-        services.batch_issue_start(session=passed.session, actor=authority_staff) for _ in range(4)
-    )
+def test_the_sweep_sends_again_a_running_batch_whose_lease_lapsed_and_no_live_one(start_batch):
+    live, lapsed, unleased, old_unleased = (start_batch() for _ in range(4))
     issuance._batch_claim(live.pk)
     issuance._batch_claim(lapsed.pk)
     BatchIssue.objects.filter(pk=lapsed.pk).update(
@@ -355,11 +350,10 @@ def test_the_sweep_sends_again_a_running_batch_whose_lease_lapsed_and_no_live_on
 
 
 def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run_again(
-    passed, authority_staff, small_groups, monkeypatch, client
+    passed, start_batch, authority_staff, small_groups, monkeypatch, client
 ):
     more_passed(passed.session, 2)
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch = start_batch()
     issue_many = issuance.certificate_issue_many
     calls = []
 
@@ -377,6 +371,9 @@ def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run
     assert batch.status == BatchIssue.Status.FAILED and batch.finished_at
     assert "签发中断（KeyError）" in batch.error and "不会重复签发" in batch.error
     assert batch.done == 2 and batch.lease_token is None
+    failed = AuditEvent.objects.get(action="certificates.batch.failed")
+    assert failed.object_id == str(batch.pk) and failed.data == {"error": "KeyError"}
+    assert not AuditEvent.objects.filter(action="certificates.batch.finished").exists()
     assert Certificate.objects.count() == 2  # the first group stands
     assert services.stale_batch_ids() == []
     assert services.batch_issue_run(batch_id=batch.pk).status == BatchIssue.Status.FAILED
@@ -386,23 +383,18 @@ def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run
     page = client.get(f"/admin/certificates/batchissue/{batch.pk}/change/")
     assert page.status_code == 200
     assert "失败原因" in page.text and "签发中断（KeyError）" in page.text
-    done = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    done = start_batch()
     services.batch_issue_run(batch_id=done.pk)
     page = client.get(f"/admin/certificates/batchissue/{done.pk}/change/")
     assert page.status_code == 200 and "失败原因" not in page.text
 
 
-def test_a_batch_whose_database_went_away_is_left_for_the_sweep(
-    passed, authority_staff, monkeypatch
-):
+def test_a_batch_whose_database_went_away_is_left_for_the_sweep(start_batch, monkeypatch):
     """The connection is lost mid-batch: the failure cannot be recorded either, so the batch
     stays running until its lease lapses, and then the sweep sends it again."""
-    from datetime import timedelta
-
     from django.db import InterfaceError, OperationalError
 
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch = start_batch()
     write = issuance._batch_write
 
     def unreachable(**kwargs):
@@ -428,15 +420,10 @@ def test_a_batch_whose_database_went_away_is_left_for_the_sweep(
     assert batch.status == BatchIssue.Status.DONE and batch.done == 1
 
 
-def test_a_host_whose_clock_runs_ahead_does_not_take_over_a_live_run(
-    passed, authority_staff, monkeypatch
-):
+def test_a_host_whose_clock_runs_ahead_does_not_take_over_a_live_run(start_batch, monkeypatch):
     """Leases are given, renewed and judged by the database's clock: a worker host whose own
     clock is an hour fast still sees another run's lease as live."""
-    from datetime import timedelta
-
-    monkeypatch.setattr(issuance, "enqueue_on_commit", lambda task, *args: None)
-    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+    batch = start_batch()
     holder = issuance._batch_claim(batch.pk)
     fast = timezone.now() + timedelta(hours=1)
     monkeypatch.setattr(timezone, "now", lambda: fast)

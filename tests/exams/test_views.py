@@ -238,7 +238,13 @@ def test_session_import_page_offers_the_error_report_as_csv(client, session, ass
 
 
 def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff(
-    client, approved, session, assessor, private_media_root, django_capture_on_commit_callbacks
+    client,
+    approved,
+    session,
+    assessor,
+    other_institution_staff,
+    private_media_root,
+    django_capture_on_commit_callbacks,
 ):
     """A name with a character no installed font has: the render fails the same way each
     time, so it is recorded instead of retried every ten minutes. The applicant is told to
@@ -248,7 +254,7 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
     from applicants.models import Profile
     from certportal.models import AuditEvent
     from exams import services
-    from exams.services.tickets import ticket_render
+    from exams.services.tickets import ticket_render, tickets_render_again
 
     Profile.objects.filter(user=approved.applicant).update(name="王\U0010fffd")
     with django_capture_on_commit_callbacks(execute=True):
@@ -267,6 +273,10 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
     assert "准考证暂时无法生成" in page and approved.assessment_institution.name in page
     assert "U+10FFFD" not in page and "准考证正在生成" not in page
     client.logout()
+
+    # Staff who cannot see the application cannot send it again, by the service either.
+    assert tickets_render_again(applications=[approved], actor=other_institution_staff) == 0
+    assert not AuditEvent.objects.filter(action="exams.ticket.render_again").exists()
 
     login(client, assessor)
     change = client.get(f"/admin/exams/examapplication/{approved.pk}/change/").content.decode()
