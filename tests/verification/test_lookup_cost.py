@@ -140,6 +140,23 @@ def test_a_rate_limit_window_expires_in_redis(client, certificate, settings, mon
     assert 0 < server.ttl(keys[0]) <= 65
 
 
+def test_the_count_survives_redis_forgetting_its_script(client, certificate, settings, monkeypatch):
+    """The count runs as a script Redis keeps in memory: after a Redis restart (or a
+    ``SCRIPT FLUSH``) the next lookup must load it again, not fail."""
+    need(bool(settings.REDIS_URL), "Redis (REDIS_URL)")
+    import redis
+
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    settings.VERIFY_RATE_LIMIT = "5/m"
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_060.0)
+    query = {"cert_no": certificate.number, "name": "王小明"}
+    assert client.get("/api/v1/verify", query).status_code == 200
+    server.script_flush()
+    assert client.get("/api/v1/verify", query).status_code == 200
+    (key,) = server.scan_iter(match="*verify-rate:lookup:*:1800000060")
+    assert int(server.get(key)) == 2 and 0 < server.ttl(key) <= 65
+
+
 @pytest.mark.parametrize("debug", [True, False])
 def test_blank_forms_follow_the_language_of_the_page(client, settings, debug):
     settings.DEBUG = debug  # off, each language's blank forms and templates are kept
