@@ -45,9 +45,12 @@ def _require_staff_of(actor, *, institution: Institution | None = None, authorit
     if membership is not None:
         if institution is not None and membership.institution_id == institution.pk:
             return
-        if authority is not None and membership.authority_id in (
-            authority.pk,
-            authority.parent_id,
+        # An institution's staff have no authority, and a province-level authority has no
+        # parent: None must never match None.
+        if (
+            authority is not None
+            and membership.authority_id is not None
+            and membership.authority_id in (authority.pk, authority.parent_id)
         ):
             return
     raise DomainError(_("您无权处理这份报名。"), code="forbidden")

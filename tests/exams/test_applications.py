@@ -8,7 +8,7 @@ from applicants.models import Profile
 from certportal.errors import DomainError
 from certportal.models import AuditEvent, Notice
 from exams import services
-from exams.models import ExamApplication, Institution, Policy, Trade
+from exams.models import Authority, ExamApplication, Institution, Policy, Trade
 from exams.services import NotEligible
 from tests.exams.fixtures import make_candidate, medical
 from tests.factories import staff_factory
@@ -264,3 +264,43 @@ def test_staff_of_another_institution_cannot_return(submitted):
     other = staff_factory(institution=Institution.objects.get(name="宁波示例建筑安全培训学校"))
     with pytest.raises(DomainError, match="无权"):
         services.application_return(application=submitted, actor=other, reason="x")
+
+
+def test_institution_staff_never_act_for_a_province_level_authority(crane):
+    """Beijing's institutions sit directly under a province-level authority, which has no
+    parent: staff of an institution (who have no authority) must not pass as its staff."""
+    beijing = Authority.objects.get(pk=110000)
+    centre = Institution.objects.create(
+        name="北京示例考核中心", kind=Institution.Kind.ASSESSMENT, authority=beijing
+    )
+    school = Institution.objects.create(
+        name="北京示例培训学校", kind=Institution.Kind.TRAINING, authority=beijing
+    )
+    trainer, assessor = staff_factory(institution=school), staff_factory(institution=centre)
+    elsewhere = staff_factory(
+        institution=Institution.objects.get(name="泉州市住建行业中介服务中心")
+    )
+    candidate = make_candidate(username="13911112222")
+    application = medical(
+        services.application_create(
+            applicant=candidate,
+            trade=crane,
+            assessment_institution=centre,
+            training_institution=school,
+        )
+    )
+    application = services.application_submit(application=application, actor=candidate)
+    application = services.application_institution_approve(application=application, actor=trainer)
+    assert application.status == S.INSTITUTION_APPROVED
+    for actor in (trainer, assessor, elsewhere):
+        with pytest.raises(DomainError, match="无权"):
+            services.application_approve(application=application, actor=actor)
+        with pytest.raises(DomainError, match="无权"):
+            services.application_reject(application=application, actor=actor, reason="测试")
+    application.refresh_from_db()
+    assert application.status == S.INSTITUTION_APPROVED
+    assert not events(application, "exams.application.approved").exists()
+    approved = services.application_approve(
+        application=application, actor=staff_factory(authority=beijing)
+    )
+    assert approved.status == S.APPROVED

@@ -18,10 +18,11 @@ from certportal.imports import ImportRefused
 from certportal.models import AuditEvent, Notice
 from conftest import need
 from exams import services
-from exams.models import ExamApplication, ExamSession
+from exams.models import Authority, ExamApplication, ExamSession, Institution
 from exams.selectors import tickets_missing_ids
 from exams.tasks import enqueue_missing_tickets, render_admission_ticket
 from tests.exams.fixtures import bulk_scheduled, make_candidate, make_session, medical
+from tests.factories import staff_factory
 
 pytestmark = pytest.mark.django_db
 A = ExamApplication.Status
@@ -335,3 +336,25 @@ def test_a_ticket_whose_render_was_lost_is_rendered_by_the_sweep(approved, sessi
     assert render_admission_ticket.acks_late and render_admission_ticket.reject_on_worker_lost
     sweep = settings.CELERY_BEAT_SCHEDULE["render-missing-tickets"]
     assert sweep["task"] in celery_app.tasks and sweep["schedule"] <= 600
+
+
+def test_an_institution_cannot_approve_its_own_plan_under_a_province_level_authority(crane):
+    """A province-level authority (Beijing's) has no parent, and an institution's staff have no
+    authority: they must still not pass as the authority that approves and publishes."""
+    beijing = Authority.objects.get(pk=110000)
+    centre = Institution.objects.create(
+        name="北京示例考核中心", kind=Institution.Kind.ASSESSMENT, authority=beijing
+    )
+    assessor = staff_factory(institution=centre)
+    session = make_session(assessor, crane, centre)
+    services.session_submit(session=session, actor=assessor)
+    with pytest.raises(DomainError, match="无权"):
+        services.session_approve(session=session, actor=assessor)
+    session.refresh_from_db()
+    assert session.status == SS.SUBMITTED
+    session = services.session_approve(session=session, actor=staff_factory(authority=beijing))
+    assert session.status == SS.APPROVED
+    with pytest.raises(DomainError, match="无权"):
+        services.session_publish_scores(session=session, actor=assessor)
+    session.refresh_from_db()
+    assert session.status == SS.APPROVED
