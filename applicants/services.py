@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -30,6 +31,18 @@ from .validators import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+# What other apps do when a profile is saved, inside its transaction (registered from their
+# AppConfig.ready: this app knows nothing of them). certificates links the imported
+# certificates issued under the profile's name and ID number.
+ProfileSavedHook = Callable[[Profile], None]
+_profile_saved_hooks: list[ProfileSavedHook] = []
+
+
+def register_profile_saved_hook(hook: ProfileSavedHook) -> None:
+    if hook not in _profile_saved_hooks:
+        _profile_saved_hooks.append(hook)
 
 
 def _duplicate_id_message() -> str:
@@ -121,7 +134,7 @@ def profile_save(
                 {
                     "id_number": [
                         _(
-                            "您已提交考试报名，身份证号码不能再修改；如确有错误，"
+                            "您的身份证号码已用于考试报名或证书，不能再修改；如确有错误，"
                             "请携带身份证到发证机关办理更正。"
                         )
                     ]
@@ -150,6 +163,8 @@ def profile_save(
                 profile.save()
         except IntegrityError as exc:  # a concurrent registration of the same number
             raise ValidationError({"id_number": [_duplicate_id_message()]}) from exc
+        for hook in _profile_saved_hooks:
+            hook(profile)
         changed = [f for f in _PROFILE_FIELDS if created or before[f] != getattr(profile, f)]
         audit_record(
             actor=user,

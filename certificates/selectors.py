@@ -24,12 +24,13 @@ def holds_same_trade_certificate(applicant, trade) -> bool:
 
 
 def certificates_of(user):
-    """The holder's certificates: issued to the account, or imported under their ID number."""
-    index = Profile.objects.filter(user=user).values_list("id_number_index", flat=True).first()
-    qs = Certificate.objects.select_related("trade", "authority")
-    if index:
-        return qs.filter(holder_id_index=index)
-    return qs.filter(holder=user)
+    """The holder's certificates: those whose holder is the account.
+
+    Never by ID number alone: a profile's ID number is typed by its user, so matching on it
+    would hand an imported certificate (and its PDF, continuing education and violations) to
+    whoever typed the number first. Imported certificates are linked to an account by
+    ``certificates.services.holders`` when name and ID number both match."""
+    return Certificate.objects.select_related("trade", "authority").filter(holder=user)
 
 
 def get_certificate_for_holder(user, pk: int) -> Certificate:

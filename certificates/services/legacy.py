@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -17,7 +22,8 @@ from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
 from exams.models import Authority, Trade
 
-from ..models import Certificate, CertificateStatus, ValidityPeriod
+from ..models import Certificate, CertificateStatus, SerialCounter, ValidityPeriod
+from .holders import holder_for
 from .issuance import require_authority_staff
 
 
@@ -52,22 +58,184 @@ LEGACY_COLUMNS = (
 )
 
 
-def _trade(code: str) -> Trade | None:
-    """Old (pre-2023) or new codes; for code 99 only the national trade (建筑电气焊接)."""
+# The new trade codes (seed 003, 鲁建培注字〔2022〕2号, 附件 2) came with the new-version
+# certificate: "自2023年1月1日起，在全省住建领域启用新版建筑施工特种作业操作资格证书电子证照".
+# It is Shandong's notice, and the only date the seeds give.
+NEW_CODES_FROM = date(2023, 1, 1)
+
+
+@dataclass(frozen=True)
+class _NumberParts:
+    """A number shaped like the portal's: prefix, 2-character trade code, year, serial."""
+
+    prefix: str
+    trade_code: str
+    year: int
+    serial: int
+
+
+def _number_parts(number: str, authority: Authority) -> _NumberParts | None:
+    """The parts of a number in the portal's shape for the authority's province (the city
+    letter optional, as for a provincial authority), whose trade part may be an old code
+    (闽C4T2021000001); ``None`` for a number in any other format."""
+    abbreviation = authority.province.abbreviation
+    if not abbreviation:
+        return None
+    match = re.fullmatch(
+        rf"({re.escape(abbreviation)}[A-Z]?)([0-9A-Z]{{2}})(\d{{4}})(\d{{6}})", number
+    )
+    if match is None:
+        return None
+    prefix, trade_code, year, serial = match.groups()
+    return _NumberParts(prefix, trade_code, int(year), int(serial))
+
+
+@dataclass(frozen=True)
+class _NationalCodes:
+    """The national trades by new code and by old (pre-2023) code; for 99 only the national
+    trade (建筑电气焊接（切割）工), never a province's own."""
+
+    new: dict[str, Trade]
+    old: dict[str, Trade]
+
+    @classmethod
+    def load(cls) -> _NationalCodes:
+        trades = list(Trade.objects.filter(authority__isnull=True).order_by("pk"))
+        return cls(
+            new={t.code: t for t in trades},
+            old={t.old_code: t for t in trades if t.old_code},
+        )
+
+    def meanings(self, code: str) -> tuple[Trade | None, Trade | None]:
+        return self.new.get(code), self.old.get(code)
+
+    def in_year(self, code: str, year: int) -> Trade | None:
+        """What ``code`` meant in ``year``: a code that is both a new and another trade's
+        old code is read by the table in force then."""
+        new, old = self.meanings(code)
+        if new is not None and old is not None:
+            return new if year >= NEW_CODES_FROM.year else old
+        return new or old
+
+
+def _trade(
+    code: str, *, number: _NumberParts | None, first_issued_on: date, codes: _NationalCodes
+) -> Trade:
+    """The trade of a row's 工种代码, a new or an old (pre-2023) national code.
+
+    03, 06 and 07 are each a new code and another trade's old code (new 03 附着升降脚手架 /
+    old 03 司索信号工, new 06 施工升降机司机 / old 06 吊篮安装拆卸工, new 07 物料提升机司机 /
+    old 07 电气焊接). For those the row decides, in this order:
+
+    1. a number in the portal's shape names a trade with its code part, read by the table in
+       force in the number's year (闽C072024… is new 07, 闽C072020… old 07; 闽C4W2020… is
+       物料提升机司机 whatever the year). That trade is taken if it is one of the two meanings;
+       if it is neither, the row contradicts itself and is refused;
+    2. else a certificate first issued (初次领证日期) on or after 2023-01-01 is a new-version
+       certificate, so the code is new: from that day holders who pass are given the new
+       version (seed 003, 一.1);
+    3. else it is refused: an older certificate may appear with either table's codes, as its
+       holder may have had the new version made for it (seed 003, 二.2). The message names
+       the unambiguous code to write instead (the new meaning's old code, the old meaning's
+       new code).
+
+    Raises ``ValidationError`` with the message for the 工种代码 column.
+    """
     code = code.strip().upper()
-    national = Trade.objects.filter(authority__isnull=True)
-    return national.filter(Q(code=code) | Q(old_code=code)).order_by("-code").first()
+    new, old = codes.meanings(code)
+    if new is None or old is None or new == old:
+        if new is None and old is None:
+            raise ValidationError(_("工种代码不是新版或旧版的全国代码。"))
+        return new or old
+    if number is not None:
+        named = codes.in_year(number.trade_code, number.year)
+        if named in (new, old):
+            return named
+        if named is not None:
+            raise ValidationError(
+                _(
+                    "工种代码 %(code)s（新版为“%(new)s”，旧版为“%(old)s”）与证书编号中的"
+                    "工种代码 %(number_code)s（“%(named)s”）不是同一工种，请核对。"
+                )
+                % {
+                    "code": code,
+                    "new": new.name,
+                    "old": old.name,
+                    "number_code": number.trade_code,
+                    "named": named.name,
+                }
+            )
+    if first_issued_on >= NEW_CODES_FROM:
+        return new
+    raise ValidationError(
+        _(
+            "工种代码 %(code)s 在新版代码表中是“%(new)s”，在 2023 年 1 月 1 日前的旧版代码表中是"
+            "“%(old)s”；本行初次领证日期早于 2023 年 1 月 1 日，证书编号中也看不出工种，"
+            "无法判断是哪一个。请改填无歧义的代码：“%(new)s”填 %(new_instead)s，"
+            "“%(old)s”填 %(old_instead)s。"
+        )
+        % {
+            "code": code,
+            "new": new.name,
+            "old": old.name,
+            "new_instead": new.old_code,
+            "old_instead": old.code,
+        }
+    )
+
+
+def _advance_serial_counters(numbers: Iterable[tuple[str, Authority]]) -> None:
+    """Raise the serial counter of each imported number in the portal's own format (trade
+    part two digits) to at least its serial, so that issuance never makes that number again.
+
+    Must run inside the import's transaction, before the certificates are inserted. The
+    counters are locked as ``reserve_serials`` locks them (and in sorted order, as batch
+    issuance takes them), held until commit; a missing row is created in a savepoint, and a
+    concurrent creator's row is then locked on retry. A counter is never lowered.
+    """
+    highest: dict[tuple[str, str, int], int] = {}
+    for number, authority in numbers:
+        parts = _number_parts(number, authority)
+        if parts is None or not parts.trade_code.isdigit():
+            continue
+        key = (parts.prefix, parts.trade_code, parts.year)
+        highest[key] = max(highest.get(key, 0), parts.serial)
+    for (prefix, trade_code, year), serial in sorted(highest.items()):
+        for _attempt in range(3):
+            counter = (
+                SerialCounter.objects.select_for_update()
+                .filter(prefix=prefix, trade_code=trade_code, year=year)
+                .first()
+            )
+            if counter is not None:
+                if counter.last < serial:
+                    counter.last = serial
+                    counter.save(update_fields=["last"])
+                break
+            try:
+                with transaction.atomic():
+                    SerialCounter.objects.create(
+                        prefix=prefix, trade_code=trade_code, year=year, last=serial
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise RuntimeError("could not advance a certificate serial counter")
 
 
 def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
     """Import legacy certificates all-or-nothing (per-row errors in ImportRefused).
 
-    Numbers are kept; old trade codes are mapped to the new ones; holders are linked to an
-    account with the same ID number when one exists. No PDF is made until requested.
+    Numbers are kept; old trade codes are mapped to the new ones (see ``_trade`` for the
+    codes that are both); a holder is linked to an account whose profile has the same name
+    and ID number, when one exists (``holders``). A number in the portal's own format advances its serial counter, in the same
+    transaction, so the portal never issues it again. No PDF is made until requested.
     """
     plan: list[tuple[dict, Authority, Trade]] = []
 
     def validate(rows: list[dict]) -> list[RowError]:
+        codes = _NationalCodes.load()
         errors: list[RowError] = check_unique(rows, "number", "证书编号")
         numbers = [r["number"] for r in rows]
         existing = set(
@@ -93,9 +261,15 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
                 except DomainError as exc:
                     errors.append(RowError(line, "发证机关", exc.message))
                     continue
-            trade = _trade(row["trade"])
-            if trade is None:
-                errors.append(RowError(line, "工种代码", _("工种代码不是新版或旧版的全国代码。")))
+            try:
+                trade = _trade(
+                    row["trade"],
+                    number=_number_parts(row["number"], authority),
+                    first_issued_on=row["first_issued_on"],
+                    codes=codes,
+                )
+            except ValidationError as exc:
+                errors.append(RowError(line, "工种代码", exc.message))
                 continue
             if row["valid_until"] < row["valid_from"]:
                 errors.append(RowError(line, "有效期至", _("有效期至早于有效期起。")))
@@ -108,13 +282,11 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
 
     read_table(data, filename, LEGACY_COLUMNS, validate=validate)
     with transaction.atomic():
+        _advance_serial_counters((row["number"], authority) for row, authority, _t in plan)
         for row, authority, trade in plan:
             parsed = row["id_number"]
-            holder = (
-                Profile.objects.filter(id_number_index=blind_index(parsed.number))
-                .values_list("user_id", flat=True)
-                .first()
-            )
+            # Linked only to a profile with the same name *and* ID number (holders.py).
+            holder = holder_for(name=row["name"], id_index=blind_index(parsed.number))
             certificate = Certificate.objects.create(
                 number=row["number"],
                 holder_id=holder,
@@ -138,6 +310,8 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
                 valid_until=row["valid_until"],
                 reason="imported",
             )
+            if holder is not None:  # its ID number now holds a certificate: locked
+                Profile.objects.filter(user_id=holder).update(id_number_locked=True)
             audit_record(
                 actor=actor,
                 action="certificates.certificate.imported",

@@ -1,7 +1,10 @@
+from datetime import date, timedelta
+
 import pytest
+from django.utils import timezone
 
 from certificates import services
-from certificates.models import Certificate
+from certificates.models import Certificate, SerialCounter
 from certportal.imports import ImportRefused
 from certportal.pdf import MissingGlyphError
 from tests.applicants.fixtures_ids import valid_id
@@ -17,10 +20,19 @@ def row(
     code="4T",
     authority="泉州市住房和城乡建设局",
     valid_until="2027-03-01",
+    first_issued="2021-03-01",
+    issued="2025-03-02",
 ):
     id_number = id_number or valid_id("35050319800101111")
-    dates = f"2021-03-01,2025-03-02,2025-03-02,{valid_until}"
+    dates = f"{first_issued},{issued},{issued},{valid_until}"
     return f"{number},{name},{id_number},{code},{dates},{authority}\n"
+
+
+def dated(first_issued, issued=None):
+    """The dates of a certificate first issued on ``first_issued``, valid for two years."""
+    issued = date.fromisoformat(issued or first_issued)
+    valid_until = date(issued.year + 2, issued.month, issued.day) - timedelta(days=1)
+    return {"first_issued": first_issued, "issued": issued, "valid_until": valid_until}
 
 
 def test_import_keeps_numbers_maps_old_codes_and_makes_no_pdf(issuer_credit_code):
@@ -72,3 +84,116 @@ def test_a_name_no_font_has_fails_loudly_and_staff_see_why(issuer_credit_code):
         services.certificate_render(certificate_pk=certificate.pk)
     certificate.refresh_from_db()
     assert "U+10FFFD" in certificate.render_error and not certificate.pdf
+
+
+def test_imported_portal_number_advances_the_counter_so_issuance_takes_the_next(
+    passed, authority_staff
+):
+    year = timezone.localdate().year
+    data = (HEADER + row(f"闽C05{year}000001", code="05", **dated(f"{year}-01-05"))).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+
+    issued = services.certificate_issue(application=passed, actor=authority_staff)
+
+    assert issued.number == f"闽C05{year}000002"
+    assert Certificate.objects.filter(number=f"闽C05{year}000001", is_legacy=True).exists()
+
+
+def test_import_never_lowers_a_counter_and_leaves_other_formats_alone(passed, authority_staff):
+    year = timezone.localdate().year
+    first = HEADER + row(f"闽C05{year}000009", code="05", **dated(f"{year}-01-05"))
+    services.import_certificates(data=first.encode(), filename="legacy.csv")
+    later = (
+        HEADER
+        + row(f"闽C05{year}000003", code="05", name="林一", **dated(f"{year}-01-05"))
+        + row("闽C4T2021000001", name="林二")
+        + row("闽建特字第2021-05号", code="05", name="林三")
+    )
+    services.import_certificates(data=later.encode(), filename="legacy.csv")
+
+    assert list(SerialCounter.objects.values_list("prefix", "trade_code", "year", "last")) == [
+        ("闽C", "05", year, 9)
+    ]
+    issued = services.certificate_issue(application=passed, actor=authority_staff)
+    assert issued.number == f"闽C05{year}000010"
+
+
+# 03, 06 and 07 are new codes and, before 2023, other trades' codes (seed 003, 附件 2).
+AMBIGUOUS = [
+    ("03", "建筑架子工（附着升降脚手架）", "建筑起重司索信号工"),
+    ("06", "建筑起重机械司机（施工升降机）", "高处作业吊篮安装拆卸工"),
+    ("07", "建筑起重机械司机（物料提升机）", "建筑电气焊接（切割）工"),
+]
+
+
+@pytest.mark.parametrize(("code", "new", "old"), AMBIGUOUS)
+def test_an_ambiguous_code_takes_the_meaning_of_the_year_in_the_number(
+    issuer_credit_code, code, new, old
+):
+    data = (
+        HEADER
+        + row(f"闽C{code}2024000001", code=code, **dated("2024-05-06"))
+        + row(f"闽C{code}2020000001", code=code, name="林一", **dated("2020-05-06"))
+    ).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    assert Certificate.objects.get(number=f"闽C{code}2024000001").trade.name == new
+    assert Certificate.objects.get(number=f"闽C{code}2020000001").trade.name == old
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "trade"),
+    [
+        ("闽C4W2020000001", "07", "建筑起重机械司机（物料提升机）"),
+        ("闽C992021000001", "07", "建筑电气焊接（切割）工"),
+        ("闽C4S2019000001", "06", "建筑起重机械司机（施工升降机）"),
+        ("闽C042024000001", "03", "建筑起重司索信号工"),
+    ],
+)
+def test_an_ambiguous_code_takes_the_trade_the_number_names(
+    issuer_credit_code, number, code, trade
+):
+    data = (HEADER + row(number, code=code, **dated("2020-05-06"))).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    assert Certificate.objects.get(number=number).trade.name == trade
+
+
+def test_an_ambiguous_code_first_issued_from_2023_without_a_coded_number_is_new(
+    issuer_credit_code,
+):
+    data = (HEADER + row("闽建特字第2023-06号", code="06", **dated("2023-01-01"))).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    assert Certificate.objects.get().trade.name == "建筑起重机械司机（施工升降机）"
+
+
+def test_an_ambiguous_code_that_nothing_in_the_row_decides_is_refused(issuer_credit_code):
+    rows = [
+        row("闽建特字第2020-07号", code="07", **dated("2022-12-31", issued="2024-01-02")),
+        row("闽C032021000001", code="07", name="林一"),
+        row("闽建特字第2020-08号", code="4T", name="林二", **dated("2020-05-06")),
+        row("闽建特字第2020-09号", code="01", name="林三", **dated("2020-05-06")),
+    ]
+    with pytest.raises(ImportRefused) as exc:
+        services.import_certificates(data=(HEADER + "".join(rows)).encode(), filename="legacy.csv")
+
+    errors = [(e.row, e.column) for e in exc.value.errors]
+    assert errors == [(2, "工种代码"), (3, "工种代码")]
+    undecided, contradicted = (e.message for e in exc.value.errors)
+    assert "2023 年 1 月 1 日" in undecided and "4W" in undecided and "99" in undecided
+    assert "证书编号" in contradicted and "建筑起重司索信号工" in contradicted
+    assert not Certificate.objects.exists()
+
+
+def test_unambiguous_old_codes_still_map_whatever_the_dates(issuer_credit_code):
+    data = (
+        HEADER
+        + row("闽建特字第2020-08号", code="4T", **dated("2020-05-06"))
+        + row("闽建特字第2020-09号", code="01", name="林一", **dated("2020-05-06"))
+        + row("闽建特字第2020-10号", code="2F", name="林二", **dated("2024-05-06"))
+    ).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    codes = dict(Certificate.objects.values_list("number", "trade__code"))
+    assert codes == {
+        "闽建特字第2020-08号": "05",
+        "闽建特字第2020-09号": "01",
+        "闽建特字第2020-10号": "03",
+    }
