@@ -108,6 +108,7 @@ def test_admin_lists_of_other_scopes_show_none_of_the_records(client, world, int
         "/admin/certificates/certificate/",
         "/admin/renewals/renewalapplication/",
         "/admin/renewals/continuingeducation/",
+        "/admin/certportal/auditevent/",
     ):
         response = client.get(changelist)
         if response.status_code == 200:
@@ -209,3 +210,24 @@ def test_admin_actions_on_records_of_another_scope_change_nothing(client, world,
     certificate.refresh_from_db()
     renewal.refresh_from_db()
     assert certificate.status == CertificateStatus.VALID and renewal.status == "submitted"
+
+
+def test_the_audit_log_shows_staff_the_events_of_their_own_records(
+    client, world, authority_staff, other_authority_staff, superuser
+):
+    """Each staff member sees the events of the records their admin lists show, and only
+    those; events without a record (workers' reports) are the operators'."""
+    from certportal.audit import audit_record
+
+    audit_record(actor=None, action="certportal.worker.report", data={"ok": True})
+    number = world["secrets"][1]
+    seen = {}
+    for who, user in (
+        ("own", authority_staff),
+        ("other", other_authority_staff),
+        ("operator", superuser),
+    ):
+        client.force_login(user)
+        body = client.get("/admin/certportal/auditevent/").content.decode()
+        seen[who] = (number in body, "certportal.worker.report" in body)
+    assert seen == {"own": (True, False), "other": (False, False), "operator": (True, True)}
