@@ -12,7 +12,7 @@ from certportal.pii import blind_index
 
 from .idcard import parse_id_number
 from .models import Material, Profile, User
-from .selectors import applicants_visible_to
+from .selectors import applicants_visible_to, materials_shown_to_staff
 
 
 @admin.register(User)
@@ -101,7 +101,7 @@ class ProfileAdmin(admin.ModelAdmin):
     def materials(self, obj):
         items = [
             format_html("<div>{}<br>{}</div>", m.get_kind_display(), _thumbnail(m, 120))
-            for m in Material.objects.filter(owner=obj.user_id)
+            for m in getattr(obj, "staff_materials", ())
         ]
         return format_html(
             '<div style="display:flex;gap:1rem">{}</div>',
@@ -110,6 +110,16 @@ class ProfileAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(user__in=applicants_visible_to(request.user))
+
+    def get_object(self, request, object_id, from_field=None):
+        # The materials this member may open (a medical certificate only through an application
+        # of theirs), read here because a display method is not given the request.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.staff_materials = list(
+                materials_shown_to_staff(request.user).filter(owner=obj.user_id).order_by("pk")
+            )
+        return obj
 
     def has_add_permission(self, request):
         return False

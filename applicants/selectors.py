@@ -54,11 +54,40 @@ def get_own_material(user: User, kind: str) -> Material:
     return material
 
 
+# A medical certificate belongs to one exam application (SPEC 3: "per exam application"):
+# staff who may see its owner's profile and papers may open it only through an application
+# of theirs that carries it. exams registers the rule (a Q over Material); with none, only
+# superusers open one.
+MedicalScopeRule = Callable[[User], Q]
+_medical_scope_rules: list[MedicalScopeRule] = []
+
+
+def register_medical_scope_rule(rule: MedicalScopeRule) -> None:
+    if rule not in _medical_scope_rules:
+        _medical_scope_rules.append(rule)
+
+
+def medical_visible_to(staff: User) -> Q:
+    """The medical certificates ``staff`` may open, as a condition over Material."""
+    if staff.is_superuser:
+        return Q()
+    condition = Q(pk__in=[])
+    for rule in _medical_scope_rules:
+        condition |= rule(staff)
+    return condition
+
+
+def materials_shown_to_staff(staff: User) -> QuerySet[Material]:
+    """Every material staff may open: the papers of the applicants they see, and of their
+    medical certificates only those of their own applications."""
+    return Material.objects.filter(owner__in=applicants_visible_to(staff)).filter(
+        ~Q(kind=MaterialKind.MEDICAL) | medical_visible_to(staff)
+    )
+
+
 def get_material_for_staff(staff: User, pk: int) -> Material:
     material = (
-        Material.objects.filter(pk=pk, owner__in=applicants_visible_to(staff)).first()
-        if staff.is_authenticated
-        else None
+        materials_shown_to_staff(staff).filter(pk=pk).first() if staff.is_authenticated else None
     )
     if material is None:
         raise Http404

@@ -19,3 +19,11 @@ class ExamsConfig(AppConfig):
             return Q(pk__in=applications_visible_to(staff).values("applicant_id"))
 
         register_staff_scope_rule(reviewers_see_their_applicants)
+
+        from applicants.selectors import register_medical_scope_rule
+
+        def reviewers_see_their_medical_certificates(staff):
+            # Only the medical certificate an application in their scope carries.
+            return Q(pk__in=applications_visible_to(staff).values("medical_certificate_id"))
+
+        register_medical_scope_rule(reviewers_see_their_medical_certificates)

@@ -304,3 +304,38 @@ def test_institution_staff_never_act_for_a_province_level_authority(crane):
         application=application, actor=staff_factory(authority=beijing)
     )
     assert approved.status == S.APPROVED
+
+
+def test_a_medical_certificate_is_seen_only_through_its_own_application(
+    client, submitted, assessor, trainer, school
+):
+    """A medical certificate belongs to one application (SPEC 3): staff who review another
+    application of the same person may see the person's photo and papers, not it."""
+    other_centre = Institution.objects.create(
+        name="泉州第二考核中心", kind=Institution.Kind.ASSESSMENT, authority=submitted.authority
+    )
+    second = medical(
+        services.application_create(
+            applicant=submitted.applicant,
+            trade=Trade.objects.get(code="01"),
+            assessment_institution=other_centre,
+            training_institution=school,
+        )
+    )
+    second = services.application_submit(application=second, actor=second.applicant)
+    own, theirs = submitted.medical_certificate, second.medical_certificate
+    photo = submitted.applicant.materials.get(kind="photo")
+
+    def status(user, material):
+        client.force_login(user)
+        return client.get(f"/staff/materials/{material.pk}/file/").status_code
+
+    assert [status(assessor, m) for m in (photo, own, theirs)] == [200, 200, 404]
+    second_assessor = staff_factory(institution=other_centre)
+    assert [status(second_assessor, m) for m in (photo, own, theirs)] == [200, 404, 200]
+    assert [status(trainer, m) for m in (own, theirs)] == [200, 200]  # trains for both
+    client.force_login(assessor)
+    profile_page = client.get(
+        f"/admin/applicants/profile/{submitted.applicant.profile.pk}/change/"
+    ).content.decode()
+    assert f"/staff/materials/{theirs.pk}/" not in profile_page
