@@ -229,8 +229,9 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
 
     Numbers are kept; old trade codes are mapped to the new ones (see ``_trade`` for the
     codes that are both); a holder is linked to an account whose profile has the same name
-    and ID number, when one exists (``holders``). A number in the portal's own format advances its serial counter, in the same
-    transaction, so the portal never issues it again. No PDF is made until requested.
+    and ID number, when one exists (``holders``). A number in the portal's own format
+    advances its serial counter, in the same transaction, so the portal never issues it
+    again. No PDF is made until requested.
     """
     plan: list[tuple[dict, Authority, Trade]] = []
 
