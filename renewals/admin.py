@@ -204,6 +204,7 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
         "mail_address",
         "signature_name",
         "signed_at",
+        "first_submitted_at",
         "submitted_at",
         "refuse_by",
         "approve_by",

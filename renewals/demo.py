@@ -23,6 +23,7 @@ HOLDERS = [
     ("13800000033", "褚国庆", "35050319810323137", "approved"),
     ("13800000034", "卫东升", "35050319820404139", "returned"),
     ("13800000035", "蒋文涛", "35050319830515151", "rejected"),
+    ("13800000036", "韩明辉", "35050319840626153", "withdrawn"),
 ]
 
 
@@ -46,7 +47,9 @@ def seed(ctx: DemoContext) -> None:
         certificate = Certificate.objects.get(number=f"闽C012024{n:06d}")
         holder = certificate.holder
         certificate_generate_ecert(certificate=certificate, actor=holder)
-        for hours, days_ago in ((16, 200), (8, 40)):
+        # The withdrawn one was begun without any continuing education, then given up.
+        courses = () if state == "withdrawn" else ((16, 200), (8, 40))
+        for hours, days_ago in courses:
             services.ce_record_create(
                 actor=provider_staff,
                 name=name,
@@ -74,7 +77,9 @@ def seed(ctx: DemoContext) -> None:
             declare_violations=True,
             declare_training=True,
         )
-        if state == "draft":
+        if state == "withdrawn":
+            services.renewal_withdraw(renewal=renewal, actor=holder)
+        if state in ("draft", "withdrawn"):
             continue
         renewal = services.renewal_set_delivery(
             renewal=renewal, actor=holder, delivery="electronic"

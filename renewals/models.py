@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from certificates.models import Certificate
@@ -106,6 +107,7 @@ class RenewalApplication(models.Model):
         APPROVED = "approved", _("准予延续")
         RETURNED = "returned", _("退回补正")
         REJECTED = "rejected", _("不予延续")
+        WITHDRAWN = "withdrawn", _("已撤回")
 
     class Delivery(models.TextChoices):
         ELECTRONIC = "electronic", _("电子证照")
@@ -136,6 +138,12 @@ class RenewalApplication(models.Model):
     signature_name = models.CharField(_("电子签名"), max_length=30, blank=True)
     signed_at = models.DateTimeField(_("签名时间"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True, db_index=True)
+    first_submitted_at = models.DateTimeField(
+        _("首次提交时间"),
+        null=True,
+        blank=True,
+        help_text=_("在受理期内首次提交的延续申请，退回补正后重新提交时不再受受理期限制"),
+    )
     decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
     reason = models.TextField(_("退回或不予延续原因"), blank=True)
     new_valid_until = models.DateField(_("延续后有效期至"), null=True, blank=True)
@@ -148,7 +156,16 @@ class RenewalApplication(models.Model):
         ordering = ("-submitted_at", "-id")
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "submitted", "approved", "returned", "rejected"]),
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "submitted",
+                        "approved",
+                        "returned",
+                        "rejected",
+                        "withdrawn",
+                    ]
+                ),
                 name="renewal_status_valid",
             ),
             models.UniqueConstraint(
@@ -161,6 +178,11 @@ class RenewalApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate.number} 延续 #{self.pk}"
+
+    @property
+    def first_submitted_on(self):
+        """The local day of the first submission, or None for a draft never submitted."""
+        return timezone.localdate(self.first_submitted_at) if self.first_submitted_at else None
 
     @property
     def declarations_complete(self) -> bool:

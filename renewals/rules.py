@@ -74,8 +74,15 @@ def age_limit(certificate: Certificate) -> date:
     return add_months(certificate.holder_birth_date, 12 * policy.female_max_age)
 
 
-def renewal_checks(certificate: Certificate, *, today: date | None = None) -> list[RenewalCheck]:
-    """Every check of SPEC 4.6, passed or not, in the order a holder would fix them."""
+def renewal_checks(
+    certificate: Certificate, *, today: date | None = None, submitted_on: date | None = None
+) -> list[RenewalCheck]:
+    """Every check of SPEC 4.6, passed or not, in the order a holder would fix them.
+
+    ``submitted_on`` is the day a renewal returned for correction was first submitted: one
+    submitted inside the window is still undecided (SPEC 4.6: it keeps the certificate valid
+    until it is decided), so its resubmission passes the window check whenever it comes.
+    """
     today = today or timezone.localdate()
     policy = policy_for(certificate.authority)
     checks: list[RenewalCheck] = []
@@ -92,8 +99,14 @@ def renewal_checks(certificate: Certificate, *, today: date | None = None) -> li
     )
     opens, closes = window(certificate)
     in_window = opens <= today <= closes
+    submitted_in_time = submitted_on is not None and opens <= submitted_on <= closes
     if in_window:
         message = _("延续受理期为 %(opens)s 至 %(closes)s，今天可以申请。")
+    elif submitted_in_time:
+        message = _(
+            "延续申请已于 %(submitted)s 在受理期（%(opens)s 至 %(closes)s）内提交，"
+            "补正后可以重新提交。"
+        )
     elif today < opens:
         message = _("延续受理期为 %(opens)s 至 %(closes)s，尚未开始。")
     else:
@@ -101,8 +114,13 @@ def renewal_checks(certificate: Certificate, *, today: date | None = None) -> li
     checks.append(
         RenewalCheck(
             "window",
-            in_window,
-            message % {"opens": format_date(opens), "closes": format_date(closes)},
+            in_window or submitted_in_time,
+            message
+            % {
+                "opens": format_date(opens),
+                "closes": format_date(closes),
+                "submitted": format_date(submitted_on) if submitted_on else "",
+            },
         )
     )
     hours = ce_hours(certificate)

@@ -19,9 +19,10 @@ from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.imports import Column, RowError, parse_date, parse_decimal_hours, read_table
 from certportal.notifications import notify
+from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
-from exams.eligibility import add_months
+from exams.eligibility import add_months, format_date
 from exams.models import Institution
 from exams.selectors import membership_of, policy_for
 
@@ -91,7 +92,17 @@ def ce_record_create(
         errors["completed_on"] = [_("完成日期不能晚于今天。")]
     if errors:
         raise ValidationError(errors)
+    course = course.strip()
     with transaction.atomic():
+        _lock_provider(provider)
+        key = (blind_index(number), completed_on, course)
+        if _recorded(provider, [key]):
+            raise ValidationError(
+                _(
+                    "本机构已录入过此人同一完成日期、同一课程的继续教育记录，不能重复计入学时。"
+                    "同一天的另一门课程请填写课程名称。"
+                )
+            )
         record = ContinuingEducation.objects.create(
             holder_name=name,
             holder_id_number=number,
@@ -99,7 +110,7 @@ def ce_record_create(
             mode=mode,
             hours=hours,
             completed_on=completed_on,
-            course=course.strip(),
+            course=course,
             created_by=actor,
         )
         audit_record(
@@ -109,6 +120,84 @@ def ce_record_create(
             data={"hours": str(hours), "provider": provider.pk},
         )
     return record
+
+
+# A CE record is one course completed by one person at one provider on one day: the natural key
+# is (holder's ID number, provider, completion date, course). Mode and hours describe that
+# completion; a second row that differs only in them is the same course sent again (perhaps
+# corrected), and counting it would add hours the holder did not do. Checked in the services,
+# not by a database constraint: imports made before this check may already hold such pairs.
+CE_KEY_COLUMNS = "身份证号、完成日期、课程"
+_CE_LOOKUP_BATCH = 500
+
+
+def _lock_provider(provider: Institution) -> None:
+    """Serialise CE writes per provider (the key includes the provider), so two uploads of one
+    file at once cannot both pass the duplicate check. NO KEY: rows that merely reference the
+    institution are not blocked."""
+    Institution.objects.select_for_update(no_key=True).filter(pk=provider.pk).first()
+
+
+def _recorded(provider: Institution, keys) -> dict[tuple, object]:
+    """Of the (ID blind index, completion date, course) keys, those the provider has already
+    recorded, each with when it was first recorded."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    indexes = sorted({index for index, _day, _course in keys})
+    days = [day for _index, day, _course in keys]
+    found: dict[tuple, object] = {}
+    for start in range(0, len(indexes), _CE_LOOKUP_BATCH):
+        rows = (
+            ContinuingEducation.objects.filter(
+                provider=provider,
+                holder_id_index__in=indexes[start : start + _CE_LOOKUP_BATCH],
+                completed_on__range=(min(days), max(days)),
+            )
+            .order_by("created_at")
+            .values_list("holder_id_index", "completed_on", "course", "created_at")
+        )
+        for index, day, course, created_at in rows:
+            key = (index, day, course)
+            if key in keys:
+                found.setdefault(key, created_at)
+    return found
+
+
+def _ce_duplicates(rows, provider: Institution) -> list[RowError]:
+    """A row repeating an earlier row of the file, or a record the provider already has.
+    Messages name rows and dates, never the ID number."""
+    errors: list[RowError] = []
+    first_seen: dict[tuple, int] = {}
+    for row in rows:
+        key = (blind_index(row["id_number"]), row["completed_on"], row.get("course") or "")
+        if key in first_seen:
+            errors.append(
+                RowError(
+                    row["_row"],
+                    CE_KEY_COLUMNS,
+                    _(
+                        "与第 %(row)d 行是同一条继续教育记录（身份证号、完成日期、课程都相同），"
+                        "请删除重复的一行；同一天的不同课程请在“课程”列写明课程名称。"
+                    )
+                    % {"row": first_seen[key]},
+                )
+            )
+        else:
+            first_seen[key] = row["_row"]
+    for key, created_at in _recorded(provider, first_seen).items():
+        errors.append(
+            RowError(
+                first_seen[key],
+                CE_KEY_COLUMNS,
+                _(
+                    "本机构已于 %(day)s 录入过这条继续教育记录（身份证号、完成日期、课程都相同），"
+                    "不能重复计入学时，请从文件中删除这一行。"
+                )
+                % {"day": format_date(timezone.localdate(created_at))},
+            )
+        )
+    return errors
 
 
 def _mode(value: str) -> str:
@@ -141,19 +230,24 @@ CE_COLUMNS = (
 
 def ce_import(*, actor, data: bytes, filename: str, provider: Institution | None = None) -> int:
     """A provider's CSV/XLSX of completed continuing education, imported all-or-nothing with
-    the same importer as exam scores (ImportRefused lists every bad row)."""
+    the same importer as exam scores (ImportRefused lists every bad row). A row repeating
+    another row of the file, or a record the provider already has (same ID number, completion
+    date and course), refuses the file: importing the same file twice adds nothing."""
     provider = _provider_for(actor, provider)
     today = timezone.localdate()
 
     def validate(rows):
-        return [
+        future = [
             RowError(row["_row"], "完成日期", _("完成日期不能晚于今天。"))
             for row in rows
             if row["completed_on"] > today
         ]
+        return future + _ce_duplicates(rows, provider)
 
-    rows = read_table(data, filename, CE_COLUMNS, validate=validate)
     with transaction.atomic():
+        # Read under the provider's lock, so the duplicate check sees every committed import.
+        _lock_provider(provider)
+        rows = read_table(data, filename, CE_COLUMNS, validate=validate)
         ContinuingEducation.objects.bulk_create(
             [
                 ContinuingEducation(
@@ -288,7 +382,11 @@ def renewal_submit(
 ) -> RenewalApplication:
     """Step 3 (信息确认 + 电子签名): draft | returned → submitted. The typed full name must
     match the holder's; every declaration ticked; every check of SPEC 4.6 passes. A renewal
-    submitted before expiry keeps the certificate valid until it is decided."""
+    submitted before expiry keeps the certificate valid until it is decided (``renewal_pending``).
+
+    A returned renewal first submitted inside the window is resubmitted whenever the holder
+    has corrected it: the window is judged on its first submission, and the certificate has
+    stayed valid while it was returned. Every other check is made again."""
     certificate = renewal.certificate
     _require_holder(certificate, actor)
     problems = []
@@ -304,11 +402,14 @@ def renewal_submit(
         raise DomainError("".join(problems), code="incomplete")
 
     def apply(row: RenewalApplication):
-        failing_checks = failing(renewal_checks(row.certificate))
+        checks = renewal_checks(row.certificate, submitted_on=row.first_submitted_on)
+        failing_checks = failing(checks)
         if failing_checks:
             raise RenewalRefused(failing_checks)
+        now = timezone.now()
         row.signature_name = normalise_person_name(signature_name)
-        row.signed_at = row.submitted_at = timezone.now()
+        row.signed_at = row.submitted_at = now
+        row.first_submitted_at = row.first_submitted_at or now
         row.reason = ""
         Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=True)
 
@@ -379,7 +480,13 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
     return row
 
 
-def _decide_against(renewal, actor, reason, to, verb, title):
+def _end_pending(row: RenewalApplication) -> None:
+    """The renewal is closed undecided or refused: the certificate no longer waits for it, so
+    past its valid-until date it shows expired at once and the nightly sweep stores that."""
+    Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=False)
+
+
+def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("请填写原因，申请人会看到它。"), code="reason_required")
@@ -388,7 +495,8 @@ def _decide_against(renewal, actor, reason, to, verb, title):
     def apply(row: RenewalApplication):
         row.reason = reason
         row.decided_at = timezone.now()
-        Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=False)
+        if to != R.RETURNED:
+            _end_pending(row)
         notify(
             user=row.applicant,
             title=title,
@@ -398,7 +506,7 @@ def _decide_against(renewal, actor, reason, to, verb, title):
 
     row, _changed = transition(
         renewal,
-        allowed_from=(R.SUBMITTED,),
+        allowed_from=allowed_from,
         to=to,
         actor=actor,
         action=f"renewals.renewal.{to}",
@@ -410,12 +518,53 @@ def _decide_against(renewal, actor, reason, to, verb, title):
 
 
 def renewal_return(*, renewal: RenewalApplication, actor, reason: str) -> RenewalApplication:
-    """submitted → returned (退回补正) with the reason; the holder may correct and resubmit."""
+    """submitted → returned (退回补正) with the reason; the holder may correct and resubmit.
+
+    A return is not a decision: the certificate stays valid pending the renewal (SPEC 4.6),
+    also past its valid-until date, until the holder resubmits and it is decided, the holder
+    withdraws it, or it is refused (``renewal_reject``)."""
     return _decide_against(
-        renewal, actor, reason, R.RETURNED, _("退回补正"), _("延续申请被退回补正")
+        renewal,
+        actor,
+        reason,
+        to=R.RETURNED,
+        allowed_from=(R.SUBMITTED,),
+        verb=_("退回补正"),
+        title=_("延续申请被退回补正"),
     )
 
 
 def renewal_reject(*, renewal: RenewalApplication, actor, reason: str) -> RenewalApplication:
-    """submitted → rejected (不予延续), final."""
-    return _decide_against(renewal, actor, reason, R.REJECTED, _("不予延续"), _("延续申请不予批准"))
+    """submitted | returned → rejected (不予延续), final. Refusing a returned renewal closes
+    one the holder does not correct; either way the certificate stops waiting for it."""
+    return _decide_against(
+        renewal,
+        actor,
+        reason,
+        to=R.REJECTED,
+        allowed_from=(R.SUBMITTED, R.RETURNED),
+        verb=_("不予延续"),
+        title=_("延续申请不予批准"),
+    )
+
+
+def renewal_withdraw(*, renewal: RenewalApplication, actor) -> RenewalApplication:
+    """draft | returned → withdrawn (已撤回), by the holder, final. Withdrawing a returned
+    renewal ends the validity it was keeping: past its valid-until date the certificate shows
+    expired at once. A new renewal then needs the window open again."""
+    _require_holder(renewal.certificate, actor)
+
+    def apply(row: RenewalApplication):
+        if row.status == R.RETURNED:
+            _end_pending(row)
+
+    row, _changed = transition(
+        renewal,
+        allowed_from=(R.DRAFT, R.RETURNED),
+        to=R.WITHDRAWN,
+        actor=actor,
+        action="renewals.renewal.withdrawn",
+        verb=_("撤回"),
+        apply=apply,
+    )
+    return row

@@ -20,10 +20,12 @@ from .services import RenewalRefused
 OPEN = ("draft", "returned")
 
 
-def _context(certificate):
+def _context(certificate, renewal=None):
     from exams.selectors import policy_for
 
-    checks = renewal_checks(certificate)
+    # A returned renewal first submitted in time is judged on that day's window.
+    submitted_on = renewal.first_submitted_on if renewal is not None else None
+    checks = renewal_checks(certificate, submitted_on=submitted_on)
     return {
         "certificate": certificate,
         "checks": checks,
@@ -77,7 +79,7 @@ def renewal_fill(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "renewals/fill.html",
         {
-            **_context(certificate),
+            **_context(certificate, renewal),
             "form": form,
             "renewal": renewal,
             "declarations": DECLARATIONS,
@@ -158,7 +160,7 @@ def renewal_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "renewals/confirm.html",
         {
-            **_context(certificate),
+            **_context(certificate, renewal),
             "renewal": renewal,
             "form": form,
             "step": 3,

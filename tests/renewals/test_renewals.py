@@ -2,6 +2,7 @@ import io
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -9,10 +10,12 @@ from certificates.models import Certificate, CertificatePdf, ValidityPeriod
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 from certportal.models import AuditEvent
+from exams.models import Institution
 from renewals import services
 from renewals.models import ConductRecord, ContinuingEducation, RenewalApplication
-from renewals.rules import add_working_days, due_dates
+from renewals.rules import add_working_days, ce_hours, due_dates
 from renewals.services import RenewalRefused
+from tests.factories import staff_factory
 from tests.renewals.fixtures import TODAY, add_hours, codes, expiring, fill
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +36,7 @@ def test_ce_hours_one_short_and_exact(certificate, ce_staff):
     certificate = expiring(certificate)
     add_hours(certificate, ce_staff, "23")
     assert "ce_hours" in codes(certificate)
-    add_hours(certificate, ce_staff, "1")
+    add_hours(certificate, ce_staff, "1", on=TODAY - timedelta(days=9))
     assert "ce_hours" not in codes(certificate)
 
 
@@ -195,7 +198,8 @@ def test_return_and_resubmit(submitted_renewal, authority_staff):
         renewal=submitted_renewal, actor=authority_staff, reason="请补充学时证明"
     )
     assert returned.status == "returned" and returned.reason == "请补充学时证明"
-    assert not Certificate.objects.get(pk=returned.certificate_id).renewal_pending
+    # A return is not a decision: the certificate keeps waiting for the renewal.
+    assert Certificate.objects.get(pk=returned.certificate_id).renewal_pending
     again = services.renewal_submit(
         renewal=returned, actor=returned.applicant, signature_name=returned.certificate.holder_name
     )
@@ -280,7 +284,14 @@ def test_ce_import_good_file_counts_toward_the_holder(certificate, ce_staff):
 
 def test_ce_import_one_bad_row_refuses_the_whole_file(certificate, ce_staff):
     rows = [
-        [certificate.holder_name, certificate.holder_id_number, "线上", 2, TODAY] for _ in range(30)
+        [
+            certificate.holder_name,
+            certificate.holder_id_number,
+            "线上",
+            2,
+            TODAY - timedelta(days=n),
+        ]
+        for n in range(30)
     ]
     rows[11][3] = 0
     rows[20][4] = TODAY + timedelta(days=3)
@@ -288,6 +299,75 @@ def test_ce_import_one_bad_row_refuses_the_whole_file(certificate, ce_staff):
         services.ce_import(actor=ce_staff, data=ce_xlsx(rows), filename="ce.xlsx")
     assert [(e.row, e.column) for e in exc.value.errors] == [(13, "学时"), (22, "完成日期")]
     assert not ContinuingEducation.objects.exists()
+
+
+def ce_file(certificate, *rows):
+    return ce_xlsx(
+        [
+            [certificate.holder_name, certificate.holder_id_number, mode, hours, on]
+            for mode, hours, on in rows
+        ]
+    )
+
+
+def test_ce_import_of_the_same_file_twice_is_refused_the_second_time(certificate, ce_staff):
+    certificate = expiring(certificate)
+    data = ce_file(
+        certificate, ("线上", 16, TODAY - timedelta(days=5)), ("线下", 8, TODAY - timedelta(days=3))
+    )
+    assert services.ce_import(actor=ce_staff, data=data, filename="ce.xlsx") == 2
+    hours = ce_hours(certificate)
+    assert hours == 24
+    with pytest.raises(ImportRefused) as exc:
+        services.ce_import(actor=ce_staff, data=data, filename="ce-again.xlsx")
+    assert [(e.row, e.column) for e in exc.value.errors] == [
+        (2, "身份证号、完成日期、课程"),
+        (3, "身份证号、完成日期、课程"),
+    ]
+    assert "已于" in exc.value.errors[0].message and "录入过" in exc.value.errors[0].message
+    assert certificate.holder_id_number not in exc.value.errors[0].message
+    assert ContinuingEducation.objects.count() == 2
+    assert ce_hours(certificate) == hours
+    assert AuditEvent.objects.filter(action="renewals.ce.imported").count() == 1
+
+
+def test_ce_import_with_two_identical_rows_is_refused_whole(certificate, ce_staff):
+    day = TODAY - timedelta(days=5)
+    data = ce_file(
+        certificate, ("线上", 8, day), ("线下", 4, day - timedelta(days=1)), ("线上", 8, day)
+    )
+    with pytest.raises(ImportRefused) as exc:
+        services.ce_import(actor=ce_staff, data=data, filename="ce.xlsx")
+    assert [e.row for e in exc.value.errors] == [4]
+    assert "与第 2 行是同一条继续教育记录" in exc.value.errors[0].message
+    assert not ContinuingEducation.objects.exists()
+
+
+def test_ce_import_keeps_courses_of_one_day_and_other_providers_apart(certificate, ce_staff):
+    day = TODAY - timedelta(days=5)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "身份证号", "方式", "学时", "完成日期", "课程"])
+    for course in ("塔式起重机安全操作", "施工现场临时用电"):
+        sheet.append(
+            [certificate.holder_name, certificate.holder_id_number, "线下", 4, day, course]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    assert services.ce_import(actor=ce_staff, data=out.getvalue(), filename="ce.xlsx") == 2
+    platform = staff_factory(
+        institution=Institution.objects.get(name="福建示例建设从业人员继续教育平台")
+    )
+    assert services.ce_import(actor=platform, data=out.getvalue(), filename="ce.xlsx") == 2
+    assert ContinuingEducation.objects.count() == 4
+
+
+def test_ce_record_entered_twice_is_refused(certificate, ce_staff):
+    day = TODAY - timedelta(days=4)
+    add_hours(certificate, ce_staff, 8, on=day)
+    with pytest.raises(ValidationError, match="不能重复计入学时"):
+        add_hours(certificate, ce_staff, 8, on=day)
+    assert ContinuingEducation.objects.count() == 1
 
 
 def test_only_continuing_education_providers_record_hours(certificate, assessor):
