@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class RenewalsConfig(AppConfig):
     name = "renewals"
     verbose_name = _("延续与继续教育")
+
+    def ready(self) -> None:
+        from certificates.services.status import register_certificate_ended_hook
+
+        from .services import close_renewals_of_ended_certificate
+
+        # A revoked, withdrawn or cancelled certificate cannot be renewed: its open renewal
+        # application is closed with the certificate's reason.
+        register_certificate_ended_hook(close_renewals_of_ended_certificate)

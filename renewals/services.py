@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from applicants.idcard import parse_id_number
 from applicants.validators import normalise_person_name, validate_person_name
-from certificates.models import Certificate, ValidityPeriod
+from certificates.models import Certificate, CertificateStatus, ValidityPeriod
 from certificates.services.issuance import require_authority_staff
 from certportal.audit import audit_record
 from certportal.errors import DomainError
@@ -515,6 +515,36 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
         apply=apply,
     )
     return row
+
+
+def close_renewals_of_ended_certificate(certificate, to: str, actor, reason: str) -> None:
+    """The certificate was revoked, withdrawn or cancelled (a hook of certificates' status
+    changes, inside their transaction): its open renewal application (draft, submitted or
+    returned) becomes 不予延续 with that reason, so it leaves the staff's queue and the
+    holder's page says why. The holder is told of the certificate's change itself."""
+    status = CertificateStatus(to).label
+    why = _("证书已%(status)s（%(reason)s），延续申请终止。") % {
+        "status": status,
+        "reason": reason,
+    }
+    for renewal in RenewalApplication.objects.filter(
+        certificate_id=certificate.pk, status__in=(R.DRAFT, R.SUBMITTED, R.RETURNED)
+    ):
+
+        def apply(row: RenewalApplication):
+            row.reason = why
+            row.decided_at = timezone.now()
+
+        transition(
+            renewal,
+            allowed_from=(R.DRAFT, R.SUBMITTED, R.RETURNED),
+            to=R.REJECTED,
+            actor=actor,
+            action=f"renewals.renewal.{R.REJECTED}",
+            verb=_("不予延续"),
+            reason=why,
+            apply=apply,
+        )
 
 
 def renewal_return(*, renewal: RenewalApplication, actor, reason: str) -> RenewalApplication:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django.db.models import F
@@ -18,6 +19,19 @@ from .issuance import require_authority_staff
 
 C = CertificateStatus
 ACTIVE = (C.VALID, C.SUSPENDED)
+# Revoked, withdrawn, cancelled: final. Nothing waits on such a certificate any more.
+ENDED = (C.REVOKED, C.WITHDRAWN, C.CANCELLED)
+
+# What other apps do when a certificate ends, inside the change's transaction (registered from
+# their AppConfig.ready): renewals closes the certificate's open renewal application.
+# hook(certificate, new status, actor, reason); the row still holds its old status.
+CertificateEndedHook = Callable[[Certificate, str, object, str], None]
+_ended_hooks: list[CertificateEndedHook] = []
+
+
+def register_certificate_ended_hook(hook: CertificateEndedHook) -> None:
+    if hook not in _ended_hooks:
+        _ended_hooks.append(hook)
 
 
 def _change(
@@ -50,6 +64,12 @@ def _change(
                 body=_("原因：%(reason)s") % {"reason": reason},
                 url="/me/certificates/",
             )
+        if to in ENDED:
+            # A renewal no longer keeps it waiting (the API showed renewal_pending on a
+            # revoked certificate); the open application itself is closed by renewals.
+            row.renewal_pending = False
+            for hook in _ended_hooks:
+                hook(row, to, actor, reason)
         pk = row.pk
         enqueue_on_commit(render_certificate, pk)
 

@@ -238,3 +238,30 @@ def test_the_holder_corrects_a_returned_renewal_on_its_page_after_expiry(
     response = client.post(base + "confirm/", {"signature_name": holder_name, "confirm": "on"})
     assert response.status_code == 302
     assert RenewalApplication.objects.get(pk=returned_after_expiry.pk).status == "submitted"
+
+
+@pytest.mark.parametrize(
+    "end", ["certificate_revoke", "certificate_withdraw", "certificate_cancel"]
+)
+def test_a_certificate_that_ends_closes_its_open_renewal(
+    client, returned_after_expiry, authority_staff, end
+):
+    """A revoked (withdrawn, cancelled) certificate cannot be renewed: its returned renewal
+    is refused with the certificate's reason, and nothing shows it as pending any more."""
+    from certificates import services as certificate_services
+
+    getattr(certificate_services, end)(
+        certificate=returned_after_expiry.certificate, actor=authority_staff, reason="伪造材料"
+    )
+    renewal = RenewalApplication.objects.get(pk=returned_after_expiry.pk)
+    certificate = reread(returned_after_expiry.certificate)
+    assert renewal.status == "rejected" and "伪造材料" in renewal.reason
+    assert renewal.reason.startswith("证书已" + certificate.get_status_display())
+    assert not certificate.renewal_pending
+    answer = client.get(
+        "/api/v1/verify", {"cert_no": certificate.number, "name": certificate.holder_name}
+    ).json()
+    assert answer["certificates"][0]["renewal_pending"] is False
+    assert AuditEvent.objects.filter(
+        action="renewals.renewal.rejected", object_id=str(renewal.pk)
+    ).exists()
