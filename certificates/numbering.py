@@ -52,36 +52,52 @@ def next_serial(*, prefix: str, trade_code: str, year: int) -> int:
     return reserve_serials(prefix=prefix, trade_code=trade_code, year=year, count=1)
 
 
-def reserve_serials(*, prefix: str, trade_code: str, year: int, count: int) -> int:
-    """The first of ``count`` consecutive serials for (authority prefix, trade, year), taken
-    from a locked counter row in one step (a batch numbers a whole group at once).
-
-    Must be called inside the issuing transaction: the row lock is held until it commits, so
-    concurrent issuers queue and no serial repeats (tested under real concurrency on
-    PostgreSQL). The first issuer of a new key creates the row; a concurrent creator loses the
-    unique race and retries on the now-existing row.
-    """
+def _locked_counter(*, prefix: str, trade_code: str, year: int):
+    """The counter row of (prefix, trade, year), locked until the caller's transaction
+    commits. The first caller for a new key creates the row; a concurrent creator loses the
+    unique race and locks the now-existing row."""
     from .models import SerialCounter
 
-    if count < 1:
-        raise ValueError("count must be at least 1")
     for _attempt in range(3):
         counter = (
             SerialCounter.objects.select_for_update()
             .filter(prefix=prefix, trade_code=trade_code, year=year)
             .first()
         )
-        if counter is None:
-            try:
-                with transaction.atomic():
-                    SerialCounter.objects.create(
-                        prefix=prefix, trade_code=trade_code, year=year, last=0
-                    )
-            except IntegrityError:
-                pass
-            continue
-        first = counter.last + 1
-        counter.last += count
+        if counter is not None:
+            return counter
+        try:
+            with transaction.atomic():
+                SerialCounter.objects.create(
+                    prefix=prefix, trade_code=trade_code, year=year, last=0
+                )
+        except IntegrityError:
+            pass
+    raise RuntimeError("could not lock a certificate serial counter")
+
+
+def reserve_serials(*, prefix: str, trade_code: str, year: int, count: int) -> int:
+    """The first of ``count`` consecutive serials for (authority prefix, trade, year), taken
+    from a locked counter row in one step (a batch numbers a whole group at once).
+
+    Must be called inside the issuing transaction: the row lock is held until it commits, so
+    concurrent issuers queue and no serial repeats (tested under real concurrency on
+    PostgreSQL).
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    counter = _locked_counter(prefix=prefix, trade_code=trade_code, year=year)
+    first = counter.last + 1
+    counter.last += count
+    counter.save(update_fields=["last"])
+    return first
+
+
+def serials_used_up_to(*, prefix: str, trade_code: str, year: int, serial: int) -> None:
+    """Mark every serial up to ``serial`` of (prefix, trade, year) as used, so that
+    ``reserve_serials`` never hands one out (a number made elsewhere: an imported
+    certificate). Never lowers the counter; call inside the transaction that stores it."""
+    counter = _locked_counter(prefix=prefix, trade_code=trade_code, year=year)
+    if counter.last < serial:
+        counter.last = serial
         counter.save(update_fields=["last"])
-        return first
-    raise RuntimeError("could not allocate a certificate serial")

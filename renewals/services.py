@@ -520,8 +520,8 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
 def close_renewals_of_ended_certificate(certificate, to: str, actor, reason: str) -> None:
     """The certificate was revoked, withdrawn or cancelled (a hook of certificates' status
     changes, inside their transaction): its open renewal application (draft, submitted or
-    returned) becomes 不予延续 with that reason, so it leaves the staff's queue and the
-    holder's page says why. The holder is told of the certificate's change itself."""
+    returned) becomes 不予延续 with that reason, as staff refusing it would make it: it leaves
+    the staff's queue, and the holder is told why."""
     status = CertificateStatus(to).label
     why = _("证书已%(status)s（%(reason)s），延续申请终止。") % {
         "status": status,
@@ -530,20 +530,14 @@ def close_renewals_of_ended_certificate(certificate, to: str, actor, reason: str
     for renewal in RenewalApplication.objects.filter(
         certificate_id=certificate.pk, status__in=(R.DRAFT, R.SUBMITTED, R.RETURNED)
     ):
-
-        def apply(row: RenewalApplication):
-            row.reason = why
-            row.decided_at = timezone.now()
-
-        transition(
+        _decide_against(
             renewal,
-            allowed_from=(R.DRAFT, R.SUBMITTED, R.RETURNED),
+            actor,
+            why,
             to=R.REJECTED,
-            actor=actor,
-            action=f"renewals.renewal.{R.REJECTED}",
+            allowed_from=(R.DRAFT, R.SUBMITTED, R.RETURNED),
             verb=_("不予延续"),
-            reason=why,
-            apply=apply,
+            title=_("延续申请不予批准"),
         )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,8 @@ from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
 from exams.models import Authority, Trade
 
-from ..models import Certificate, CertificateStatus, SerialCounter, ValidityPeriod
+from ..models import Certificate, CertificateStatus, ValidityPeriod
+from ..numbering import serials_used_up_to
 from .holders import holder_for
 from .issuance import require_authority_staff
 
@@ -189,9 +190,9 @@ def _advance_serial_counters(numbers: Iterable[tuple[str, Authority]]) -> None:
     part two digits) to at least its serial, so that issuance never makes that number again.
 
     Must run inside the import's transaction, before the certificates are inserted. The
-    counters are locked as ``reserve_serials`` locks them (and in sorted order, as batch
-    issuance takes them), held until commit; a missing row is created in a savepoint, and a
-    concurrent creator's row is then locked on retry. A counter is never lowered.
+    counters are locked as ``reserve_serials`` locks them (``numbering.serials_used_up_to``),
+    in sorted order as batch issuance takes them, and held until commit. A counter is never
+    lowered.
     """
     highest: dict[tuple[str, str, int], int] = {}
     for number, authority in numbers:
@@ -201,27 +202,7 @@ def _advance_serial_counters(numbers: Iterable[tuple[str, Authority]]) -> None:
         key = (parts.prefix, parts.trade_code, parts.year)
         highest[key] = max(highest.get(key, 0), parts.serial)
     for (prefix, trade_code, year), serial in sorted(highest.items()):
-        for _attempt in range(3):
-            counter = (
-                SerialCounter.objects.select_for_update()
-                .filter(prefix=prefix, trade_code=trade_code, year=year)
-                .first()
-            )
-            if counter is not None:
-                if counter.last < serial:
-                    counter.last = serial
-                    counter.save(update_fields=["last"])
-                break
-            try:
-                with transaction.atomic():
-                    SerialCounter.objects.create(
-                        prefix=prefix, trade_code=trade_code, year=year, last=serial
-                    )
-                break
-            except IntegrityError:
-                continue
-        else:
-            raise RuntimeError("could not advance a certificate serial counter")
+        serials_used_up_to(prefix=prefix, trade_code=trade_code, year=year, serial=serial)
 
 
 def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
