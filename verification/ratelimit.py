@@ -106,8 +106,8 @@ if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
 
-_scripts: dict[str, object] = {}
-_scripts_lock = threading.Lock()
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
 
 
 def _redis_count(location: str):
@@ -117,15 +117,15 @@ def _redis_count(location: str):
     Made under a lock: threads racing at first use would each make a client, and every client
     but the one kept is dropped at once, closing its pool under the request still using it
     (a burst on a fresh threaded process answered 500s)."""
-    script = _scripts.get(location)
+    script = _clients.get(location)
     if script is None:
-        with _scripts_lock:
-            script = _scripts.get(location)
+        with _clients_lock:
+            script = _clients.get(location)
             if script is None:
                 import redis
 
                 client = redis.Redis.from_url(location)
-                script = _scripts[location] = client.register_script(_COUNT)
+                script = _clients[location] = client.register_script(_COUNT)
     return script
 
 
