@@ -65,3 +65,9 @@ class SignForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     confirm = forms.BooleanField(label=_("我已核对以上信息，确认提交延续申请"))
+
+
+class WithdrawForm(forms.Form):
+    """撤回 is final: the holder ticks that they mean it (no script needed)."""
+
+    confirm = forms.BooleanField(label=_("我已了解撤回后本次延续申请即终止，确认撤回"))

@@ -572,6 +572,10 @@ def renewal_reject(*, renewal: RenewalApplication, actor, reason: str) -> Renewa
     )
 
 
+# Named so that the holder's page offers 撤回 exactly where this service accepts it.
+WITHDRAWABLE = (R.DRAFT, R.RETURNED)
+
+
 def renewal_withdraw(*, renewal: RenewalApplication, actor) -> RenewalApplication:
     """draft | returned → withdrawn (已撤回), by the holder, final. Withdrawing a returned
     renewal ends the validity it was keeping: past its valid-until date the certificate shows
@@ -584,7 +588,7 @@ def renewal_withdraw(*, renewal: RenewalApplication, actor) -> RenewalApplicatio
 
     row, _changed = transition(
         renewal,
-        allowed_from=(R.DRAFT, R.RETURNED),
+        allowed_from=WITHDRAWABLE,
         to=R.WITHDRAWN,
         actor=actor,
         action="renewals.renewal.withdrawn",

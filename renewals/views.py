@@ -12,10 +12,10 @@ from certificates.selectors import get_certificate_for_holder
 from certportal.errors import DomainError
 
 from . import services
-from .forms import DECLARATIONS, DeliveryForm, FillForm, SignForm
+from .forms import DECLARATIONS, DeliveryForm, FillForm, SignForm, WithdrawForm
 from .models import ConductRecord, ContinuingEducation, RenewalApplication
 from .rules import ce_hours, failing, renewal_checks, window
-from .services import RenewalRefused
+from .services import WITHDRAWABLE, RenewalRefused
 
 OPEN = ("draft", "returned")
 
@@ -84,6 +84,8 @@ def renewal_fill(request: HttpRequest, pk: int) -> HttpResponse:
             "renewal": renewal,
             "declarations": DECLARATIONS,
             "step": 1,
+            "withdrawable": renewal is not None and renewal.status in WITHDRAWABLE,
+            "withdraw_form": WithdrawForm(auto_id="withdraw_%s"),
         },
     )
 
@@ -169,3 +171,31 @@ def renewal_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         },
         status=status,
     )
+
+
+@never_cache
+@login_required
+def renewal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """撤回 the holder's latest renewal: a POST with the confirmation ticked. The certificate is
+    resolved first, so anyone else gets 404 whatever the method; a GET only leads back to the
+    overview. Which states may be withdrawn is the service's to say."""
+    certificate = get_certificate_for_holder(request.user, pk)
+    if request.method != "POST":
+        return redirect("renewals:fill", pk=pk)
+    renewal = (
+        RenewalApplication.objects.filter(certificate=certificate, applicant=request.user)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if renewal is None:
+        messages.error(request, _("没有可撤回的延续申请。"))
+    elif not WithdrawForm(request.POST).is_valid():
+        messages.error(request, _("请先勾选确认，再撤回延续申请。"))
+    else:
+        try:
+            services.renewal_withdraw(renewal=renewal, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("延续申请已撤回。"))
+    return redirect("renewals:fill", pk=pk)

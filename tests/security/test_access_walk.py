@@ -31,6 +31,7 @@ def world(submitted_renewal):
             f"/me/certificates/{certificate.pk}/renewal/",
             f"/me/certificates/{certificate.pk}/renewal/delivery/",
             f"/me/certificates/{certificate.pk}/renewal/confirm/",
+            f"/me/certificates/{certificate.pk}/renewal/withdraw/",
         ],
         "record_urls": [
             f"/me/applications/{application.pk}/",
@@ -39,6 +40,7 @@ def world(submitted_renewal):
             f"/me/certificates/{certificate.pk}/renewal/",
             f"/me/certificates/{certificate.pk}/renewal/delivery/",
             f"/me/certificates/{certificate.pk}/renewal/confirm/",
+            f"/me/certificates/{certificate.pk}/renewal/withdraw/",
             f"/staff/materials/{photo.pk}/file/",
             f"/staff/materials/{photo.pk}/thumb/",
             f"/staff/certificates/{certificate.pk}/certificate.pdf",
@@ -63,8 +65,9 @@ def test_the_holder_reaches_every_own_url(client, world):
     login(client, world["holder"])
     for url in world["owner_urls"]:
         response = client.get(url)
-        if url.endswith(("/delivery/", "/confirm/")):
-            # The renewal is already submitted: its later steps lead back to its overview.
+        if url.endswith(("/delivery/", "/confirm/", "/withdraw/")):
+            # The renewal is already submitted: its later steps lead back to its overview, and
+            # withdraw/ takes only POSTs.
             assert response.status_code == 302 and response["Location"].endswith("/renewal/"), url
         else:
             assert response.status_code == 200, url
@@ -180,6 +183,33 @@ def test_no_one_else_can_post_to_the_records(client, world, intruder, request):
         response = client.post(url, {"signature_name": "张三", "confirm": "on"})
         assert response.status_code in (404, 405), (intruder, url, response.status_code)
     assert (RenewalApplication.objects.get().status, CertificateRequest.objects.count()) == before
+
+
+@pytest.mark.parametrize(
+    "intruder", [None, "other_applicant", "other_institution_staff", "other_authority_staff"]
+)
+def test_no_one_else_can_withdraw_a_returned_renewal(
+    client, world, authority_staff, intruder, request
+):
+    """The walk's renewal is submitted, which no one may withdraw; returned, its holder may,
+    so only the certificate's resolution keeps everyone else out."""
+    from certificates.models import Certificate
+    from renewals import services
+    from renewals.models import RenewalApplication
+
+    renewal = services.renewal_return(
+        renewal=RenewalApplication.objects.get(), actor=authority_staff, reason="照片不清晰"
+    )
+    if intruder is not None:
+        login(client, request.getfixturevalue(intruder))
+    url = f"/me/certificates/{renewal.certificate_id}/renewal/withdraw/"
+    response = client.post(url, {"confirm": "on"})
+    assert response.status_code in (302, 404), (intruder, response.status_code)
+    if response.status_code == 302:
+        assert intruder is None and response["Location"].startswith("/accounts/login/")
+    renewal.refresh_from_db()
+    assert renewal.status == "returned"
+    assert Certificate.objects.get(pk=renewal.certificate_id).renewal_pending
 
 
 @pytest.mark.parametrize("intruder", ["other_institution_staff", "other_authority_staff"])
