@@ -85,11 +85,17 @@ class ProfileForm(forms.Form):
         validators=[validate_plain_line],
     )
 
-    def __init__(self, *args, id_number_locked: bool = False, **kwargs):
+    def __init__(
+        self, *args, id_number_locked: bool = False, materials_locked: bool = False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         if id_number_locked:
             self.fields["id_number"].disabled = True
             self.fields["id_number"].help_text = _("已有报名记录，身份证号码不能修改")
+        if materials_locked:
+            for field in ("name", "education"):
+                self.fields[field].disabled = True
+                self.fields[field].help_text = _("报名审核中，暂不能修改")
 
 
 class MaterialUploadForm(forms.Form):

@@ -10,7 +10,6 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -18,6 +17,7 @@ from certportal import roles
 from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.pii import blind_index
+from certportal.storage import delete_stored_files
 
 from .idcard import parse_id_number
 from .models import EducationLevel, Material, Profile, User
@@ -140,6 +140,17 @@ def profile_save(
                     ]
                 }
             )
+        if profile and profile.materials_locked:
+            # Under review: the reviewers judge the name and education the application was
+            # submitted with (the ID number is locked for good, above).
+            message = _(
+                "您有报名正在审核中或等待考试，姓名和文化程度暂不能修改；"
+                "待审核退回、撤回报名或考核成绩发布后可以修改。"
+            )
+            changed = {"name": name, "education": education}
+            refused = {f: [message] for f, v in changed.items() if getattr(profile, f) != v}
+            if refused:
+                raise ValidationError(refused)
         taken = Profile.objects.filter(id_number_index=blind_index(parsed.number))
         if profile is not None:
             taken = taken.exclude(pk=profile.pk)
@@ -197,18 +208,16 @@ def material_upload(
     """
     if kind not in Material.PROFILE_KINDS:
         raise DomainError(_("不支持的材料类型。"), code="kind")
-    profile = Profile.objects.filter(user=user).first()
-    if profile is not None and profile.materials_locked:
-        raise DomainError(
-            _("您的报名正在审核中，材料暂不能更换；如需更正，请等待审核退回后再上传。"),
-            code="locked",
-        )
+    _require_materials_unlocked(user)
     clean = validate_material(kind, data, rules or MaterialRules())
     thumbnail = make_thumbnail(clean)
 
     written: list[str] = []
     try:
         with transaction.atomic():
+            # Checked again under the profile's row lock, which a submission takes to lock
+            # the materials: an upload and a submission at once are one after the other.
+            _require_materials_unlocked(user, for_update=True)
             material = Material.objects.select_for_update().filter(owner=user, kind=kind).first()
             old_files = (
                 [n for n in (material.file.name, material.thumbnail.name) if n] if material else []
@@ -235,16 +244,22 @@ def material_upload(
                 obj=material,
                 data={"kind": kind, "size": material.size, "sha256": material.sha256},
             )
-            transaction.on_commit(lambda: _delete_files(old_files))
+            transaction.on_commit(lambda: delete_stored_files(old_files))
     except BaseException:
-        _delete_files(written)
+        delete_stored_files(written)
         raise
     return material
 
 
-def _delete_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.warning("could not delete replaced material file %s", name)
+def _require_materials_unlocked(user: User, *, for_update: bool = False) -> None:
+    profiles = Profile.objects.filter(user=user)
+    if for_update:
+        profiles = profiles.select_for_update()
+    if profiles.values_list("materials_locked", flat=True).first():
+        raise DomainError(
+            _(
+                "您有报名正在审核中或等待考试，材料暂不能更换；"
+                "待审核退回、撤回报名或考核成绩发布后可以更换。"
+            ),
+            code="locked",
+        )

@@ -84,7 +84,12 @@ def profile(request: HttpRequest) -> HttpResponse:
             "employer_credit_code": current.employer_credit_code,
             "address": current.address,
         }
-    form = ProfileForm(request.POST or None, initial=initial, id_number_locked=locked)
+    form = ProfileForm(
+        request.POST or None,
+        initial=initial,
+        id_number_locked=locked,
+        materials_locked=bool(current and current.materials_locked),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.profile_save(user=request.user, **form.cleaned_data)

@@ -76,3 +76,42 @@ def remove_abandoned_partials(
     if removed:
         logger.info("removed %d abandoned partial file(s) under %s", removed, root)
     return removed
+
+
+def copy_stored_file(source: str, target: str) -> str:
+    """A copy of a stored file under the fresh name ``target``; returns the name stored.
+
+    On a local file system it is a hard link: a stored upload is never rewritten (replacing a
+    material writes a new file and deletes the old name), so a link is a copy that outlives
+    the original's name without writing the bytes again. Elsewhere the bytes are copied
+    through the storage."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    try:
+        source_path, target_path = default_storage.path(source), default_storage.path(target)
+    except NotImplementedError:  # a storage without local paths
+        source_path = target_path = None
+    if source_path is not None:
+        try:
+            os.makedirs(os.path.dirname(target_path), exist_ok=True)
+            os.link(source_path, target_path)
+            return target
+        except OSError:  # another device, or links not supported: copy instead
+            pass
+    with default_storage.open(source, "rb") as content:
+        return default_storage.save(target, ContentFile(content.read()))
+
+
+def delete_stored_files(names) -> None:
+    """Delete stored files by name, logging (not raising) what cannot be deleted: for files
+    a failed or finished transaction leaves behind."""
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        if not name:
+            continue
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete stored file %s", name)

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from applicants.models import EducationLevel
+from applicants.models import EducationLevel, material_path
 from applicants.validators import validate_credit_code
 
 
@@ -361,6 +361,14 @@ class ExamApplication(models.Model):
     )
     status_reason = models.TextField(_("退回或不予受理原因"), blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    # The name and a copy of the photo as they were submitted for review (the last
+    # submission): what the reviewers saw, and what the certificate carries, whatever the
+    # profile holds by the day it is issued. Empty on applications submitted before these
+    # were kept.
+    submitted_name = models.CharField(_("报审时姓名"), max_length=30, blank=True)
+    submitted_photo = models.FileField(
+        _("报审时照片"), upload_to=material_path, blank=True, max_length=200
+    )
     approved_at = models.DateTimeField(_("审核通过时间"), null=True, blank=True, db_index=True)
     session = models.ForeignKey(
         ExamSession,

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import Error as DatabaseFailure
 from django.db import transaction
@@ -26,6 +24,7 @@ from certportal.errors import DomainError
 from certportal.models import Notice
 from certportal.notifications import notify, notify_many
 from certportal.queue import enqueue_on_commit
+from certportal.storage import copy_stored_file
 from certportal.transitions import transition
 from exams.eligibility import add_months, retirement_date
 from exams.models import ExamApplication, ExamSession
@@ -223,7 +222,11 @@ def _check_issuable(
         # A second passed application of the same person and trade in this group is a
         # duplicate of the first.
         held.add((profile.id_number_index, row.trade_id))
-        issuable.append((row, profile, photos.get(row.applicant_id), valid_until))
+        # The photo the application was reviewed with; the profile's (the same, as the
+        # materials were locked under review) only for applications submitted before a copy
+        # was kept.
+        photo = row.submitted_photo.name or photos.get(row.applicant_id)
+        issuable.append((row, profile, photo, valid_until))
     return issuable
 
 
@@ -260,7 +263,7 @@ def _new_certificate(
     """The unsaved, unnumbered certificate of a checked application, its photo copied."""
     certificate = Certificate(
         holder_id=row.applicant_id,
-        holder_name=profile.name,
+        holder_name=row.submitted_name or profile.name,
         holder_sex=profile.sex,
         holder_id_number=profile.id_number,
         holder_birth_date=profile.birth_date,
@@ -273,31 +276,9 @@ def _new_certificate(
         valid_until=valid_until,
     )
     if photo:
-        certificate.holder_photo.name = _copy_stored_file(photo, photo_path(certificate, "p.jpg"))
+        certificate.holder_photo.name = copy_stored_file(photo, photo_path(certificate, "p.jpg"))
         written.append(certificate.holder_photo.name)
     return certificate
-
-
-def _copy_stored_file(source: str, target: str) -> str:
-    """A copy of a stored file under the fresh name ``target``; returns the name stored.
-
-    On a local file system it is a hard link: a stored upload is never rewritten (replacing a
-    material writes a new file and deletes the old name), so a link is a copy that outlives
-    the original's name without writing the bytes again. Elsewhere the bytes are copied
-    through the storage."""
-    try:
-        source_path, target_path = default_storage.path(source), default_storage.path(target)
-    except NotImplementedError:  # a storage without local paths
-        source_path = target_path = None
-    if source_path is not None:
-        try:
-            os.makedirs(os.path.dirname(target_path), exist_ok=True)
-            os.link(source_path, target_path)
-            return target
-        except OSError:  # another device, or links not supported: copy instead
-            pass
-    with default_storage.open(source, "rb") as content:
-        return default_storage.save(target, ContentFile(content.read()))
 
 
 def _number(certificates: list[Certificate], year: int) -> None:

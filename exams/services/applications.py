@@ -11,11 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from applicants.models import Material, Profile
+from applicants.models import Material, Profile, material_path
 from applicants.uploads import MaterialKind, validate_material
 from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.notifications import notify
+from certportal.storage import copy_stored_file, delete_stored_files
 from certportal.transitions import transition
 
 from ..eligibility import failures
@@ -213,34 +214,77 @@ def _require_editable(row: ExamApplication) -> None:
         )
 
 
-def _lock_profile(applicant, *, materials: bool) -> None:
-    Profile.objects.filter(user=applicant).update(id_number_locked=True, materials_locked=materials)
+def sync_materials_lock(row: ExamApplication, *, to: str) -> None:
+    """Set the applicant's ``materials_locked`` as it must be once ``row`` has moved to
+    ``to``: locked exactly while one of their applications is under review (submitted to
+    scheduled), whichever of them moves. Call it inside the transaction that moves ``row``.
+
+    The profile row is locked first, so that two applications of one person moving at once
+    (one withdrawn while another is submitted) are counted one after the other: the second
+    sees the first's outcome, and the lock never ends up open while one is under review.
+    An upload takes the same row lock before it checks the flag (applicants.services)."""
+    profile = Profile.objects.select_for_update().filter(user_id=row.applicant_id)
+    if not profile.values_list("pk", flat=True).first():
+        return
+    locked = to in UNDER_REVIEW or (
+        ExamApplication.objects.filter(applicant_id=row.applicant_id, status__in=UNDER_REVIEW)
+        .exclude(pk=row.pk)
+        .exists()
+    )
+    profile.update(materials_locked=locked)
+
+
+def _keep_submitted_identity(row: ExamApplication, written: list[str]) -> None:
+    """Keep the name and a copy of the photo this submission is reviewed with (see
+    ``ExamApplication.submitted_photo``); an earlier submission's copy is deleted on commit."""
+    row.submitted_name = Profile.objects.values_list("name", flat=True).get(
+        user_id=row.applicant_id
+    )
+    photo = Material.objects.filter(owner_id=row.applicant_id, kind=MaterialKind.PHOTO).first()
+    previous = row.submitted_photo.name
+    row.submitted_photo = ""
+    if photo is not None:
+        row.submitted_photo.name = copy_stored_file(
+            photo.file.name, material_path(row, photo.file.name)
+        )
+        written.append(row.submitted_photo.name)
+    if previous:
+        transaction.on_commit(lambda: delete_stored_files([previous]))
 
 
 def application_submit(*, application: ExamApplication, actor) -> ExamApplication:
     """draft | returned → submitted. Every eligibility rule is checked; any failure refuses
-    with all failing checks (NotEligible). Locks the ID number and the materials."""
+    with all failing checks (NotEligible). Locks the ID number, and the materials, name and
+    education while under review; keeps the name and photo reviewed for the certificate."""
     _require_owner(application, actor)
     if application.medical_certificate_id is None:
         raise DomainError(_("请先上传体检合格证明并填写体检日期。"), code="no_medical")
+    written: list[str] = []
 
     def check(row):
+        # Locked first: no upload or profile change slips in between the check and the copy.
+        sync_materials_lock(row, to=S.SUBMITTED)
         failing = failures(eligibility_report(row))
         if failing:
             raise NotEligible(failing)
         row.submitted_at = timezone.now()
         row.status_reason = ""
-        _lock_profile(row.applicant, materials=True)
+        Profile.objects.filter(user=row.applicant_id).update(id_number_locked=True)
+        _keep_submitted_identity(row, written)
 
-    row, _changed = transition(
-        application,
-        allowed_from=EDITABLE,
-        to=S.SUBMITTED,
-        actor=actor,
-        action="exams.application.submitted",
-        verb=_("提交"),
-        apply=check,
-    )
+    try:
+        row, _changed = transition(
+            application,
+            allowed_from=EDITABLE,
+            to=S.SUBMITTED,
+            actor=actor,
+            action="exams.application.submitted",
+            verb=_("提交"),
+            apply=check,
+        )
+    except BaseException:
+        delete_stored_files(written)
+        raise
     return row
 
 
@@ -251,7 +295,7 @@ def application_withdraw(
     _require_owner(application, actor)
 
     def unlock(row):
-        Profile.objects.filter(user=row.applicant).update(materials_locked=False)
+        sync_materials_lock(row, to=S.WITHDRAWN)
 
     row, _changed = transition(
         application,
@@ -335,7 +379,7 @@ def _decide_against(
     def apply(row):
         row.status_reason = reason
         row.approved_at = None
-        Profile.objects.filter(user=row.applicant).update(materials_locked=False)
+        sync_materials_lock(row, to=to)
         notify(
             user=row.applicant,
             title=title,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.idcard import parse_id_number
+from applicants.models import Profile
 from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.imports import (
@@ -30,7 +31,7 @@ from certportal.transitions import transition
 
 from ..models import ExamApplication, ExamSession, Institution, Trade
 from ..selectors import policy_for, trades_for
-from .applications import _require_staff_of
+from .applications import _require_staff_of, sync_materials_lock
 
 A = ExamApplication.Status
 SS = ExamSession.Status
@@ -352,7 +353,17 @@ def session_publish_scores(*, session: ExamSession, actor) -> ExamSession:
     def publish(row: ExamSession):
         missing = []
         decided = []
-        for application in row.applications.select_for_update().filter(status=A.SCHEDULED):
+        scheduled = list(row.applications.select_for_update().filter(status=A.SCHEDULED))
+        # The candidates' profiles are locked below (their materials lock), in one order for
+        # every publication: two sessions sharing candidates, published at once, would
+        # otherwise lock the same profiles in opposite orders and deadlock.
+        list(
+            Profile.objects.select_for_update()
+            .filter(user_id__in=[a.applicant_id for a in scheduled])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for application in scheduled:
             theory, practical = application.theory_score, application.practical_score
             if application.absent or (theory is not None and theory < policy.theory_pass_mark):
                 passed = False
@@ -380,9 +391,7 @@ def session_publish_scores(*, session: ExamSession, actor) -> ExamSession:
                 from_state=A.SCHEDULED,
                 to_state=to,
             )
-            from applicants.models import Profile
-
-            Profile.objects.filter(user=application.applicant_id).update(materials_locked=False)
+            sync_materials_lock(application, to=to)
             notify(
                 user=application.applicant,
                 title=_("考核成绩已发布：%(result)s")

@@ -24,8 +24,17 @@ logger = logging.getLogger(__name__)
 
 
 def ticket_data(application: ExamApplication) -> TicketData:
+    """The ticket shows the photo the application was reviewed with (the profile's for an
+    application submitted before a copy was kept)."""
     profile = Profile.objects.get(user_id=application.applicant_id)
-    photo = Material.objects.filter(owner_id=application.applicant_id, kind="photo").first()
+    stored = application.submitted_photo
+    if not stored:
+        material = Material.objects.filter(owner_id=application.applicant_id, kind="photo").first()
+        stored = material.file if material else None
+    photo = None
+    if stored:
+        with stored.open("rb") as handle:
+            photo = handle.read()
     session = application.session
     return TicketData(
         ticket_number=application.ticket_number,
@@ -38,7 +47,7 @@ def ticket_data(application: ExamApplication) -> TicketData:
         theory_at=session.theory_at,
         practical_at=session.practical_at,
         venue=session.venue,
-        photo=photo.file.open("rb").read() if photo else None,
+        photo=photo,
         verify_text=application.ticket_number,
     )
 
