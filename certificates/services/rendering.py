@@ -224,20 +224,41 @@ def render_pending_ids(limit: int | None = None) -> list[int]:
     return list(qs[:limit] if limit else qs)
 
 
+# Reminders before expiry, each sent once per validity period: (days before, sent from).
+# A reminder is due from its day until the next one's (the 90-day one until 31 days before),
+# so a day the daily task did not run (downtime, a failed beat) is caught up the next day
+# rather than skipped for good.
+REMINDERS = (90, 30)
+
+
 def send_expiry_reminders(*, today=None) -> int:
-    """Portal notice and e-mail 90 and 30 days before expiry, each once per period."""
+    """Portal notice and e-mail 90 and 30 days before expiry, each once per period; one missed
+    on its day is sent on the next run, with the days actually left. Certificates with a
+    renewal under way are not reminded (their holder has applied already)."""
     from datetime import timedelta
+
+    from django.db.models import Exists, OuterRef
 
     from certportal.notifications import notify
 
     today = today or timezone.localdate()
     sent = 0
-    for days in (90, 30):
-        due = Certificate.objects.filter(
-            status=CertificateStatus.VALID,
-            valid_until=today + timedelta(days=days),
-            holder__isnull=False,
-        ).select_related("holder", "trade")
+    for index, days in enumerate(REMINDERS):
+        later = REMINDERS[index + 1] if index + 1 < len(REMINDERS) else -1
+        already = ReminderSent.objects.filter(
+            certificate=OuterRef("pk"), valid_until=OuterRef("valid_until"), days_before=days
+        )
+        due = (
+            Certificate.objects.filter(
+                status=CertificateStatus.VALID,
+                renewal_pending=False,
+                valid_until__lte=today + timedelta(days=days),
+                valid_until__gt=today + timedelta(days=later),
+                holder__isnull=False,
+            )
+            .exclude(Exists(already))
+            .select_related("holder", "trade")
+        )
         for certificate in due:
             with transaction.atomic():
                 _reminder, created = ReminderSent.objects.get_or_create(
@@ -245,9 +266,12 @@ def send_expiry_reminders(*, today=None) -> int:
                 )
                 if not created:
                     continue
+                left = (certificate.valid_until - today).days
                 notify(
                     user=certificate.holder,
-                    title=f"证书将于 {days} 天后到期：{certificate.number}",
+                    title=f"证书将于 {left} 天后到期：{certificate.number}"
+                    if left
+                    else f"证书今天到期：{certificate.number}",
                     body=(
                         f"您的“{certificate.trade.name}”证书有效期至 "
                         f"{certificate.valid_until:%Y年%m月%d日}。"

@@ -289,3 +289,39 @@ def test_expiry_reminders_are_sent_once(certificate):
         valid_until=timezone.localdate() + timedelta(days=30)
     )
     assert services.send_expiry_reminders() == 1
+
+
+def _expiring_in(certificate, days):
+    valid_until = timezone.localdate() + timedelta(days=days)
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_from=valid_until - timedelta(days=3 * 365), valid_until=valid_until
+    )
+
+
+def test_a_reminder_missed_on_its_day_is_sent_the_next_run_with_the_days_left(certificate):
+    from certportal.models import Notice
+
+    _expiring_in(certificate, 88)  # the task did not run 90 and 89 days before
+    assert services.send_expiry_reminders() == 1
+    assert Notice.objects.filter(user=certificate.holder, title__contains="88 天后到期").exists()
+    assert services.send_expiry_reminders() == 0
+    _expiring_in(certificate, 25)  # and missed the 30-day one too
+    assert services.send_expiry_reminders() == 1
+    assert Notice.objects.filter(user=certificate.holder, title__contains="25 天后到期").exists()
+    assert services.send_expiry_reminders() == 0
+
+
+def test_only_the_latest_due_reminder_is_sent_when_both_were_missed(certificate):
+    from certportal.models import Notice
+
+    _expiring_in(certificate, 20)
+    assert services.send_expiry_reminders() == 1
+    assert Notice.objects.filter(user=certificate.holder, title__contains="到期").count() == 1
+
+
+def test_no_reminder_for_an_expired_certificate_or_one_being_renewed(certificate):
+    _expiring_in(certificate, -1)
+    assert services.send_expiry_reminders() == 0
+    _expiring_in(certificate, 30)
+    Certificate.objects.filter(pk=certificate.pk).update(renewal_pending=True)
+    assert services.send_expiry_reminders() == 0
