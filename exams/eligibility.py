@@ -77,6 +77,15 @@ def retirement_date(birth_date: date, sex: str) -> date:
     return add_months(birth_date, months)
 
 
+def upper_age_limit(birth_date: date, sex: str, *, female_max_age: int) -> date:
+    """The first day the person is past the upper age limit of certificates: a man's
+    statutory retirement date, a woman's ``female_max_age`` birthday (the authority's policy,
+    55 by default; the same day as the eligibility check's)."""
+    if sex == Sex.FEMALE:
+        return add_months(birth_date, 12 * female_max_age)
+    return retirement_date(birth_date, sex)
+
+
 @dataclass(frozen=True)
 class EligibilityFacts:
     """What the caller knows about the applicant and this application."""

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certificates.models import Certificate, CertificateStatus
-from exams.eligibility import add_months, format_date, retirement_date
+from exams.eligibility import add_months, format_date, upper_age_limit
 from exams.selectors import policy_for
 
 from .models import ConductRecord, ContinuingEducation
@@ -68,10 +68,11 @@ def accidents(certificate: Certificate) -> int:
 
 
 def age_limit(certificate: Certificate) -> date:
-    policy = policy_for(certificate.authority)
-    if certificate.holder_sex == "M":
-        return retirement_date(certificate.holder_birth_date, "M")
-    return add_months(certificate.holder_birth_date, 12 * policy.female_max_age)
+    return upper_age_limit(
+        certificate.holder_birth_date,
+        certificate.holder_sex,
+        female_max_age=policy_for(certificate.authority).female_max_age,
+    )
 
 
 def renewal_checks(

@@ -26,7 +26,7 @@ from certportal.notifications import notify, notify_many
 from certportal.queue import enqueue_on_commit
 from certportal.storage import copy_stored_file
 from certportal.transitions import transition
-from exams.eligibility import add_months, retirement_date
+from exams.eligibility import add_months, upper_age_limit
 from exams.models import ExamApplication, ExamSession
 from exams.selectors import authorities_in_scope, membership_of, policy_for
 
@@ -66,15 +66,14 @@ def require_authority_staff(actor, authority) -> None:
 
 def validity_for(*, authority, birth_date: date, sex: str, start: date) -> date:
     """The last valid day: ``validity_years`` later, the day before; never past the day
-    before the holder's statutory retirement date."""
-    return _valid_until(
-        years=policy_for(authority).validity_years, birth_date=birth_date, sex=sex, start=start
-    )
+    before the holder reaches the upper age limit (the authority's policy for women)."""
+    return _valid_until(policy_for(authority), birth_date=birth_date, sex=sex, start=start)
 
 
-def _valid_until(*, years: int, birth_date: date, sex: str, start: date) -> date:
-    until = add_months(start, 12 * years) - timedelta(days=1)
-    return min(until, retirement_date(birth_date, sex) - timedelta(days=1))
+def _valid_until(policy, *, birth_date: date, sex: str, start: date) -> date:
+    until = add_months(start, 12 * policy.validity_years) - timedelta(days=1)
+    limit = upper_age_limit(birth_date, sex, female_max_age=policy.female_max_age)
+    return min(until, limit - timedelta(days=1))
 
 
 def holds_valid_certificate(*, id_index: str, trade_id: int, exclude_pk: int | None = None) -> bool:
@@ -183,7 +182,7 @@ def _check_issuable(
         )
     )
     in_scope: dict[int, DomainError | None] = {}
-    validity_years: dict[int, int] = {}
+    policies: dict[int, object] = {}
     issuable = []
     for pk in application_ids:
         row = rows.get(pk)
@@ -206,10 +205,10 @@ def _check_issuable(
                 raise DomainError(
                     _("持证人已持有该工种的有效或暂扣证书，不能重复发证。"), code="duplicate"
                 )
-            if row.authority_id not in validity_years:
-                validity_years[row.authority_id] = policy_for(row.authority).validity_years
+            if row.authority_id not in policies:
+                policies[row.authority_id] = policy_for(row.authority)
             valid_until = _valid_until(
-                years=validity_years[row.authority_id],
+                policies[row.authority_id],
                 birth_date=profile.birth_date,
                 sex=profile.sex,
                 start=issued_on,

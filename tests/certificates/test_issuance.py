@@ -89,6 +89,20 @@ def test_validity_never_past_retirement(passed, authority_staff):
     )
 
 
+def test_a_womans_validity_stops_at_the_authoritys_female_age_limit(quanzhou):
+    """The limit the application was checked against (Policy.female_max_age), not a fixed
+    55: an authority with 50 issues a certificate that ends the day before her 50th birthday."""
+    from exams.selectors import policy_for
+
+    policy = policy_for(quanzhou)
+    policy.female_max_age = 50
+    policy.save()
+    until = services.validity_for(
+        authority=quanzhou, birth_date=date(1980, 6, 15), sex="F", start=date(2029, 3, 1)
+    )
+    assert until == date(2030, 6, 14)
+
+
 def test_holder_of_a_valid_certificate_of_the_trade_is_not_eligible(certificate, passed):
     from exams.eligibility import failures
     from exams.models import ExamApplication
