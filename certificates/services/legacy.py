@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,14 @@ from applicants.models import Profile
 from applicants.validators import normalise_person_name, validate_person_name
 from certportal.audit import audit_record
 from certportal.errors import DomainError
-from certportal.imports import Column, RowError, check_unique, parse_date, read_table
+from certportal.imports import (
+    Column,
+    ImportRefused,
+    RowError,
+    check_unique,
+    parse_date,
+    read_table,
+)
 from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
 from exams.models import Authority, Trade
@@ -205,6 +212,20 @@ def _advance_serial_counters(numbers: Iterable[tuple[str, Authority]]) -> None:
         serials_used_up_to(prefix=prefix, trade_code=trade_code, year=year, serial=serial)
 
 
+def _create_or_refuse(row: dict, **fields) -> Certificate:
+    """The certificate, or the whole import refused with the row's error when its number was
+    written meanwhile (issued or imported after the file was checked)."""
+    try:
+        with transaction.atomic():
+            return Certificate.objects.create(**fields)
+    except IntegrityError as exc:
+        if not Certificate.objects.filter(number=fields["number"]).exists():
+            raise
+        raise ImportRefused(
+            [RowError(row["_row"], "证书编号", _("该证书编号已存在（核对文件后刚被写入）。"))]
+        ) from exc
+
+
 def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
     """Import legacy certificates all-or-nothing (per-row errors in ImportRefused).
 
@@ -269,7 +290,8 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
             parsed = row["id_number"]
             # Linked only to a profile with the same name *and* ID number (holders.py).
             holder = holder_for(name=row["name"], id_index=blind_index(parsed.number))
-            certificate = Certificate.objects.create(
+            certificate = _create_or_refuse(
+                row,
                 number=row["number"],
                 holder_id=holder,
                 holder_name=row["name"],

@@ -197,3 +197,31 @@ def test_unambiguous_old_codes_still_map_whatever_the_dates(issuer_credit_code):
         "闽建特字第2020-09号": "01",
         "闽建特字第2020-10号": "03",
     }
+
+
+def test_a_number_written_between_the_check_and_the_insert_refuses_the_file_by_its_row(
+    issuer_credit_code, monkeypatch
+):
+    """Another import (or an issuance) writes the number after this file was checked: the
+    staff member gets the row's error rather than a database error, and nothing of the file
+    is kept. (Here the other write is made inside this import's transaction, so it is rolled
+    back with it; a concurrent one commits on its own.)"""
+    from certificates.services import legacy
+
+    other = (HEADER + row("闽C4T2021000007", name="林一")).encode()
+    data = (HEADER + row("闽C4T2021000006") + row("闽C4T2021000007")).encode()
+    advance = legacy._advance_serial_counters
+    calls = []
+
+    def meanwhile(numbers):
+        calls.append(1)
+        if len(calls) == 1:
+            services.import_certificates(data=other, filename="other.csv")
+        advance(numbers)
+
+    monkeypatch.setattr(legacy, "_advance_serial_counters", meanwhile)
+    with pytest.raises(ImportRefused) as exc:
+        services.import_certificates(data=data, filename="legacy.csv")
+    assert [(e.row, e.column) for e in exc.value.errors] == [(3, "证书编号")]
+    assert "已存在" in exc.value.errors[0].message
+    assert not Certificate.objects.filter(number="闽C4T2021000006").exists()
