@@ -16,7 +16,8 @@ import os
 import tempfile
 import time
 
-from django.core.files.storage import FileSystemStorage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
 
 PARTIAL_PREFIX = ".partial-"
 # A write lasts seconds; a partial file untouched this long was abandoned by a crash.
@@ -85,9 +86,6 @@ def copy_stored_file(source: str, target: str) -> str:
     material writes a new file and deletes the old name), so a link is a copy that outlives
     the original's name without writing the bytes again. Elsewhere the bytes are copied
     through the storage."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
     try:
         source_path, target_path = default_storage.path(source), default_storage.path(target)
     except NotImplementedError:  # a storage without local paths
@@ -106,8 +104,6 @@ def copy_stored_file(source: str, target: str) -> str:
 def delete_stored_files(names) -> None:
     """Delete stored files by name, logging (not raising) what cannot be deleted: for files
     a failed or finished transaction leaves behind."""
-    from django.core.files.storage import default_storage
-
     for name in names:
         if not name:
             continue

@@ -26,17 +26,21 @@ def _locked(user) -> bool:
     return Profile.objects.get(user=user).materials_locked
 
 
-@pytest.fixture
-def second(submitted, centre, school):
-    """A second application of the same person, another trade, submitted too."""
+def submit_another(user, centre, school):
+    """A second application of the same person, another trade (01), submitted."""
     application = services.application_create(
-        applicant=submitted.applicant,
+        applicant=user,
         trade=Trade.objects.get(code="01"),
         assessment_institution=centre,
         training_institution=school,
     )
     application = medical(application)
-    return services.application_submit(application=application, actor=application.applicant)
+    return services.application_submit(application=application, actor=user)
+
+
+@pytest.fixture
+def second(submitted, centre, school):
+    return submit_another(submitted.applicant, centre, school)
 
 
 @pytest.fixture
@@ -73,14 +77,7 @@ def test_a_return_or_rejection_keeps_the_lock_while_another_is_under_review(
 def test_published_scores_keep_the_lock_while_another_application_is_under_review(
     scheduled, assessor, authority_staff, centre, school
 ):
-    other = services.application_create(
-        applicant=scheduled.applicant,
-        trade=Trade.objects.get(code="01"),
-        assessment_institution=centre,
-        training_institution=school,
-    )
-    other = medical(other)
-    services.application_submit(application=other, actor=other.applicant)
+    submit_another(scheduled.applicant, centre, school)
     services.score_record(
         application=scheduled, actor=assessor, theory=Decimal(90), practical=Decimal(88)
     )

@@ -73,3 +73,17 @@ def submitted_renewal(ready):
     return services.renewal_submit(
         renewal=fill(ready), actor=ready.holder, signature_name=ready.holder_name
     )
+
+
+def step_one_form(**extra) -> dict:
+    """The renewal page's first step as a holder sends it: CE place and every declaration
+    ticked (renewals.forms.DECLARATIONS)."""
+    from renewals.forms import DECLARATIONS
+
+    return {
+        "ce_city": "泉州",
+        "ce_district": "丰泽区",
+        "next": "1",
+        **{name: "on" for name, _label in DECLARATIONS},
+        **extra,
+    }

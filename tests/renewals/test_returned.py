@@ -15,7 +15,7 @@ from certportal.models import AuditEvent
 from renewals import services
 from renewals.models import RenewalApplication
 from renewals.services import RenewalRefused
-from tests.renewals.fixtures import TODAY, fill
+from tests.renewals.fixtures import TODAY, fill, step_one_form
 
 pytestmark = pytest.mark.django_db
 
@@ -220,18 +220,7 @@ def test_the_holder_corrects_a_returned_renewal_on_its_page_after_expiry(
     page = client.get(base).content.decode()
     assert "延续申请正在审查" not in page and "本人承诺" in page  # the form, to correct
     assert "承诺日期有误" in page  # and why it came back
-    response = client.post(
-        base,
-        {
-            "ce_city": "泉州",
-            "ce_district": "丰泽区",
-            "next": "1",
-            "declare_health": "on",
-            "declare_no_accident": "on",
-            "declare_violations": "on",
-            "declare_training": "on",
-        },
-    )
+    response = client.post(base, step_one_form())
     assert response.status_code == 302, response.content.decode()[:2000]
     assert client.post(base + "delivery/", {"delivery": "electronic"}).status_code == 302
     holder_name = returned_after_expiry.certificate.holder_name

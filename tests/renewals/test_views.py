@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from certificates.models import Certificate
 from renewals.models import RenewalApplication
 from tests.factories import PASSWORD
+from tests.renewals.fixtures import step_one_form
 
 pytestmark = pytest.mark.django_db
 
@@ -22,18 +23,7 @@ def test_holder_walks_the_three_steps(client, ready):
     assert RenewalApplication.objects.get().status == "draft"
     response = client.post(base, {"ce_city": "泉州", "ce_district": "丰泽区", "next": "1"})
     assert "请阅读并勾选此项承诺" in response.content.decode()
-    response = client.post(
-        base,
-        {
-            "ce_city": "泉州",
-            "ce_district": "丰泽区",
-            "next": "1",
-            "declare_health": "on",
-            "declare_no_accident": "on",
-            "declare_violations": "on",
-            "declare_training": "on",
-        },
-    )
+    response = client.post(base, step_one_form())
     assert response["Location"] == base + "delivery/"
     response = client.post(base + "delivery/", {"delivery": "mail", "mail_address": ""})
     assert "邮寄地址" in response.content.decode()
