@@ -12,7 +12,7 @@ files, persistent database connections: ``CONN_MAX_AGE=600``; the lookup rate li
 since every request comes from one address) and drives it with ``wrk`` at 16 connections,
 each request a lookup of a real holder drawn from the seeded rows:
 
-- ``page_post``: ``POST /verify/`` name + ID number, with the CSRF cookie and token;
+- ``page_post``: ``POST /verify/`` name + ID number, as the page's form posts it (no token);
 - ``page_get``: ``GET /verify/?cert_no=…&name=…``;
 - ``api_post``: ``POST /api/v1/verify`` JSON name + ID number;
 - ``api_get``: ``GET /api/v1/verify?cert_no=…&name=…``;
@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -287,28 +286,6 @@ def fetch(port: int, method: str, path: str, body: bytes | None = None, headers=
         return exc.code, exc.headers, exc.read()
 
 
-def csrf_pair(port: int) -> tuple[str, str]:
-    """The CSRF cookie and a form token for it, as a browser gets them from the page."""
-    status, headers, body = fetch(port, "GET", "/verify/")
-    return csrf_from(status, headers.get_all("Set-Cookie") or [], body)
-
-
-def csrf_from(status, set_cookies: list[str], body: bytes) -> tuple[str, str]:
-    """The CSRF cookie (from the Set-Cookie values) and the page's form token."""
-    cookie = next(
-        (
-            match.group(1)
-            for header in set_cookies
-            if (match := re.search(r"csrftoken=([^;]+)", header))
-        ),
-        None,
-    )
-    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    if str(status)[:3] != "200" or cookie is None or token is None:
-        raise SystemExit(f"/verify/ 未返回 CSRF cookie 和表单令牌（HTTP {status}）")
-    return cookie, token.group(1).decode()
-
-
 # wrk ------------------------------------------------------------------------------------
 
 
@@ -324,7 +301,7 @@ def lua_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def endpoint_requests(endpoint: str, holders: list[dict], port: int, csrf: tuple[str, str]):
+def endpoint_requests(endpoint: str, holders: list[dict], port: int):
     """(method, headers, [(path, body)]) for one endpoint, one request per holder."""
     origin = f"https://127.0.0.1:{port}"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -344,21 +321,15 @@ def endpoint_requests(endpoint: str, holders: list[dict], port: int, csrf: tuple
             ],
         )
     if endpoint == "page_post":
-        cookie, token = csrf
-        headers = {**form, "Cookie": f"csrftoken={cookie}", "Origin": origin}
+        # As a browser posts the page's form: it carries no CSRF token (the lookup needs none,
+        # verification.views.verify), and the page set no cookie.
         return (
             "POST",
-            {**headers, "Referer": f"{origin}/verify/"},
+            {**form, "Origin": origin, "Referer": f"{origin}/verify/"},
             [
                 (
                     "/verify/",
-                    urllib.parse.urlencode(
-                        {
-                            "csrfmiddlewaretoken": token,
-                            "name": h["name"],
-                            "id_number": h["id_number"],
-                        }
-                    ),
+                    urllib.parse.urlencode({"name": h["name"], "id_number": h["id_number"]}),
                 )
                 for h in holders
             ],
@@ -504,10 +475,9 @@ def bench_size(size: int, args, env: dict, workdir: Path) -> dict:
     port = free_port()
     server = start_gunicorn(env, port, gunicorn_layout(args), workdir / "gunicorn.log")
     try:
-        csrf = csrf_pair(port)
         scripts = {}
         for endpoint in args.endpoints:
-            method, headers, entries = endpoint_requests(endpoint, holders, port, csrf)
+            method, headers, entries = endpoint_requests(endpoint, holders, port)
             check_answer(endpoint, port, method, headers, entries[0])
             scripts[endpoint] = workdir / f"{endpoint}.lua"
             write_lua(scripts[endpoint], method, headers, entries)

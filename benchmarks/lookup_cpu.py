@@ -6,7 +6,7 @@ script left it, and refuses an empty one).
 
 ``benchmarks/lookup.py`` measures what the machine serves under load; this one says where a
 request's own Python goes, to compare the endpoints with each other: the same requests as
-there (the same real holders, the same CSRF cookie and token, ``X-Forwarded-Proto: https``),
+there (the same real holders, ``X-Forwarded-Proto: https``),
 handed to Django's WSGI handler in this process one after another, with the production
 settings of that benchmark (DEBUG off, persistent database connections). The figure is CPU time
 of this process per request (``time.process_time``: the database's and Redis's work is theirs,
@@ -39,7 +39,6 @@ from benchmarks.lookup import (  # noqa: E402
     DEFAULT_REDIS_URL,
     ENDPOINTS,
     SAMPLE,
-    csrf_from,
     endpoint_requests,
     sample_holders,
 )
@@ -86,12 +85,6 @@ def call(app, request: tuple) -> tuple[str, bytes, list]:
     return status_headers[0], body, status_headers[1]
 
 
-def csrf_pair(app) -> tuple[str, str]:
-    """The CSRF cookie and a form token, as a browser gets them from the page."""
-    status, body, headers = call(app, ("GET", {}, "/verify/", None))
-    return csrf_from(status, [value for name, value in headers if name == "Set-Cookie"], body)
-
-
 def measure(app, requests: list[tuple], count: int) -> dict:
     for n in range(WARM_UP):
         status, body, _ = call(app, requests[n % len(requests)])
@@ -136,10 +129,9 @@ def main() -> int:
         call_command("collectstatic", interactive=False, verbosity=0)
         app = WSGIHandler()
         holders = sample_holders(SAMPLE)
-        csrf = csrf_pair(app)
         result = {"certificates": certificates, "requests": args.requests, "endpoints": {}}
         for endpoint in ENDPOINTS:
-            method, headers, entries = endpoint_requests(endpoint, holders, PORT, csrf)
+            method, headers, entries = endpoint_requests(endpoint, holders, PORT)
             requests = [(method, headers, path, body) for path, body in entries]
             result["endpoints"][endpoint] = measure(app, requests, args.requests)
     base = result["endpoints"]["baseline"]["cpu_us"]

@@ -1,7 +1,7 @@
 """``form_fields(form)`` for the Jinja2 pages (certportal/jinja.py; the lookup page shows three
 forms): the fields of a form as ``_form_fields.html`` draws them on every other page
 (``jinja2/_form_fields.html`` is its Jinja2 copy, at a third of the cost), blank forms drawn
-once."""
+once, and an echoed form filled into its drawing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import functools
 from django import forms
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
@@ -23,19 +24,81 @@ def form_fields(form: forms.Form | type[forms.Form]) -> SafeString:
     three forms, and a blank form renders the same every time: the same labels, help texts and
     empty inputs in the same language. Rendering them was a third of the page's cost, so a
     blank form's HTML is kept per process, form and language, and the form is not even built.
-    A form (one echoing a lookup, or showing errors) is rendered each time. Under DEBUG every
-    form is rendered, so that template edits show at once.
+
+    A valid bound form whose boxes are all :class:`~verification.forms.PlainTextInput` (the
+    certificate-number form, echoed by every lookup by number, a QR scan's "look up another"
+    included) differs from its blank drawing only in the values of its boxes: it is drawn by
+    filling them into a drawing kept the same way (:func:`_echo_drawing`), which costs a
+    twentieth of rendering it. Any other form (one showing errors) is rendered each time.
+    Under DEBUG every form is rendered, so that template edits show at once;
+    ``tests/verification/test_forms.py`` holds the two ways to the same output.
     """
     if isinstance(form, type):
         if not settings.DEBUG:
             return _blank_form_fields(form, get_language())
         form = form()
+    elif not settings.DEBUG and _fillable(form):
+        return _filled(form)
+    return _rendered(form)
+
+
+def _rendered(form: forms.Form) -> SafeString:
     return SafeString(render_to_string(FORM_FIELDS_TEMPLATE, {"form": form}, using="jinja2"))
 
 
 @functools.lru_cache(maxsize=64)
 def _blank_form_fields(form_class: type[forms.Form], language: str) -> SafeString:
     # ``language`` is part of the key only: the active language renders the labels.
-    return SafeString(
-        render_to_string(FORM_FIELDS_TEMPLATE, {"form": form_class()}, using="jinja2")
+    return _rendered(form_class())
+
+
+def _placeholder(name: str) -> str:
+    """What stands for a box's value in the kept drawing: no typed value can hold a NUL (the
+    form field refuses it), and escaping leaves it as it is."""
+    return f"\x00{name}\x00"
+
+
+def _fillable(form: forms.Form) -> bool:
+    from verification.forms import PlainTextInput
+
+    return (
+        form.is_bound
+        and not form.errors
+        and form.prefix is None
+        and all(isinstance(field.widget, PlainTextInput) for field in form.fields.values())
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _echo_drawing(
+    form_class: type[forms.Form], language: str
+) -> tuple[str | bool, tuple[tuple[str, str], ...]]:
+    """The form drawn with a placeholder for each box's value and cut at each ``value="…"``:
+    the drawing's ``auto_id``, and ``(text before, field name)`` pairs, the last with no name.
+    (``language`` is part of the key only, as for the blank form.)"""
+    form = form_class(initial={name: _placeholder(name) for name in form_class.base_fields})
+    html = _rendered(form)
+    pieces: list[tuple[str, str]] = []
+    for name in form_class.base_fields:
+        before, found, rest = html.partition(f' value="{_placeholder(name)}"')
+        if found:  # (a NoEchoTextInput never shows its value)
+            pieces.append((before, name))
+            html = rest
+    if "\x00" in html:
+        raise AssertionError(f"{form_class.__name__}: a value drawn outside its box")
+    pieces.append((html, ""))
+    return form.auto_id, tuple(pieces)
+
+
+def _filled(form: forms.Form) -> SafeString:
+    auto_id, pieces = _echo_drawing(type(form), get_language())
+    if form.auto_id != auto_id:  # element ids other than the kept drawing's
+        return _rendered(form)
+    out = []
+    for before, name in pieces:
+        out.append(before)
+        if name:
+            value = form.fields[name].widget.format_value(form[name].value())
+            if value is not None:
+                out.append(f' value="{conditional_escape(value)}"')
+    return SafeString("".join(out))

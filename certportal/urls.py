@@ -16,7 +16,7 @@ urlpatterns = [
     # First of the apps: the public lookups are most of the traffic, and Django tries the
     # patterns in order (no other app's address begins with verify/, v/ or api/).
     path("", include("verification.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include(account_patterns)),
     path("", include("applicants.urls")),

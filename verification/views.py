@@ -154,6 +154,12 @@ def _verify_page(request: HttpRequest, **context) -> HttpResponse:
     return render(request, VERIFY_TEMPLATE, context, using=PAGES)
 
 
+# No CSRF check, as for the upload below and the API: the lookup changes nothing (beyond the
+# lookup log and the address's rate limit) and shows nothing of the visitor's own, so a
+# forged post gains nothing that the API would not give the forger directly, and another
+# site cannot read the answer. Without a token to draw, the page (a QR scan's first visit
+# above all) makes no CSRF secret and sets no cookie.
+@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited(respond=_page_refusal(_verify_kind), applies=_is_lookup)

@@ -3,7 +3,6 @@ that checks every response it receives for a full ID number."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from django.test import Client
@@ -33,12 +32,6 @@ CHANGES = {
 # ID numbers typed in tests that belong to nobody: never to be echoed either.
 UNKNOWN_ID = demo_id_number("11010119900307001")
 SECRET_IDS: set[str] = {UNKNOWN_ID}
-
-CSRF_TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
-
-
-def without_csrf(body: bytes) -> bytes:
-    return CSRF_TOKEN.sub(b'name="csrfmiddlewaretoken" value=""', body)
 
 
 def assert_no_full_id(body: bytes, where: str = "response") -> None:

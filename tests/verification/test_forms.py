@@ -9,7 +9,9 @@ from django import forms
 from django.template import engines
 from django.utils import translation
 
+from certportal import forms_html
 from tests.certportal.test_jinja_layout import normalised
+from tests.verification.helpers import UNKNOWN_ID
 from verification.forms import (
     NoEchoTextInput,
     NumberLookupForm,
@@ -87,3 +89,54 @@ def test_the_lookup_page_draws_a_form_as_every_other_page(form, language):
     assert 'class="field' in jinja
     if bound.is_bound and bound.errors:
         assert 'class="errorlist"' in jinja and "has-error" in jinja
+
+
+ECHOED = [
+    {"cert_no": "闽C052026000001", "name": "王小明"},
+    {"cert_no": " 闽C05 2026 000001 ", "name": "  王小明"},
+    {"cert_no": 'x"><script>&amp;', "name": "<b>'王'</b>"},
+    {"cert_no": "闽C052026000001", "name": "王" * 30},
+]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("data", ECHOED)
+def test_an_echoed_form_is_filled_into_its_kept_drawing(data, language, settings):
+    """Outside DEBUG a valid number form is not rendered but filled in: the very same HTML."""
+    settings.DEBUG = False
+    forms_html._echo_drawing.cache_clear()
+    with translation.override(language):
+        form = NumberLookupForm(data)
+        assert form.is_valid()
+        filled = forms_html.form_fields(form)
+        rendered = forms_html._rendered(NumberLookupForm(data))
+        # The second of a language is filled into the drawing kept from the first.
+        assert forms_html.form_fields(NumberLookupForm(data)) == filled
+    assert forms_html._echo_drawing.cache_info().hits >= 1
+    assert filled == rendered
+    assert "\x00" not in filled
+    assert filled.count(' value="') == 2
+
+
+def test_a_filled_form_never_shows_the_id_number(settings):
+    settings.DEBUG = False
+    form = PersonLookupForm({"name": "王小明", "id_number": UNKNOWN_ID})
+    assert form.is_valid()
+    filled = forms_html.form_fields(form)
+    assert filled == forms_html._rendered(form)
+    assert UNKNOWN_ID not in filled and 'value="' not in filled
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda: NumberLookupForm({"cert_no": "闽C05" + "0" * 40, "name": "王小明"}),  # errors
+        lambda: NumberLookupForm({"cert_no": "闽C052026000001", "name": "王"}, auto_id="x-%s"),
+        lambda: NumberLookupForm({"cert_no": "闽C052026000001", "name": "王"}, prefix="p"),
+    ],
+)
+def test_other_bound_forms_are_rendered(form, settings):
+    settings.DEBUG = False
+    bound, again = form(), form()
+    bound.is_valid()
+    assert forms_html.form_fields(bound) == forms_html._rendered(again)

@@ -175,3 +175,23 @@ def test_what_one_visitor_typed_never_reaches_the_next(client, certificate, sett
     assert f'value="{certificate.number}"' in typed.content.decode()  # echoed to its visitor
     blank = client.get("/verify/").content.decode()
     assert certificate.number not in blank and "王小明" not in blank
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_echoed_form_shows_its_own_visitors_values_in_their_language(
+    client, certificate, settings, debug
+):
+    """Off DEBUG, the echoed number form is filled into a drawing kept per language."""
+    settings.DEBUG = debug
+    first = client.get("/verify/", {"cert_no": certificate.number, "name": "王小明"})
+    english = client.get(
+        "/verify/",
+        {"cert_no": "闽Z992026000001", "name": "李四"},
+        headers={"accept-language": "en"},
+    ).content.decode()
+    assert 'value="闽Z992026000001"' in english and 'value="李四"' in english
+    assert certificate.number not in english and "王小明" not in english
+    assert "Certificate number" in english and "证书编号" not in english
+    chinese = client.get("/verify/", {"cert_no": "闽Z992026000002", "name": "张三"}).content
+    assert 'value="闽Z992026000002"' in chinese.decode() and "证书编号" in chinese.decode()
+    assert f'value="{certificate.number}"' in first.content.decode()
