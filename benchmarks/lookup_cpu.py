@@ -85,8 +85,8 @@ def call(app, request: tuple) -> tuple[str, bytes, list]:
     return status_headers[0], body, status_headers[1]
 
 
-def measure(app, requests: list[tuple], count: int) -> dict:
-    for n in range(WARM_UP):
+def measure(app, requests: list[tuple], count: int, warm_up: int = WARM_UP) -> dict:
+    for n in range(warm_up):
         status, body, _ = call(app, requests[n % len(requests)])
         if not status.startswith("200"):
             raise SystemExit(f"{requests[0][2]}: {status} {body[:300]!r}")
@@ -100,6 +100,8 @@ def measure(app, requests: list[tuple], count: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=REQUESTS)
+    parser.add_argument("--warm-up", type=int, default=WARM_UP)
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     args = parser.parse_args()
@@ -130,20 +132,20 @@ def main() -> int:
         app = WSGIHandler()
         holders = sample_holders(SAMPLE)
         result = {"certificates": certificates, "requests": args.requests, "endpoints": {}}
-        for endpoint in ENDPOINTS:
+        for endpoint in args.endpoints.split(","):
             method, headers, entries = endpoint_requests(endpoint, holders, PORT)
             requests = [(method, headers, path, body) for path, body in entries]
-            result["endpoints"][endpoint] = measure(app, requests, args.requests)
-    base = result["endpoints"]["baseline"]["cpu_us"]
+            result["endpoints"][endpoint] = measure(app, requests, args.requests, args.warm_up)
+    base = result["endpoints"].get("baseline", {}).get("cpu_us")
     for figures in result["endpoints"].values():
-        figures["cpu_over_baseline"] = round(figures["cpu_us"] / base, 2)
+        figures["cpu_over_baseline"] = round(figures["cpu_us"] / base, 2) if base else None
     print(json.dumps(result, indent=2))
     print(f"\n{result['certificates']:,} certificates, {args.requests:,} requests each")
     print(f"{'lookup':<10} {'CPU µs':>8} {'wall µs':>8} {'÷ base':>7}")
     for endpoint, figures in result["endpoints"].items():
         print(
             f"{endpoint:<10} {figures['cpu_us']:>8} {figures['wall_us']:>8} "
-            f"{figures['cpu_over_baseline']:>7}"
+            f"{figures['cpu_over_baseline'] or '—':>7}"
         )
     return 0
 
