@@ -70,29 +70,32 @@ def _fillable(form: forms.Form) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _echo_drawing(
-    form_class: type[forms.Form], language: str
-) -> tuple[str | bool, tuple[tuple[str, str], ...]]:
+def _echo_drawing(form_class: type[forms.Form], language: str) -> tuple[tuple, tuple]:
     """The form drawn with a placeholder for each box's value and cut at each ``value="…"``:
-    the drawing's ``auto_id``, and ``(text before, field name)`` pairs, the last with no name.
-    (``language`` is part of the key only, as for the blank form.)"""
+    what a form must share with the drawing to be filled into it (element ids, fields in
+    order, the ``required`` attributes), and ``(text before, field name)`` pairs, the last
+    with no name. (``language`` is part of the key only, as for the blank form.)"""
     form = form_class(initial={name: _placeholder(name) for name in form_class.base_fields})
     html = _rendered(form)
     pieces: list[tuple[str, str]] = []
-    for name in form_class.base_fields:
+    for name in form.fields:
         before, found, rest = html.partition(f' value="{_placeholder(name)}"')
         if found:  # (a NoEchoTextInput never shows its value)
             pieces.append((before, name))
             html = rest
-    if "\x00" in html:
-        raise AssertionError(f"{form_class.__name__}: a value drawn outside its box")
     pieces.append((html, ""))
-    return form.auto_id, tuple(pieces)
+    if any("\x00" in text for text, _name in pieces):
+        raise AssertionError(f"{form_class.__name__}: a value drawn outside its box")
+    return _shape(form), tuple(pieces)
+
+
+def _shape(form: forms.Form) -> tuple:
+    return (form.auto_id, tuple(form.fields), form.use_required_attribute)
 
 
 def _filled(form: forms.Form) -> SafeString:
-    auto_id, pieces = _echo_drawing(type(form), get_language())
-    if form.auto_id != auto_id:  # element ids other than the kept drawing's
+    shape, pieces = _echo_drawing(type(form), get_language())
+    if _shape(form) != shape:  # other ids, fields or attributes than the kept drawing's
         return _rendered(form)
     out = []
     for before, name in pieces:

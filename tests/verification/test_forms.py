@@ -127,16 +127,31 @@ def test_a_filled_form_never_shows_the_id_number(settings):
     assert UNKNOWN_ID not in filled and 'value="' not in filled
 
 
+VALID = {"cert_no": "闽C052026000001", "name": "王小明"}
+
+
+class _Reordered(NumberLookupForm):
+    field_order = ["name", "cert_no"]
+
+
 @pytest.mark.parametrize(
     "form",
     [
-        lambda: NumberLookupForm({"cert_no": "闽C05" + "0" * 40, "name": "王小明"}),  # errors
-        lambda: NumberLookupForm({"cert_no": "闽C052026000001", "name": "王"}, auto_id="x-%s"),
-        lambda: NumberLookupForm({"cert_no": "闽C052026000001", "name": "王"}, prefix="p"),
+        lambda: NumberLookupForm({**VALID, "cert_no": "闽C05" + "0" * 40}),  # errors
+        lambda: NumberLookupForm(VALID, auto_id="x-%s"),
+        lambda: NumberLookupForm({"p-cert_no": VALID["cert_no"], "p-name": "王"}, prefix="p"),
+        lambda: NumberLookupForm(VALID, use_required_attribute=False),
+        lambda: _Reordered(VALID),
     ],
 )
 def test_other_bound_forms_are_rendered(form, settings):
+    """A form with errors, or whose markup is not its kept drawing's, is rendered; a form
+    class of its own (other field order) is filled into its own drawing: the same HTML."""
     settings.DEBUG = False
     bound, again = form(), form()
     bound.is_valid()
-    assert forms_html.form_fields(bound) == forms_html._rendered(again)
+    drawn = forms_html.form_fields(bound)
+    assert drawn == forms_html._rendered(again)
+    assert "\x00" not in drawn
+    if not bound.errors:
+        assert VALID["cert_no"] in drawn
