@@ -6,11 +6,10 @@ import hashlib
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from applicants.idcard import parse_id_number
+from certportal.forms_html import PlainTextInput
 
 from .selectors import MAX_NUMBER_LENGTH
 
@@ -18,27 +17,6 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 NAME_MAX_LENGTH = 30
 TOO_LARGE = _("文件过大：电子证照 PDF 不超过 2 MB，本平台签发的证照一般只有一两百 KB。")
-
-
-class PlainTextInput(forms.TextInput):
-    """A text box with the very markup of Django's ``django/forms/widgets/input.html``, drawn
-    in Python. The lookup page echoes the certificate-number form on every number lookup
-    (SPEC 7), and drawing its two boxes through Django's widget templates cost 0.3 ms a page;
-    ``tests/verification/test_forms.py`` holds the two to the same output."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        html = [f'<input type="{conditional_escape(widget["type"])}"']
-        html.append(f' name="{conditional_escape(widget["name"])}"')
-        if widget["value"] is not None:
-            html.append(f' value="{conditional_escape(widget["value"])}"')
-        for attr, attr_value in widget["attrs"].items():
-            if attr_value is True:
-                html.append(f" {conditional_escape(attr)}")
-            elif attr_value is not False:
-                html.append(f' {conditional_escape(attr)}="{conditional_escape(attr_value)}"')
-        html.append(">")
-        return mark_safe("".join(html))  # noqa: S308 — every part escaped above
 
 
 class NoEchoTextInput(PlainTextInput):
