@@ -96,6 +96,9 @@ class EligibilityFacts:
     medical_exam_date: date | None
     # A valid or suspended certificate of this trade, issued by any authority.
     holds_same_trade_certificate: bool
+    # A passed application of the same applicant for this trade whose certificate is not yet
+    # issued: the certificate is on its way, so a new exam would be for nothing.
+    awaiting_same_trade_certificate: bool
     # Another open application of the same applicant for the same trade.
     has_other_open_application: bool
     # Labels of the profile materials missing or not valid, e.g. ("电子照片",).
@@ -309,6 +312,12 @@ def _check_medical(facts: EligibilityFacts, rules: EligibilityRules, today: date
 
 
 def _check_certificate(facts: EligibilityFacts) -> Check:
+    if facts.awaiting_same_trade_certificate and not facts.holds_same_trade_certificate:
+        return Check(
+            HOLDS_CERTIFICATE,
+            False,
+            _("您本工种已考核合格，证书正待发证机关制发，不能重复报考。"),
+        )
     if not facts.holds_same_trade_certificate:
         return Check(HOLDS_CERTIFICATE, True, _("未持有相同工种的有效或暂扣证书。"))
     return Check(

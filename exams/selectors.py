@@ -169,6 +169,14 @@ def eligibility_report(application: ExamApplication, *, today: date | None = Non
         holds_same_trade_certificate=holds_certificate_of_trade(
             application.applicant, application.trade
         ),
+        awaiting_same_trade_certificate=ExamApplication.objects.filter(
+            applicant_id=application.applicant_id,
+            trade_id=application.trade_id,
+            status=ExamApplication.Status.PASSED,
+            certificate__isnull=True,
+        )
+        .exclude(pk=application.pk)
+        .exists(),
         has_other_open_application=ExamApplication.objects.filter(
             applicant_id=application.applicant_id,
             trade_id=application.trade_id,

@@ -1,10 +1,12 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from applicants.models import Profile
+from certificates.services import certificate_issue
 from certportal.errors import DomainError
 from certportal.models import AuditEvent, Notice
 from exams import services
@@ -131,6 +133,46 @@ def test_submit_needs_the_medical_certificate(candidate, crane, centre, school):
 def test_only_the_applicant_submits(draft, other_applicant):
     with pytest.raises(DomainError):
         services.application_submit(application=draft, actor=other_applicant)
+
+
+def test_a_passed_exam_awaiting_its_certificate_blocks_a_new_one_of_the_trade(
+    passed, authority_staff, crane, centre, school
+):
+    user = passed.applicant
+    again = medical(
+        services.application_create(
+            applicant=user, trade=crane, assessment_institution=centre, training_institution=school
+        )
+    )
+
+    with pytest.raises(NotEligible) as exc:
+        services.application_submit(application=again, actor=user)
+    (refusal,) = exc.value.checks
+    assert refusal.message == "您本工种已考核合格，证书正待发证机关制发，不能重复报考。"
+    again.refresh_from_db()
+    assert again.status == S.DRAFT
+
+    # Once issued, the same draft is refused because the certificate is held.
+    certificate_issue(application=passed, actor=authority_staff)
+    with pytest.raises(NotEligible) as exc:
+        services.application_submit(application=again, actor=user)
+    (refusal,) = exc.value.checks
+    assert "已持有本工种有效或暂扣中的证书" in refusal.message
+
+
+def test_a_failed_exam_does_not_block_a_new_one_of_the_trade(
+    scheduled, assessor, authority_staff, crane, centre, school
+):
+    services.score_record(application=scheduled, actor=assessor, theory=Decimal(40), practical=None)
+    services.session_publish_scores(session=scheduled.session, actor=authority_staff)
+    user = scheduled.applicant
+    again = medical(
+        services.application_create(
+            applicant=user, trade=crane, assessment_institution=centre, training_institution=school
+        )
+    )
+
+    assert services.application_submit(application=again, actor=user).status == S.SUBMITTED
 
 
 # --- institution review, authority approval ---------------------------------------------

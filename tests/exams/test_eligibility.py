@@ -28,6 +28,7 @@ ELIGIBLE = EligibilityFacts(
     education="senior",
     medical_exam_date=date(2026, 10, 1),
     holds_same_trade_certificate=False,
+    awaiting_same_trade_certificate=False,
     has_other_open_application=False,
     missing_materials=(),
 )
@@ -416,6 +417,17 @@ def test_holds_certificate_refuses_a_holder_of_the_same_trade():
     assert "不能重复报考" in by_code(checks)["holds_certificate"].message
 
 
+def test_a_passed_exam_awaiting_its_certificate_refuses_a_new_one():
+    facts = replace(ELIGIBLE, awaiting_same_trade_certificate=True)
+
+    checks = check_eligibility(facts, today=TODAY)
+
+    assert [c.code for c in failures(checks)] == ["holds_certificate"]
+    assert by_code(checks)["holds_certificate"].message == (
+        "您本工种已考核合格，证书正待发证机关制发，不能重复报考。"
+    )
+
+
 def test_open_application_refuses_a_second_open_application_for_the_trade():
     checks = check_eligibility(replace(ELIGIBLE, has_other_open_application=True), today=TODAY)
 
@@ -446,6 +458,7 @@ def test_check_eligibility_reports_every_failing_rule_together():
         education="primary",
         medical_exam_date=date(2026, 1, 1),
         holds_same_trade_certificate=True,
+        awaiting_same_trade_certificate=False,
         has_other_open_application=True,
         missing_materials=("身份证扫描件",),
     )
