@@ -5,17 +5,20 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certportal import roles
 from certportal.audit import audit_record
 from certportal.errors import DomainError
+from certportal.models import AuditEvent
 from certportal.pii import blind_index
 from certportal.storage import delete_stored_files
 
@@ -127,6 +130,53 @@ def profile_save(
     if errors:
         raise ValidationError(errors)
 
+    try:
+        return _profile_write(
+            user=user,
+            name=name,
+            parsed=parsed,
+            mobile=mobile,
+            education=education,
+            employer_name=employer_name,
+            employer_credit_code=employer_credit_code,
+            address=address,
+        )
+    except _IdNumberTaken:
+        # Recorded after the rollback, so that it counts towards the limit below.
+        audit_record(actor=user, action=ID_CONFLICT_ACTION, obj=user)
+        raise ValidationError({"id_number": [_duplicate_id_message()]}) from None
+
+
+# "Is this ID number registered?" is what a refused profile answers. A person who mistyped or
+# whose number was taken by someone else needs the answer once or twice; an account trying
+# number after number is looking for registered people. After this many refusals in a day,
+# an account may not try another new number until a day has passed since the earliest of them.
+# Saving the number the profile already has is never counted or refused.
+ID_CONFLICT_ACTION = "applicants.profile.id_conflict"
+ID_CONFLICTS_PER_DAY = 5
+
+
+class _IdNumberTaken(Exception):
+    pass
+
+
+def _too_many_id_conflicts(user: User) -> bool:
+    since = timezone.now() - timedelta(days=1)
+    recent = AuditEvent.objects.filter(actor=user, action=ID_CONFLICT_ACTION, created_at__gte=since)
+    return recent.count() >= ID_CONFLICTS_PER_DAY
+
+
+def _profile_write(
+    *,
+    user: User,
+    name: str,
+    parsed,
+    mobile: str,
+    education: str,
+    employer_name: str,
+    employer_credit_code: str,
+    address: str,
+) -> Profile:
     with transaction.atomic():
         profile = Profile.objects.select_for_update().filter(user=user).first()
         if profile and profile.id_number_locked and profile.id_number != parsed.number:
@@ -151,11 +201,24 @@ def profile_save(
             refused = {f: [message] for f, v in changed.items() if getattr(profile, f) != v}
             if refused:
                 raise ValidationError(refused)
+        new_number = profile is None or profile.id_number != parsed.number
+        if new_number and _too_many_id_conflicts(user):
+            # Refused before looking: the answer must not depend on the number typed.
+            raise ValidationError(
+                {
+                    "id_number": [
+                        _(
+                            "今天已多次填写了已在本平台登记的身份证号码，请明天再试；"
+                            "如您的号码被他人占用，请携带身份证到发证机关办理。"
+                        )
+                    ]
+                }
+            )
         taken = Profile.objects.filter(id_number_index=blind_index(parsed.number))
         if profile is not None:
             taken = taken.exclude(pk=profile.pk)
         if taken.exists():
-            raise ValidationError({"id_number": [_duplicate_id_message()]})
+            raise _IdNumberTaken
 
         created = profile is None
         profile = profile or Profile(user=user)
@@ -173,7 +236,7 @@ def profile_save(
             with transaction.atomic():
                 profile.save()
         except IntegrityError as exc:  # a concurrent registration of the same number
-            raise ValidationError({"id_number": [_duplicate_id_message()]}) from exc
+            raise _IdNumberTaken from exc
         for hook in _profile_saved_hooks:
             hook(profile)
         changed = [f for f in _PROFILE_FIELDS if created or before[f] != getattr(profile, f)]

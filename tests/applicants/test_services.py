@@ -94,6 +94,56 @@ def test_second_profile_with_the_same_id_number_is_refused_without_details(
     assert Profile.objects.count() == 1
 
 
+def _try_number(user, id_number, mobile="13900000002"):
+    return profile_save(
+        user=user, name="张三丰", id_number=id_number, mobile=mobile, education="junior"
+    )
+
+
+def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(profile, other_applicant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from applicants.demo import demo_id_number
+    from applicants.services import ID_CONFLICT_ACTION, ID_CONFLICTS_PER_DAY
+
+    for _ in range(ID_CONFLICTS_PER_DAY):
+        with pytest.raises(ValidationError, match="已在本平台登记"):
+            _try_number(other_applicant, ID_NUMBER)
+    conflicts = AuditEvent.objects.filter(actor=other_applicant, action=ID_CONFLICT_ACTION)
+    assert conflicts.count() == ID_CONFLICTS_PER_DAY
+    assert all(ID_NUMBER not in str(event.data) for event in conflicts)
+
+    # Now a registered number and a free one get the same answer, and nothing is saved.
+    free = demo_id_number("11010519791231002")
+    answers = []
+    for number in (ID_NUMBER, free):
+        with pytest.raises(ValidationError) as exc:
+            _try_number(other_applicant, number)
+        answers.append(exc.value.message_dict)
+    assert answers[0] == answers[1]
+    assert "请明天再试" in answers[0]["id_number"][0]
+    assert not Profile.objects.filter(user=other_applicant).exists()
+    assert conflicts.count() == ID_CONFLICTS_PER_DAY
+
+    # A day after the refusals, the account may try again.
+    conflicts.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    assert _try_number(other_applicant, free).id_number == free
+
+
+def test_the_limit_never_stops_saving_the_number_the_profile_already_has(other_profile, profile):
+    from applicants.services import ID_CONFLICTS_PER_DAY
+
+    for _ in range(ID_CONFLICTS_PER_DAY):
+        with pytest.raises(ValidationError, match="已在本平台登记"):
+            _try_number(other_profile.user, ID_NUMBER)
+
+    saved = _try_number(other_profile.user, OTHER_ID_NUMBER, mobile="13900000088")
+
+    assert saved.mobile == "13900000088" and saved.id_number == OTHER_ID_NUMBER
+
+
 def test_id_number_cannot_change_once_locked_but_other_fields_can(profile):
     Profile.objects.filter(pk=profile.pk).update(id_number_locked=True)
     with pytest.raises(ValidationError, match="不能再修改"):
