@@ -58,7 +58,8 @@ class MaterialInline(admin.TabularInline):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    """Read-only: applicants change their own profile through the portal's services."""
+    """Read-only: applicants change their own profile through the portal's services. The
+    authority's correction of a name and ID number is added by ``certificates.admin``."""
 
     list_display = (
         "name",

@@ -1,13 +1,17 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from applicants import admin as applicants_admin
 from applicants.idcard import parse_id_number
+from applicants.models import Profile
 from certportal.admin_actions import run_each, with_reason
 from certportal.errors import DomainError
 from certportal.pii import blind_index
@@ -343,4 +347,82 @@ class BatchIssueAdmin(admin.ModelAdmin):
             _("证书编号"),
             _("结果"),
             rows,
+        )
+
+
+# Correcting a person's name and ID number ------------------------------------------------
+# The profile's admin is applicants'; the correction changes certificates too, so it lives
+# here, a layer above, and extends that admin rather than having applicants call up.
+
+
+class ProfileCorrectionForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("姓名"), max_length=30)
+    id_number = forms.CharField(label=gettext_lazy("公民身份号码"), max_length=18)
+    reason = forms.CharField(
+        label=gettext_lazy("更正原因"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("例如：本人持身份证原件到窗口核验，原登记的号码有误。"),
+    )
+
+
+admin.site.unregister(Profile)
+
+
+@admin.register(Profile)
+class ProfileAdmin(applicants_admin.ProfileAdmin):
+    """The applicants' read-only profile admin, plus the authority's correction page."""
+
+    change_form_template = "admin/applicants/profile/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/correct/",
+                self.admin_site.admin_view(self.correct),
+                name="applicants_profile_correct",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        context["may_correct"] = obj is not None and services.may_correct_profile(request.user, obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def correct(self, request, pk: int):
+        profile = self.get_queryset(request).filter(pk=pk).first()
+        if profile is None or not services.may_correct_profile(request.user, profile):
+            raise Http404
+        change_url = reverse("admin:applicants_profile_change", args=[profile.pk])
+        if request.method == "POST":
+            form = ProfileCorrectionForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.profile_correct(
+                        profile=profile, actor=request.user, **form.cleaned_data
+                    )
+                except ValidationError as exc:
+                    for field, problems in exc.message_dict.items():
+                        for problem in problems:
+                            form.add_error(field if field in form.fields else None, problem)
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    self.message_user(request, _("实名信息已更正。"), messages.SUCCESS)
+                    return HttpResponseRedirect(change_url)
+        else:
+            form = ProfileCorrectionForm(initial={"name": profile.name})
+        certificates = certificates_visible_to(request.user).filter(holder_id=profile.user_id)
+        return TemplateResponse(
+            request,
+            "admin/applicants/profile/correct.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("更正实名信息：%(name)s") % {"name": profile.name},
+                "profile": profile,
+                "form": form,
+                "certificates": certificates.order_by("pk"),
+                "change_url": change_url,
+            },
+            status=400 if form.errors else 200,
         )

@@ -13,11 +13,12 @@ from django.db import OperationalError
     soft_time_limit=60,
     time_limit=90,
 )
-def render_admission_ticket(application_pk: int) -> bool:
-    """Render a scheduled application's admission ticket PDF (idempotent: safe to repeat)."""
+def render_admission_ticket(application_pk: int, force: bool = False) -> bool:
+    """Render a scheduled application's admission ticket PDF (idempotent: safe to repeat).
+    ``force`` draws it again over an existing one: after its holder's name was corrected."""
     from .services.tickets import ticket_render
 
-    return ticket_render(application_pk=application_pk) is not None
+    return ticket_render(application_pk=application_pk, force=force) is not None
 
 
 @shared_task(acks_late=True, soft_time_limit=540, time_limit=600)

@@ -1,5 +1,6 @@
 """Every write of the certificates app."""
 
+from .holders import may_correct_profile, profile_correct
 from .issuance import (
     IssueOutcome,
     batch_issue_run,
@@ -49,6 +50,8 @@ __all__ = [
     "certificate_withdraw",
     "expire_due",
     "import_certificates",
+    "may_correct_profile",
+    "profile_correct",
     "render_pending_ids",
     "send_expiry_reminders",
     "stale_batch_ids",

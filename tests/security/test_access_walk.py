@@ -47,6 +47,7 @@ def world(submitted_renewal):
         ],
         "admin_urls": [
             f"/admin/applicants/profile/{certificate.holder.profile.pk}/change/",
+            f"/admin/applicants/profile/{certificate.holder.profile.pk}/correct/",
             f"/admin/exams/examapplication/{application.pk}/change/",
             f"/admin/exams/examsession/{application.session_id}/change/",
             f"/admin/certificates/certificate/{certificate.pk}/change/",

@@ -1,0 +1,280 @@
+"""The authority corrects a person's name and ID number (the applicant is told to come to it
+once the number is locked): the profile, the applications in progress and the certificates
+held change together, or nothing does."""
+
+import shutil
+import subprocess
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from applicants.demo import demo_id_number
+from applicants.models import Profile
+from certificates.models import Certificate
+from certificates.services import profile_correct
+from certportal.errors import DomainError
+from certportal.models import AuditEvent, Notice
+from conftest import need
+from exams.models import ExamApplication
+from verification import services as lookups
+
+pytestmark = pytest.mark.django_db
+
+NEW_NUMBER = demo_id_number("35050319860712123")  # born 12 July 1986, a man
+REASON = "本人持身份证原件到窗口核验，原登记号码有误"
+
+
+def snapshot(user):
+    profile = Profile.objects.get(user=user)
+    return (
+        profile.name,
+        profile.id_number,
+        profile.birth_date,
+        list(Certificate.objects.filter(holder=user).values_list("holder_name", "content_version")),
+        list(
+            ExamApplication.objects.filter(applicant=user).values_list("submitted_name", flat=True)
+        ),
+        AuditEvent.objects.filter(action__contains="correct").count(),
+    )
+
+
+def test_a_submitted_application_takes_the_corrected_name(submitted, authority_staff):
+    profile = Profile.objects.get(user=submitted.applicant)
+
+    corrected = profile_correct(
+        profile=profile, actor=authority_staff, name="王晓明", id_number=NEW_NUMBER, reason=REASON
+    )
+
+    assert corrected.name == "王晓明" and corrected.id_number == NEW_NUMBER
+    assert str(corrected.birth_date) == "1986-07-12" and corrected.sex == "M"
+    submitted.refresh_from_db()
+    assert submitted.submitted_name == "王晓明"
+    event = AuditEvent.objects.get(action="applicants.profile.corrected")
+    assert (event.actor, event.reason) == (authority_staff, REASON)
+    assert event.data["fields"] == ["name", "id_number"]
+    assert NEW_NUMBER not in str(event.data) and "王晓明" not in str(event.data)
+    notice = Notice.objects.get(user=submitted.applicant)
+    assert "姓名、身份证号码" in notice.body and NEW_NUMBER not in notice.body
+
+
+def test_a_held_certificate_is_corrected_rendered_again_and_found_by_the_new_pair(
+    certificate, authority_staff, private_media_root, django_capture_on_commit_callbacks
+):
+    old_number = certificate.holder_id_number
+    profile = Profile.objects.get(user=certificate.holder)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        profile_correct(
+            profile=profile,
+            actor=authority_staff,
+            name="王小明",
+            id_number=NEW_NUMBER,
+            reason=REASON,
+        )
+
+    certificate.refresh_from_db()
+    assert certificate.holder_id_number == NEW_NUMBER
+    assert str(certificate.holder_birth_date) == "1986-07-12"
+    assert certificate.content_version == certificate.pdf_version == 2
+    assert AuditEvent.objects.filter(
+        action="certificates.certificate.holder_corrected", object_id=str(certificate.pk)
+    ).exists()
+    found = lookups.verify_person(name="王小明", id_number=NEW_NUMBER, address=None, kind="api")
+    assert [c.number for c in found.certificates] == [certificate.number]
+    gone = lookups.verify_person(name="王小明", id_number=old_number, address=None, kind="api")
+    assert not gone.found
+
+
+def test_a_scheduled_candidates_ticket_is_drawn_again_with_the_corrected_name(
+    scheduled, authority_staff, django_capture_on_commit_callbacks
+):
+    scheduled.refresh_from_db()
+    old_ticket = scheduled.ticket_pdf.name
+    assert old_ticket
+
+    with django_capture_on_commit_callbacks(execute=True):
+        profile_correct(
+            profile=Profile.objects.get(user=scheduled.applicant),
+            actor=authority_staff,
+            name="王晓明",
+            id_number=NEW_NUMBER,
+            reason=REASON,
+        )
+
+    scheduled.refresh_from_db()
+    assert scheduled.ticket_pdf.name != old_ticket
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    text = subprocess.run(
+        ["pdftotext", "-layout", scheduled.ticket_pdf.path, "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "王晓明" in text and "王小明" not in text
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"id_number": "350503198607121230"}, "id_number", "校验"),
+        ({"name": "王1"}, "name", ""),
+        ({"reason": "  "}, "reason", "更正原因"),
+    ],
+)
+def test_bad_input_is_refused_field_by_field_and_changes_nothing(
+    certificate, authority_staff, fields, field, message
+):
+    before = snapshot(certificate.holder)
+    arguments = {"name": "王晓明", "id_number": NEW_NUMBER, "reason": REASON, **fields}
+
+    with pytest.raises(ValidationError) as exc:
+        profile_correct(
+            profile=Profile.objects.get(user=certificate.holder), actor=authority_staff, **arguments
+        )
+
+    assert message in " ".join(exc.value.message_dict[field])
+    assert snapshot(certificate.holder) == before
+
+
+def test_nothing_to_correct_is_said_so(certificate, authority_staff):
+    profile = Profile.objects.get(user=certificate.holder)
+    with pytest.raises(DomainError, match="没有需要更正的内容"):
+        profile_correct(
+            profile=profile,
+            actor=authority_staff,
+            name=profile.name,
+            id_number=profile.id_number.lower(),
+            reason=REASON,
+        )
+
+
+def test_a_number_another_account_registered_is_refused(certificate, authority_staff):
+    from tests.applicants.conftest import OTHER_ID_NUMBER
+    from tests.factories import user_factory
+
+    other = user_factory(username="13900000077")
+    Profile.objects.create(
+        user=other,
+        name="张三丰",
+        id_number=OTHER_ID_NUMBER,
+        birth_date="1990-01-01",
+        sex="F",
+        mobile="13900000077",
+        education="junior",
+    )
+    before = snapshot(certificate.holder)
+
+    with pytest.raises(ValidationError) as exc:
+        profile_correct(
+            profile=Profile.objects.get(user=certificate.holder),
+            actor=authority_staff,
+            name="王小明",
+            id_number=OTHER_ID_NUMBER,
+            reason=REASON,
+        )
+
+    assert "另一账号" in exc.value.message_dict["id_number"][0]
+    assert snapshot(certificate.holder) == before
+
+
+def test_a_number_with_someone_elses_certificate_is_refused(certificate, superuser):
+    from tests.factories import user_factory
+
+    # An imported certificate no account is linked to, under a number no profile has.
+    Certificate.objects.filter(pk=certificate.pk).update(holder=None)
+    first = Profile.objects.get(user=certificate.holder)
+    first.id_number = demo_id_number("35050319850612124")
+    first.save()
+    mover = user_factory(username="13900000066")
+    Profile.objects.create(
+        user=mover,
+        name="李四",
+        id_number=NEW_NUMBER,
+        birth_date="1986-07-12",
+        sex="M",
+        mobile="13900000066",
+        education="junior",
+    )
+
+    with pytest.raises(ValidationError) as exc:
+        profile_correct(
+            profile=Profile.objects.get(user=mover),
+            actor=superuser,
+            name="李四",
+            id_number=certificate.holder_id_number,
+            reason=REASON,
+        )
+
+    assert "不属于本账号的证书" in exc.value.message_dict["id_number"][0]
+    assert Profile.objects.get(user=mover).id_number == NEW_NUMBER
+
+
+def test_only_authority_staff_of_the_persons_scope_may_correct(
+    certificate, institution_staff, other_authority_staff, authority_staff
+):
+    profile = Profile.objects.get(user=certificate.holder)
+    before = snapshot(certificate.holder)
+    for actor in (institution_staff, other_authority_staff, certificate.holder):
+        with pytest.raises(DomainError, match="无权"):
+            profile_correct(
+                profile=profile, actor=actor, name="王晓明", id_number=NEW_NUMBER, reason=REASON
+            )
+    assert snapshot(certificate.holder) == before
+
+
+def test_a_certificate_of_an_authority_out_of_scope_stops_the_whole_correction(
+    certificate, authority_staff, ningbo
+):
+    Certificate.objects.filter(pk=certificate.pk).update(authority=ningbo)
+    before = snapshot(certificate.holder)
+
+    with pytest.raises(DomainError, match="须由该发证机关更正"):
+        profile_correct(
+            profile=Profile.objects.get(user=certificate.holder),
+            actor=authority_staff,
+            name="王晓明",
+            id_number=NEW_NUMBER,
+            reason=REASON,
+        )
+
+    assert snapshot(certificate.holder) == before
+
+
+# --- the admin page --------------------------------------------------------------------------
+
+
+def test_the_admin_page_corrects_and_reports(client, certificate, authority_staff):
+    profile = Profile.objects.get(user=certificate.holder)
+    client.force_login(authority_staff)
+    change = client.get(reverse("admin:applicants_profile_change", args=[profile.pk]))
+    url = reverse("admin:applicants_profile_correct", args=[profile.pk])
+    assert url in change.content.decode()
+
+    page = client.get(url)
+    assert page.status_code == 200 and certificate.number in page.content.decode()
+
+    refused = client.post(url, {"name": "王晓明", "id_number": "123", "reason": REASON})
+    assert refused.status_code == 400
+    assert Profile.objects.get(pk=profile.pk).name == "王小明"
+
+    done = client.post(
+        url, {"name": "王晓明", "id_number": NEW_NUMBER, "reason": REASON}, follow=True
+    )
+    assert "实名信息已更正" in done.content.decode()
+    assert Profile.objects.get(pk=profile.pk).name == "王晓明"
+
+
+def test_the_admin_page_is_not_there_for_institution_staff(client, certificate, institution_staff):
+    profile = Profile.objects.get(user=certificate.holder)
+    client.force_login(institution_staff)
+    url = reverse("admin:applicants_profile_correct", args=[profile.pk])
+
+    change = client.get(reverse("admin:applicants_profile_change", args=[profile.pk]))
+    assert url not in change.content.decode()
+    assert client.get(url).status_code == 404
+    assert (
+        client.post(url, {"name": "王晓明", "id_number": NEW_NUMBER, "reason": REASON}).status_code
+        == 404
+    )
+    assert Profile.objects.get(pk=profile.pk).name == "王小明"
