@@ -130,28 +130,42 @@ def profile_save(
     if errors:
         raise ValidationError(errors)
 
-    try:
-        return _profile_write(
-            user=user,
-            name=name,
-            parsed=parsed,
-            mobile=mobile,
-            education=education,
-            employer_name=employer_name,
-            employer_credit_code=employer_credit_code,
-            address=address,
-        )
-    except _IdNumberTaken:
-        # Recorded after the rollback, so that it counts towards the limit below.
-        audit_record(actor=user, action=ID_CONFLICT_ACTION, obj=user)
-        raise ValidationError({"id_number": [_duplicate_id_message()]}) from None
+    # The account's row is locked for the whole save, so that its saves take turns: the limit
+    # below counts refusals that earlier saves wrote, never a figure read beside them.
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        try:
+            with transaction.atomic():
+                return _profile_write(
+                    user=user,
+                    name=name,
+                    parsed=parsed,
+                    mobile=mobile,
+                    education=education,
+                    employer_name=employer_name,
+                    employer_credit_code=employer_credit_code,
+                    address=address,
+                )
+        except _IdNumberTaken:
+            # The write is rolled back; the refusal is recorded and kept, so that it counts.
+            audit_record(
+                actor=user,
+                action=ID_CONFLICT_ACTION,
+                obj=user,
+                data={"id_index": blind_index(parsed.number)},
+            )
+    raise ValidationError({"id_number": [_duplicate_id_message()]})
 
 
-# "Is this ID number registered?" is what a refused profile answers. A person who mistyped or
-# whose number was taken by someone else needs the answer once or twice; an account trying
-# number after number is looking for registered people. After this many refusals in a day,
-# an account may not try another new number until a day has passed since the earliest of them.
-# Saving the number the profile already has is never counted or refused.
+# "Is this ID number registered?" is what a refused profile answers. A person who mistyped, or
+# whose number someone else registered, asks about one or two numbers, and may ask again; an
+# account trying number after number is looking for registered people. Once an account has
+# been refused this many different numbers within 24 hours, it may not try another new one
+# until the oldest of those refusals is 24 hours old. Asking again about a number already
+# refused tells nothing new and is answered as before; saving the number the profile already
+# has is never counted or refused. Each refusal is an audit event holding the number's blind
+# index only (never the number). Callers must not wrap ``profile_save`` in a transaction of
+# their own: the refusal's record would be rolled back with it.
 ID_CONFLICT_ACTION = "applicants.profile.id_conflict"
 ID_CONFLICTS_PER_DAY = 5
 
@@ -160,10 +174,14 @@ class _IdNumberTaken(Exception):
     pass
 
 
-def _too_many_id_conflicts(user: User) -> bool:
+def _id_conflict_limited(user: User, id_index: str) -> bool:
     since = timezone.now() - timedelta(days=1)
-    recent = AuditEvent.objects.filter(actor=user, action=ID_CONFLICT_ACTION, created_at__gte=since)
-    return recent.count() >= ID_CONFLICTS_PER_DAY
+    refused = set(
+        AuditEvent.objects.filter(
+            actor=user, action=ID_CONFLICT_ACTION, created_at__gte=since
+        ).values_list("data__id_index", flat=True)
+    )
+    return id_index not in refused and len(refused) >= ID_CONFLICTS_PER_DAY
 
 
 def _profile_write(
@@ -202,13 +220,13 @@ def _profile_write(
             if refused:
                 raise ValidationError(refused)
         new_number = profile is None or profile.id_number != parsed.number
-        if new_number and _too_many_id_conflicts(user):
+        if new_number and _id_conflict_limited(user, blind_index(parsed.number)):
             # Refused before looking: the answer must not depend on the number typed.
             raise ValidationError(
                 {
                     "id_number": [
                         _(
-                            "今天已多次填写了已在本平台登记的身份证号码，请明天再试；"
+                            "24 小时内已多次填写了已在本平台登记的身份证号码，请稍后再试；"
                             "如您的号码被他人占用，请携带身份证到发证机关办理。"
                         )
                     ]

@@ -176,6 +176,8 @@ def eligibility_report(application: ExamApplication, *, today: date | None = Non
             certificate__isnull=True,
         )
         .exclude(pk=application.pk)
+        # The authority refused that certificate (不予签发): nothing is on its way.
+        .exclude(certificate_request__status="rejected")
         .exists(),
         has_other_open_application=ExamApplication.objects.filter(
             applicant_id=application.applicant_id,

@@ -100,7 +100,26 @@ def _try_number(user, id_number, mobile="13900000002"):
     )
 
 
-def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(profile, other_applicant):
+def _registered_numbers(count):
+    """``count`` ID numbers, each registered by an account of its own."""
+    from applicants.demo import demo_id_number
+    from tests.factories import user_factory
+
+    numbers = []
+    for i in range(count):
+        number = demo_id_number(f"1101051979123{i:02d}02")
+        profile_save(
+            user=user_factory(username=f"1370000{i:04d}"),
+            name="赵六",
+            id_number=number,
+            mobile=f"1370000{i:04d}",
+            education="junior",
+        )
+        numbers.append(number)
+    return numbers
+
+
+def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(other_applicant):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -108,36 +127,48 @@ def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(profil
     from applicants.demo import demo_id_number
     from applicants.services import ID_CONFLICT_ACTION, ID_CONFLICTS_PER_DAY
 
-    for _ in range(ID_CONFLICTS_PER_DAY):
-        with pytest.raises(ValidationError, match="已在本平台登记"):
-            _try_number(other_applicant, ID_NUMBER)
+    *tried, untried = _registered_numbers(ID_CONFLICTS_PER_DAY + 1)
+    for number in tried:
+        with pytest.raises(ValidationError, match="不能重复登记"):
+            _try_number(other_applicant, number)
     conflicts = AuditEvent.objects.filter(actor=other_applicant, action=ID_CONFLICT_ACTION)
     assert conflicts.count() == ID_CONFLICTS_PER_DAY
-    assert all(ID_NUMBER not in str(event.data) for event in conflicts)
+    assert not [n for n in tried if any(n in str(event.data) for event in conflicts)]
 
-    # Now a registered number and a free one get the same answer, and nothing is saved.
+    # A number already refused is answered as before: asking again tells nothing new.
+    with pytest.raises(ValidationError, match="不能重复登记"):
+        _try_number(other_applicant, tried[0])
+
+    # A new number, registered or free, gets the same answer, and nothing is saved.
     free = demo_id_number("11010519791231002")
     answers = []
-    for number in (ID_NUMBER, free):
+    for number in (untried, free):
         with pytest.raises(ValidationError) as exc:
             _try_number(other_applicant, number)
         answers.append(exc.value.message_dict)
     assert answers[0] == answers[1]
-    assert "请明天再试" in answers[0]["id_number"][0]
+    assert "请稍后再试" in answers[0]["id_number"][0]
     assert not Profile.objects.filter(user=other_applicant).exists()
-    assert conflicts.count() == ID_CONFLICTS_PER_DAY
 
-    # A day after the refusals, the account may try again.
+    # 24 hours after the refusals, the account may try again.
     conflicts.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
     assert _try_number(other_applicant, free).id_number == free
 
 
-def test_the_limit_never_stops_saving_the_number_the_profile_already_has(other_profile, profile):
+def test_asking_again_about_ones_own_taken_number_is_never_limited(profile, other_applicant):
     from applicants.services import ID_CONFLICTS_PER_DAY
 
-    for _ in range(ID_CONFLICTS_PER_DAY):
-        with pytest.raises(ValidationError, match="已在本平台登记"):
-            _try_number(other_profile.user, ID_NUMBER)
+    for _ in range(ID_CONFLICTS_PER_DAY * 2):
+        with pytest.raises(ValidationError, match="不能重复登记"):
+            _try_number(other_applicant, ID_NUMBER)
+
+
+def test_the_limit_never_stops_saving_the_number_the_profile_already_has(other_profile):
+    from applicants.services import ID_CONFLICTS_PER_DAY
+
+    for number in _registered_numbers(ID_CONFLICTS_PER_DAY + 1):
+        with pytest.raises(ValidationError, match=r"不能重复登记|请稍后再试"):
+            _try_number(other_profile.user, number)
 
     saved = _try_number(other_profile.user, OTHER_ID_NUMBER, mobile="13900000088")
 

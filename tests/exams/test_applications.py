@@ -6,7 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from applicants.models import Profile
-from certificates.services import certificate_issue
+from certificates.services import (
+    certificate_issue,
+    certificate_request_reject,
+    certificate_request_submit,
+)
 from certportal.errors import DomainError
 from certportal.models import AuditEvent, Notice
 from exams import services
@@ -158,6 +162,25 @@ def test_a_passed_exam_awaiting_its_certificate_blocks_a_new_one_of_the_trade(
         services.application_submit(application=again, actor=user)
     (refusal,) = exc.value.checks
     assert "已持有本工种有效或暂扣中的证书" in refusal.message
+
+
+def test_a_certificate_the_authority_refused_no_longer_blocks_a_new_exam(
+    passed, authority_staff, crane, centre, school
+):
+    request = certificate_request_submit(application=passed, actor=passed.applicant)
+    certificate_request_reject(request=request, actor=authority_staff, reason="材料不实")
+    again = medical(
+        services.application_create(
+            applicant=passed.applicant,
+            trade=crane,
+            assessment_institution=centre,
+            training_institution=school,
+        )
+    )
+
+    assert services.application_submit(application=again, actor=again.applicant).status == (
+        S.SUBMITTED
+    )
 
 
 def test_a_failed_exam_does_not_block_a_new_one_of_the_trade(
