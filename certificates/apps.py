@@ -22,3 +22,22 @@ class CertificatesConfig(AppConfig):
         # An imported certificate joins its holder's account when a profile with the same name
         # and ID number is saved (services/holders.py says why both).
         register_profile_saved_hook(link_imported_certificates)
+
+        from django.db.models import Q
+
+        from applicants.selectors import register_staff_scope_rule
+        from exams.selectors import authorities_in_scope
+
+        from .models import Certificate
+
+        def issuers_see_their_holders(staff):
+            # Authority staff see the profile of a person holding a certificate their scope
+            # issued (an imported one's holder has no application anywhere): the people they
+            # are asked to correct. Institution staff have no authority: none.
+            return Q(
+                pk__in=Certificate.objects.filter(
+                    authority__in=authorities_in_scope(staff), holder__isnull=False
+                ).values("holder_id")
+            )
+
+        register_staff_scope_rule(issuers_see_their_holders)

@@ -13,6 +13,8 @@ and a certificate never moves from one account to another by a profile edit.
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -32,7 +34,6 @@ from exams.selectors import authorities_in_scope
 from exams.tasks import render_admission_ticket
 
 from ..models import Certificate
-from .issuance import require_authority_staff
 
 
 def holder_for(*, name: str, id_index: str) -> int | None:
@@ -76,18 +77,27 @@ def link_imported_certificates(profile: Profile) -> int:
 
 # Correction by the authority ---------------------------------------------------------------
 
-# Applications that are over keep the name they were decided under.
+# Applications that are over keep the name they were decided under; a draft is the applicant's
+# own and carries no name yet.
 _DECIDED = (
     ExamApplication.Status.FAILED,
     ExamApplication.Status.REJECTED,
     ExamApplication.Status.WITHDRAWN,
 )
+_ID_SHAPED = re.compile(r"\d{17}[\dXx]|\d{15}")
+
+
+def _taken_message() -> str:
+    # One message for both causes: the page is not a way to learn which.
+    return _("该身份证号码下已有其他账号的实名信息或证书，不能更正为该号码；请核实。")
 
 
 def may_correct_profile(actor, profile: Profile) -> bool:
-    """Whether ``actor`` may correct this person's name and ID number: a superuser, or staff
-    of an issuing authority whose scope holds the person (an application or certificate
-    there). Institution staff see applicants but never correct them."""
+    """Whether ``actor`` may open the correction of this person's name and ID number: a
+    superuser, or staff of an issuing authority whose scope holds the person (an application
+    there, or a certificate it issued). Institution staff see applicants but never correct
+    them. ``profile_correct`` further requires every application in progress and every
+    certificate of the person to be in the actor's scope."""
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return False
     if actor.is_superuser:
@@ -104,22 +114,33 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
 
     The applicant cannot change a locked ID number (or a name under review) and is told to
     bring their ID card to the authority; this is what the authority does then. Birth date
-    and sex follow the number. With the profile, in one transaction:
+    and sex follow the number, and the number is locked (the authority has checked it). With
+    the profile, in one transaction:
 
-    - the name kept by each application still in progress (``submitted_name``), so that the
-      ticket and the certificate to come carry the corrected one;
+    - the name kept by each application in progress (``submitted_name``), so that the ticket
+      and the certificate to come carry the corrected one; the tickets of scheduled candidates
+      are drawn again after commit;
     - every certificate the account holds: holder name, ID number, birth date and sex, a new
-      content version, its PDF rendered again after commit. Each must be of an authority in
-      the actor's scope, or nothing is corrected;
-    - an audit event for the profile (the fields' names and the reason, never their values)
-      and one per certificate; a notice to the person.
+      content version, its PDF rendered again after commit;
+    - imported certificates no account holds that stand under the corrected name and number
+      are linked to the account (``link_imported_certificates``);
+    - an audit event for the profile (the fields' names, the reason, never the values) and
+      one per certificate; a notice to the person.
 
-    Refused, changing nothing, with a message per field: an invalid name or number, no
-    reason, nothing to correct, a number another account has registered or under which
-    another account's (or an unlinked imported) certificate stands.
+    Every application in progress and every certificate held must be of an authority in the
+    actor's scope, or nothing is corrected. Refused, changing nothing, with a message per
+    field: an invalid name or number, no reason or one holding an ID number, nothing to
+    correct, a number another account has registered or under which a certificate of
+    someone else stands.
+
+    Locks are taken in the order issuance and submission take them (the person's
+    applications, then the profile, then the certificates), so a correction and an issuance
+    of the same person wait for each other instead of deadlocking or copying stale data.
     """
     from ..tasks import render_certificate
 
+    if not may_correct_profile(actor, profile):
+        raise DomainError(_("您无权更正该人员的实名信息。"), code="forbidden")
     errors: dict[str, list[str]] = {}
     name = normalise_person_name(name or "")
     try:
@@ -133,12 +154,18 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = [_("请填写更正原因，例如所依据的身份证件。")]
+    elif _ID_SHAPED.search(reason):
+        errors["reason"] = [_("更正原因中不要填写身份证号码：原因会记入日志并通知本人。")]
     if errors:
         raise ValidationError(errors)
-    if not may_correct_profile(actor, profile):
-        raise DomainError(_("您无权更正该人员的实名信息。"), code="forbidden")
 
     with transaction.atomic():
+        list(
+            ExamApplication.objects.select_for_update()
+            .filter(applicant_id=profile.user_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         row = Profile.objects.select_for_update().select_related("user").get(pk=profile.pk)
         changed = [
             field
@@ -149,26 +176,19 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
             raise DomainError(
                 _("填写的姓名和身份证号码与现有信息相同，没有需要更正的内容。"), code="unchanged"
             )
-        new_index = blind_index(parsed.number)
-        if "id_number" in changed:
-            if Profile.objects.filter(id_number_index=new_index).exclude(pk=row.pk).exists():
-                raise ValidationError(
-                    {"id_number": [_("该身份证号码已由另一账号登记实名信息，不能更正为该号码。")]}
-                )
-            others = Certificate.objects.filter(holder_id_index=new_index).exclude(
-                holder_id=row.user_id
+        scope = authorities_in_scope(actor)
+        in_progress = (
+            ExamApplication.objects.filter(applicant_id=row.user_id, certificate__isnull=True)
+            .exclude(status__in=_DECIDED)
+            .exclude(status=ExamApplication.Status.DRAFT)
+        )
+        elsewhere = in_progress.exclude(authority__in=scope).select_related("authority").first()
+        if elsewhere is not None:
+            raise DomainError(
+                _("该人员在%(authority)s有办理中的报名，不在您的管辖范围内；须由该发证机关更正。")
+                % {"authority": elsewhere.authority},
+                code="forbidden",
             )
-            if others.exists():
-                raise ValidationError(
-                    {
-                        "id_number": [
-                            _(
-                                "该身份证号码下已有不属于本账号的证书，不能更正为该号码；"
-                                "请先核实该证书的持证人。"
-                            )
-                        ]
-                    }
-                )
         certificates = list(
             Certificate.objects.select_for_update()
             .filter(holder_id=row.user_id)
@@ -176,40 +196,39 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
             .order_by("pk")
         )
         for certificate in certificates:
-            try:
-                require_authority_staff(actor, certificate.authority)
-            except DomainError:
+            if not scope.filter(pk=certificate.authority_id).exists():
                 raise DomainError(
-                    _(
-                        "该人员持有%(authority)s颁发的证书 %(number)s，不在您的管辖范围内；"
-                        "须由该发证机关更正。"
-                    )
-                    % {"authority": certificate.authority, "number": certificate.number},
+                    _("该人员持有%(authority)s颁发的证书，不在您的管辖范围内；须由该发证机关更正。")
+                    % {"authority": certificate.authority},
                     code="forbidden",
-                ) from None
+                )
+        new_index = blind_index(parsed.number)
+        if "id_number" in changed:
+            if Profile.objects.filter(id_number_index=new_index).exclude(pk=row.pk).exists():
+                raise ValidationError({"id_number": [_taken_message()]})
+            others = Certificate.objects.filter(holder_id_index=new_index).exclude(
+                holder_id=row.user_id
+            )
+            # An imported certificate no account holds, under this very name and number, is the
+            # person's own: it is linked below.
+            theirs = others.filter(is_legacy=True, holder__isnull=True, holder_name=name)
+            if others.exclude(pk__in=theirs.values("pk")).exists():
+                raise ValidationError({"id_number": [_taken_message()]})
 
         row.name = name
         row.id_number = parsed.number
         row.birth_date = parsed.birth_date
         row.sex = parsed.sex
+        row.id_number_locked = True
         try:
             with transaction.atomic():
                 row.save()
         except IntegrityError:  # registered by another account a moment ago
-            raise ValidationError(
-                {"id_number": [_("该身份证号码已由另一账号登记实名信息，不能更正为该号码。")]}
-            ) from None
+            raise ValidationError({"id_number": [_taken_message()]}) from None
 
-        in_progress = ExamApplication.objects.filter(
-            applicant_id=row.user_id, certificate__isnull=True
-        ).exclude(status__in=_DECIDED)
         in_progress.exclude(submitted_name="").update(submitted_name=name)
-        tickets = list(
-            in_progress.filter(status=ExamApplication.Status.SCHEDULED)
-            .exclude(ticket_pdf="")
-            .values_list("pk", flat=True)
-        )
-        for pk in tickets:
+        tickets = in_progress.filter(status=ExamApplication.Status.SCHEDULED).exclude(ticket_pdf="")
+        for pk in tickets.values_list("pk", flat=True):
             enqueue_on_commit(render_admission_ticket, pk, True)
 
         for certificate in certificates:
@@ -237,13 +256,18 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
                 data={"fields": changed},
             )
             enqueue_on_commit(render_certificate, certificate.pk)
+        linked = link_imported_certificates(row)
 
         audit_record(
             actor=actor,
             action="applicants.profile.corrected",
             obj=row,
             reason=reason,
-            data={"fields": changed, "certificates": [c.number for c in certificates]},
+            data={
+                "fields": changed,
+                "certificates": [c.number for c in certificates],
+                "imported_linked": linked,
+            },
         )
         labels = {"name": _("姓名"), "id_number": _("身份证号码")}
         notify(

@@ -118,8 +118,9 @@ def test_a_scheduled_candidates_ticket_is_drawn_again_with_the_corrected_name(
     ("fields", "field", "message"),
     [
         ({"id_number": "350503198607121230"}, "id_number", "校验"),
-        ({"name": "王1"}, "name", ""),
+        ({"name": "王1"}, "name", "数字"),
         ({"reason": "  "}, "reason", "更正原因"),
+        ({"reason": "原号码 350503198506121233 有误"}, "reason", "不要填写身份证号码"),
     ],
 )
 def test_bad_input_is_refused_field_by_field_and_changes_nothing(
@@ -174,7 +175,7 @@ def test_a_number_another_account_registered_is_refused(certificate, authority_s
             reason=REASON,
         )
 
-    assert "另一账号" in exc.value.message_dict["id_number"][0]
+    assert "不能更正为该号码" in exc.value.message_dict["id_number"][0]
     assert snapshot(certificate.holder) == before
 
 
@@ -206,7 +207,7 @@ def test_a_number_with_someone_elses_certificate_is_refused(certificate, superus
             reason=REASON,
         )
 
-    assert "不属于本账号的证书" in exc.value.message_dict["id_number"][0]
+    assert "不能更正为该号码" in exc.value.message_dict["id_number"][0]
     assert Profile.objects.get(user=mover).id_number == NEW_NUMBER
 
 
@@ -229,7 +230,7 @@ def test_a_certificate_of_an_authority_out_of_scope_stops_the_whole_correction(
     Certificate.objects.filter(pk=certificate.pk).update(authority=ningbo)
     before = snapshot(certificate.holder)
 
-    with pytest.raises(DomainError, match="须由该发证机关更正"):
+    with pytest.raises(DomainError, match=r"宁波.*须由该发证机关更正"):
         profile_correct(
             profile=Profile.objects.get(user=certificate.holder),
             actor=authority_staff,
@@ -239,6 +240,87 @@ def test_a_certificate_of_an_authority_out_of_scope_stops_the_whole_correction(
         )
 
     assert snapshot(certificate.holder) == before
+
+
+def test_an_application_in_progress_elsewhere_stops_the_whole_correction(
+    submitted, authority_staff, ningbo
+):
+    ExamApplication.objects.filter(pk=submitted.pk).update(authority=ningbo)
+    # The person stays in scope through another, decided application here.
+    decided = ExamApplication.objects.get(pk=submitted.pk)
+    decided.pk = None
+    decided.status = ExamApplication.Status.WITHDRAWN
+    decided.authority = authority_staff.staff_membership.authority
+    decided.save()
+    before = snapshot(submitted.applicant)
+
+    with pytest.raises(DomainError, match=r"办理中的报名.*须由该发证机关更正"):
+        profile_correct(
+            profile=Profile.objects.get(user=submitted.applicant),
+            actor=authority_staff,
+            name="王晓明",
+            id_number=NEW_NUMBER,
+            reason=REASON,
+        )
+
+    assert snapshot(submitted.applicant) == before
+
+
+def test_the_holder_of_an_imported_certificate_only_is_found_and_corrected(
+    client, certificate, authority_staff
+):
+    # Issued before the portal: no application anywhere, only the certificate.
+    Certificate.objects.filter(pk=certificate.pk).update(application=None, is_legacy=True)
+    ExamApplication.objects.filter(applicant=certificate.holder).delete()
+    profile = Profile.objects.get(user=certificate.holder)
+    client.force_login(authority_staff)
+
+    change = client.get(reverse("admin:applicants_profile_change", args=[profile.pk]))
+    assert change.status_code == 200
+    done = client.post(
+        reverse("admin:applicants_profile_correct", args=[profile.pk]),
+        {"name": "王小明", "id_number": NEW_NUMBER, "reason": REASON},
+    )
+
+    assert done.status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.holder_id_number == NEW_NUMBER
+
+
+def test_an_unlinked_imported_certificate_under_the_corrected_pair_joins_the_account(
+    certificate, superuser
+):
+    from tests.factories import user_factory
+
+    # Imported under the right number; the person registered with a typo.
+    Certificate.objects.filter(pk=certificate.pk).update(holder=None, is_legacy=True)
+    first = Profile.objects.get(user=certificate.holder)
+    right_number = first.id_number
+    first.id_number = demo_id_number("35050319850612124")
+    first.save()
+    typo = user_factory(username="13900000055")
+    Profile.objects.create(
+        user=typo,
+        name="王小明",
+        id_number=NEW_NUMBER,
+        birth_date="1986-07-12",
+        sex="M",
+        mobile="13900000055",
+        education="junior",
+    )
+    first.delete()
+
+    profile_correct(
+        profile=Profile.objects.get(user=typo),
+        actor=superuser,
+        name="王小明",
+        id_number=right_number,
+        reason=REASON,
+    )
+
+    certificate.refresh_from_db()
+    assert certificate.holder == typo
+    assert Profile.objects.get(user=typo).id_number_locked
 
 
 # --- the admin page --------------------------------------------------------------------------
@@ -265,9 +347,10 @@ def test_the_admin_page_corrects_and_reports(client, certificate, authority_staf
     assert Profile.objects.get(pk=profile.pk).name == "王晓明"
 
 
-def test_the_admin_page_is_not_there_for_institution_staff(client, certificate, institution_staff):
+@pytest.mark.parametrize("intruder", ["institution_staff", "other_authority_staff"])
+def test_the_admin_page_is_not_there_for_others(client, certificate, intruder, request):
     profile = Profile.objects.get(user=certificate.holder)
-    client.force_login(institution_staff)
+    client.force_login(request.getfixturevalue(intruder))
     url = reverse("admin:applicants_profile_correct", args=[profile.pk])
 
     change = client.get(reverse("admin:applicants_profile_change", args=[profile.pk]))
