@@ -132,20 +132,23 @@ def profile_save(
 
     # The account's row is locked for the whole save, so that its saves take turns: the limit
     # below counts refusals that earlier saves wrote, never a figure read beside them.
+    # FOR NO KEY UPDATE: a plain FOR UPDATE would also block every insert of a row pointing at
+    # the user (an audit event, a material, a notice), which other services make while holding
+    # the profile's lock, and the two would deadlock.
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         try:
-            with transaction.atomic():
-                return _profile_write(
-                    user=user,
-                    name=name,
-                    parsed=parsed,
-                    mobile=mobile,
-                    education=education,
-                    employer_name=employer_name,
-                    employer_credit_code=employer_credit_code,
-                    address=address,
-                )
+            # _profile_write's own transaction is a savepoint here: rolled back on refusal.
+            return _profile_write(
+                user=user,
+                name=name,
+                parsed=parsed,
+                mobile=mobile,
+                education=education,
+                employer_name=employer_name,
+                employer_credit_code=employer_credit_code,
+                address=address,
+            )
         except _IdNumberTaken:
             # The write is rolled back; the refusal is recorded and kept, so that it counts.
             audit_record(

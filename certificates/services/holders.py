@@ -45,10 +45,11 @@ def holder_for(*, name: str, id_index: str) -> int | None:
     )
 
 
-def link_imported_certificates(profile: Profile) -> int:
+def link_imported_certificates(profile: Profile, *, actor=None, by: str = "profile") -> int:
     """Link the unlinked imported certificates issued under ``profile``'s name and ID number
-    to its account (a hook of ``applicants.services.profile_save``, inside its transaction).
-    Returns how many were linked."""
+    to its account (a hook of ``applicants.services.profile_save``, inside its transaction;
+    ``profile_correct`` calls it with the staff member as ``actor``). Returns how many were
+    linked."""
     found = list(
         Certificate.objects.select_for_update()
         .filter(
@@ -67,10 +68,10 @@ def link_imported_certificates(profile: Profile) -> int:
         profile.id_number_locked = True
     for certificate in found:
         audit_record(
-            actor=profile.user,
+            actor=actor or profile.user,
             action="certificates.certificate.holder_linked",
             obj=certificate,
-            data={"by": "profile"},
+            data={"by": by},
         )
     return len(found)
 
@@ -128,10 +129,11 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
       one per certificate; a notice to the person.
 
     Every application in progress and every certificate held must be of an authority in the
-    actor's scope, or nothing is corrected. Refused, changing nothing, with a message per
-    field: an invalid name or number, no reason or one holding an ID number, nothing to
-    correct, a number another account has registered or under which a certificate of
-    someone else stands.
+    actor's scope, or nothing is corrected. An imported certificate linked here may be of any
+    authority, as the person's next profile save would link it anyway. Refused, changing
+    nothing, with a message per field: an invalid name or number, no reason or one holding an
+    ID number, nothing to correct, a number another account has registered or under which a
+    certificate of someone else stands.
 
     Locks are taken in the order issuance and submission take them (the person's
     applications, then the profile, then the certificates), so a correction and an issuance
@@ -256,7 +258,7 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
                 data={"fields": changed},
             )
             enqueue_on_commit(render_certificate, certificate.pk)
-        linked = link_imported_certificates(row)
+        linked = link_imported_certificates(row, actor=actor, by="correction")
 
         audit_record(
             actor=actor,

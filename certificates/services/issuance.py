@@ -236,6 +236,12 @@ def _check_application(row: ExamApplication, profile: Profile | None) -> Profile
             % {"status": row.get_status_display()},
             code="wrong_state",
         )
+    if CertificateRequest.objects.filter(
+        application_id=row.pk, status=CertificateRequest.Status.REJECTED
+    ).exists():
+        # A refusal is final: the person may apply for the trade again (eligibility no longer
+        # counts this application as awaiting its certificate), so it is never issued after.
+        raise DomainError(_("该报名的证书申请已决定不予签发，不能发证。"), code="refused")
     if not row.authority.province.abbreviation:
         raise DomainError(_("发证机关缺少省级简称，无法编号。"), code="config")
     if not (row.authority.credit_code or row.authority.province.credit_code):
@@ -420,6 +426,13 @@ def certificate_request_reject(
 # --- 批量签发 ----------------------------------------------------------------------------
 
 
+def _batch_candidates(session: ExamSession):
+    """The session's passed candidates, but those whose certificate was refused (不予签发)."""
+    return session.applications.filter(status=ExamApplication.Status.PASSED).exclude(
+        certificate_request__status=CertificateRequest.Status.REJECTED
+    )
+
+
 def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
     """Record a batch for the session's passed candidates and start the task after commit."""
     from ..tasks import run_batch_issue
@@ -431,7 +444,7 @@ def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
         batch = BatchIssue.objects.create(
             session=session,
             actor=actor,
-            total=session.applications.filter(status=ExamApplication.Status.PASSED).count(),
+            total=_batch_candidates(session).count(),
         )
         audit_record(
             actor=actor,
@@ -595,7 +608,7 @@ def _batch_issue_groups(batch: BatchIssue, token: uuid.UUID, issued_on: date | N
     """The run's work: each group issued and reported; None once the lease is lost."""
     results: list[dict] = []
     candidates = list(
-        batch.session.applications.filter(status=ExamApplication.Status.PASSED)
+        _batch_candidates(batch.session)
         .order_by("ticket_number")
         .values_list("pk", "ticket_number", "applicant__profile__name")
     )

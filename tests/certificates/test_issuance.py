@@ -139,6 +139,18 @@ def test_certificate_request_refused_before_passing(approved):
         services.certificate_request_submit(application=approved, actor=approved.applicant)
 
 
+def test_a_refused_certificate_is_never_issued_after(passed, authority_staff):
+    request = services.certificate_request_submit(application=passed, actor=passed.applicant)
+    services.certificate_request_reject(request=request, actor=authority_staff, reason="材料不实")
+
+    with pytest.raises(DomainError, match="不予签发"):
+        services.certificate_issue(application=passed, actor=authority_staff)
+    batch = services.batch_issue_start(session=passed.session, actor=authority_staff)
+
+    assert batch.total == 0
+    assert not Certificate.objects.filter(application=passed).exists()
+
+
 def test_batch_issue_reports_each_candidate(
     passed, authority_staff, django_capture_on_commit_callbacks
 ):

@@ -293,11 +293,9 @@ def test_an_unlinked_imported_certificate_under_the_corrected_pair_joins_the_acc
     from tests.factories import user_factory
 
     # Imported under the right number; the person registered with a typo.
+    right_number = certificate.holder_id_number
     Certificate.objects.filter(pk=certificate.pk).update(holder=None, is_legacy=True)
-    first = Profile.objects.get(user=certificate.holder)
-    right_number = first.id_number
-    first.id_number = demo_id_number("35050319850612124")
-    first.save()
+    Profile.objects.filter(user=certificate.holder).delete()
     typo = user_factory(username="13900000055")
     Profile.objects.create(
         user=typo,
@@ -308,7 +306,6 @@ def test_an_unlinked_imported_certificate_under_the_corrected_pair_joins_the_acc
         mobile="13900000055",
         education="junior",
     )
-    first.delete()
 
     profile_correct(
         profile=Profile.objects.get(user=typo),
@@ -320,7 +317,12 @@ def test_an_unlinked_imported_certificate_under_the_corrected_pair_joins_the_acc
 
     certificate.refresh_from_db()
     assert certificate.holder == typo
-    assert Profile.objects.get(user=typo).id_number_locked
+    linked = AuditEvent.objects.get(
+        action="certificates.certificate.holder_linked", object_id=str(certificate.pk)
+    )
+    assert (linked.actor, linked.data) == (superuser, {"by": "correction"})
+    corrected = AuditEvent.objects.get(action="applicants.profile.corrected")
+    assert corrected.data["imported_linked"] == 1
 
 
 # --- the admin page --------------------------------------------------------------------------

@@ -89,6 +89,8 @@ def test_an_issuance_during_a_correction_copies_the_corrected_data(
     certificate = Certificate.objects.get(pk=issued.pk)
     assert (certificate.holder_name, certificate.holder_id_number) == ("王晓明", NEW_NUMBER)
     assert str(certificate.holder_birth_date) == "1986-07-12"
+    # Issued after the correction committed, from its data: not issued stale and mended after.
+    assert certificate.content_version == 1
 
 
 def test_a_resubmission_during_a_correction_neither_deadlocks_nor_keeps_the_old_name(
