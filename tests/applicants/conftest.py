@@ -27,3 +27,22 @@ def other_profile(other_applicant):
         mobile="13900000002",
         education="junior",
     )
+
+
+def registered_numbers(count):
+    """``count`` ID numbers, each registered by an account of its own."""
+    from applicants.demo import demo_id_number
+    from tests.factories import user_factory
+
+    numbers = []
+    for i in range(count):
+        number = demo_id_number(f"1101051979123{i:02d}02")
+        profile_save(
+            user=user_factory(username=f"1370000{i:04d}"),
+            name="赵六",
+            id_number=number,
+            mobile=f"1370000{i:04d}",
+            education="junior",
+        )
+        numbers.append(number)
+    return numbers

@@ -6,7 +6,7 @@ from applicants.models import Material, Profile, User
 from applicants.services import account_register, material_upload, profile_save
 from certportal.errors import DomainError
 from certportal.models import AuditEvent
-from tests.applicants.conftest import ID_NUMBER, OTHER_ID_NUMBER
+from tests.applicants.conftest import ID_NUMBER, OTHER_ID_NUMBER, registered_numbers
 from tests.applicants.corpus import bad_uploads, good_id_scan, good_pdf, good_photo
 
 pytestmark = pytest.mark.django_db
@@ -100,25 +100,6 @@ def _try_number(user, id_number, mobile="13900000002"):
     )
 
 
-def _registered_numbers(count):
-    """``count`` ID numbers, each registered by an account of its own."""
-    from applicants.demo import demo_id_number
-    from tests.factories import user_factory
-
-    numbers = []
-    for i in range(count):
-        number = demo_id_number(f"1101051979123{i:02d}02")
-        profile_save(
-            user=user_factory(username=f"1370000{i:04d}"),
-            name="赵六",
-            id_number=number,
-            mobile=f"1370000{i:04d}",
-            education="junior",
-        )
-        numbers.append(number)
-    return numbers
-
-
 def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(other_applicant):
     from datetime import timedelta
 
@@ -127,7 +108,7 @@ def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(other_
     from applicants.demo import demo_id_number
     from applicants.services import ID_CONFLICT_ACTION, ID_CONFLICTS_PER_DAY
 
-    *tried, untried = _registered_numbers(ID_CONFLICTS_PER_DAY + 1)
+    *tried, untried = registered_numbers(ID_CONFLICTS_PER_DAY + 1)
     for number in tried:
         with pytest.raises(ValidationError, match="不能重复登记"):
             _try_number(other_applicant, number)
@@ -166,7 +147,7 @@ def test_asking_again_about_ones_own_taken_number_is_never_limited(profile, othe
 def test_the_limit_never_stops_saving_the_number_the_profile_already_has(other_profile):
     from applicants.services import ID_CONFLICTS_PER_DAY
 
-    for number in _registered_numbers(ID_CONFLICTS_PER_DAY + 1):
+    for number in registered_numbers(ID_CONFLICTS_PER_DAY + 1):
         with pytest.raises(ValidationError, match=r"不能重复登记|请稍后再试"):
             _try_number(other_profile.user, number)
 

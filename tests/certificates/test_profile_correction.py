@@ -2,9 +2,6 @@
 once the number is locked): the profile, the applications in progress and the certificates
 held change together, or nothing does."""
 
-import shutil
-import subprocess
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -15,8 +12,8 @@ from certificates.models import Certificate
 from certificates.services import profile_correct
 from certportal.errors import DomainError
 from certportal.models import AuditEvent, Notice
-from conftest import need
 from exams.models import ExamApplication
+from tests.exams.test_tickets import need_poppler, pdftotext
 from verification import services as lookups
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +84,7 @@ def test_a_held_certificate_is_corrected_rendered_again_and_found_by_the_new_pai
 
 
 def test_a_scheduled_candidates_ticket_is_drawn_again_with_the_corrected_name(
-    scheduled, authority_staff, django_capture_on_commit_callbacks
+    scheduled, authority_staff, django_capture_on_commit_callbacks, tmp_path
 ):
     scheduled.refresh_from_db()
     old_ticket = scheduled.ticket_pdf.name
@@ -104,13 +101,9 @@ def test_a_scheduled_candidates_ticket_is_drawn_again_with_the_corrected_name(
 
     scheduled.refresh_from_db()
     assert scheduled.ticket_pdf.name != old_ticket
-    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
-    text = subprocess.run(
-        ["pdftotext", "-layout", scheduled.ticket_pdf.path, "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    need_poppler()
+    with scheduled.ticket_pdf.open("rb") as handle:
+        text = pdftotext(handle.read(), tmp_path)
     assert "王晓明" in text and "王小明" not in text
 
 

@@ -7,10 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from applicants.demo import demo_id_number
 from applicants.services import ID_CONFLICT_ACTION, ID_CONFLICTS_PER_DAY, profile_save
 from certportal.models import AuditEvent
 from conftest import need
+from tests.applicants.conftest import registered_numbers
 from tests.factories import user_factory
 from tests.integration.test_concurrency import run_together
 
@@ -21,17 +21,7 @@ PARALLEL = ID_CONFLICTS_PER_DAY * 2
 
 def test_parallel_tries_of_registered_numbers_are_answered_no_more_than_the_limit():
     need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
-    numbers = []
-    for i in range(PARALLEL):
-        number = demo_id_number(f"1101051979123{i:02d}02")
-        profile_save(
-            user=user_factory(username=f"1370000{i:04d}"),
-            name="赵六",
-            id_number=number,
-            mobile=f"1370000{i:04d}",
-            education="junior",
-        )
-        numbers.append(number)
+    numbers = registered_numbers(PARALLEL)
     prober = user_factory(username="13711110000")
 
     def attempt(number):
