@@ -7,13 +7,18 @@ class CertificatesConfig(AppConfig):
     verbose_name = _("证书")
 
     def ready(self) -> None:
-        from exams.selectors import register_certificate_holding_check
+        from exams.selectors import (
+            register_awaiting_certificate_check,
+            register_certificate_holding_check,
+        )
 
-        from .selectors import holds_same_trade_certificate
+        from .selectors import awaits_same_trade_certificate, holds_same_trade_certificate
 
-        # The eligibility rule "holds no valid or suspended certificate of the trade, from any
-        # authority" needs this app's data; exams asks through the registered check.
+        # The eligibility rules "holds no valid or suspended certificate of the trade, from any
+        # authority" and "no passed exam of the trade awaits its certificate" need this app's
+        # data; exams asks through the registered checks.
         register_certificate_holding_check(holds_same_trade_certificate)
+        register_awaiting_certificate_check(awaits_same_trade_certificate)
 
         from applicants.services import register_profile_saved_hook
 

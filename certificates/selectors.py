@@ -5,9 +5,26 @@ from __future__ import annotations
 from django.http import Http404
 
 from applicants.models import Profile
+from exams.models import ExamApplication
 from exams.selectors import authorities_in_scope
 
-from .models import Certificate, CertificateStatus
+from .models import Certificate, CertificateRequest, CertificateStatus
+
+
+def awaits_same_trade_certificate(application: ExamApplication) -> bool:
+    """Another passed application of the same applicant for the trade whose certificate is
+    neither issued nor refused (不予签发): the certificate is on its way."""
+    return (
+        ExamApplication.objects.filter(
+            applicant_id=application.applicant_id,
+            trade_id=application.trade_id,
+            status=ExamApplication.Status.PASSED,
+            certificate__isnull=True,
+        )
+        .exclude(pk=application.pk)
+        .exclude(certificate_request__status=CertificateRequest.Status.REJECTED)
+        .exists()
+    )
 
 
 def holds_same_trade_certificate(applicant, trade) -> bool:

@@ -83,6 +83,21 @@ def holds_certificate_of_trade(applicant, trade: Trade) -> bool:
     return any(check(applicant, trade) for check in _certificate_holding_checks)
 
 
+# And whether another passed application of the applicant's for the trade is still awaiting its
+# certificate (neither issued nor refused): (application) -> bool.
+AwaitingCertificateCheck = Callable[[ExamApplication], bool]
+_awaiting_certificate_checks: list[AwaitingCertificateCheck] = []
+
+
+def register_awaiting_certificate_check(check: AwaitingCertificateCheck) -> None:
+    if check not in _awaiting_certificate_checks:
+        _awaiting_certificate_checks.append(check)
+
+
+def awaits_certificate_of_trade(application: ExamApplication) -> bool:
+    return any(check(application) for check in _awaiting_certificate_checks)
+
+
 def applications_visible_to(user) -> QuerySet[ExamApplication]:
     """Applications a staff member may see: none of the drafts (they are the applicant's own);
     institution staff those of their institution, authority staff those of their scope."""
@@ -169,16 +184,7 @@ def eligibility_report(application: ExamApplication, *, today: date | None = Non
         holds_same_trade_certificate=holds_certificate_of_trade(
             application.applicant, application.trade
         ),
-        awaiting_same_trade_certificate=ExamApplication.objects.filter(
-            applicant_id=application.applicant_id,
-            trade_id=application.trade_id,
-            status=ExamApplication.Status.PASSED,
-            certificate__isnull=True,
-        )
-        .exclude(pk=application.pk)
-        # The authority refused that certificate (不予签发): nothing is on its way.
-        .exclude(certificate_request__status="rejected")
-        .exists(),
+        awaiting_same_trade_certificate=awaits_certificate_of_trade(application),
         has_other_open_application=ExamApplication.objects.filter(
             applicant_id=application.applicant_id,
             trade_id=application.trade_id,

@@ -280,6 +280,35 @@ def test_the_holder_of_an_imported_certificate_only_is_found_and_corrected(
     assert certificate.holder_id_number == NEW_NUMBER
 
 
+def test_issuers_see_their_holders_papers_but_not_a_medical_certificate_of_elsewhere(
+    client, certificate, authority_staff, ningbo
+):
+    from applicants.models import Material
+    from exams import services as exam_services
+    from exams.models import Institution, Trade
+    from tests.exams.fixtures import medical
+
+    # The holder of an imported certificate (no application here) applies in Ningbo.
+    Certificate.objects.filter(pk=certificate.pk).update(application=None, is_legacy=True)
+    ExamApplication.objects.filter(applicant=certificate.holder).delete()
+    Material.objects.filter(owner=certificate.holder, kind="medical").delete()
+    elsewhere = medical(
+        exam_services.application_create(
+            applicant=certificate.holder,
+            trade=Trade.objects.get(code="01"),
+            assessment_institution=Institution.objects.get(name="宁波示例建设工程考核中心"),
+            training_institution=Institution.objects.get(name="宁波示例建筑安全培训学校"),
+        )
+    )
+    exam_services.application_submit(application=elsewhere, actor=certificate.holder)
+    photo = Material.objects.get(owner=certificate.holder, kind="photo")
+    sick_note = Material.objects.get(owner=certificate.holder, kind="medical")
+    client.force_login(authority_staff)
+
+    assert client.get(f"/staff/materials/{photo.pk}/file/").status_code == 200
+    assert client.get(f"/staff/materials/{sick_note.pk}/file/").status_code == 404
+
+
 def test_an_unlinked_imported_certificate_under_the_corrected_pair_joins_the_account(
     certificate, superuser
 ):
