@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
 from certportal.pii import blind_index
 
-from .idcard import parse_id_number
+from .idcard import ID_NUMBER_SHAPE, parse_id_number
 from .models import Profile, User
-
-_LOOKS_LIKE_ID = re.compile(r"^\s*(\d{17}[\dXx]|\d{15})\s*$")
 
 
 def looks_like_id_number(value: str | None) -> bool:
-    return bool(value) and bool(_LOOKS_LIKE_ID.match(value))
+    return bool(value) and bool(ID_NUMBER_SHAPE.fullmatch(value.strip()))
 
 
 class MobileOrIdNumberBackend(ModelBackend):

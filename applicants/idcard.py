@@ -22,6 +22,9 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
+# The shape of an ID number (17 digits and a digit or X, or the old 15 digits), whether or not
+# its checksum holds: what a login box is taken to mean, and what free text must not carry.
+ID_NUMBER_SHAPE = re.compile(r"\d{17}[\dXx]|\d{15}")
 _DIGITS = re.compile(r"[0-9]+")
 
 

@@ -13,14 +13,12 @@ and a certificate never moves from one account to another by a profile edit.
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from applicants.idcard import parse_id_number
+from applicants.idcard import ID_NUMBER_SHAPE, parse_id_number
 from applicants.models import Profile
 from applicants.selectors import applicants_visible_to
 from applicants.validators import normalise_person_name, validate_person_name
@@ -29,7 +27,7 @@ from certportal.errors import DomainError
 from certportal.notifications import notify
 from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
-from exams.models import ExamApplication
+from exams.models import OPEN_APPLICATION_STATES, ExamApplication
 from exams.selectors import authorities_in_scope
 from exams.tasks import render_admission_ticket
 
@@ -78,14 +76,13 @@ def link_imported_certificates(profile: Profile, *, actor=None, by: str = "profi
 
 # Correction by the authority ---------------------------------------------------------------
 
-# Applications that are over keep the name they were decided under; a draft is the applicant's
-# own and carries no name yet.
-_DECIDED = (
-    ExamApplication.Status.FAILED,
-    ExamApplication.Status.REJECTED,
-    ExamApplication.Status.WITHDRAWN,
+# Applications in progress: the open ones but drafts (the applicant's own, no name kept yet),
+# and passed ones whose certificate is still to come. Those decided keep the name they were
+# decided under.
+_IN_PROGRESS = (
+    *(state for state in OPEN_APPLICATION_STATES if state != ExamApplication.Status.DRAFT),
+    ExamApplication.Status.PASSED,
 )
-_ID_SHAPED = re.compile(r"\d{17}[\dXx]|\d{15}")
 
 
 def _taken_message() -> str:
@@ -156,7 +153,7 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = [_("请填写更正原因，例如所依据的身份证件。")]
-    elif _ID_SHAPED.search(reason):
+    elif ID_NUMBER_SHAPE.search(reason):
         errors["reason"] = [_("更正原因中不要填写身份证号码：原因会记入日志并通知本人。")]
     if errors:
         raise ValidationError(errors)
@@ -179,10 +176,8 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
                 _("填写的姓名和身份证号码与现有信息相同，没有需要更正的内容。"), code="unchanged"
             )
         scope = authorities_in_scope(actor)
-        in_progress = (
-            ExamApplication.objects.filter(applicant_id=row.user_id, certificate__isnull=True)
-            .exclude(status__in=_DECIDED)
-            .exclude(status=ExamApplication.Status.DRAFT)
+        in_progress = ExamApplication.objects.filter(
+            applicant_id=row.user_id, certificate__isnull=True, status__in=_IN_PROGRESS
         )
         elsewhere = in_progress.exclude(authority__in=scope).select_related("authority").first()
         if elsewhere is not None:

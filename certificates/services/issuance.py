@@ -169,6 +169,11 @@ def _check_issuable(
     profiles = {
         profile.user_id: profile for profile in Profile.objects.filter(user_id__in=applicant_ids)
     }
+    refused = set(
+        CertificateRequest.objects.filter(
+            application_id__in=rows, status=CertificateRequest.Status.REJECTED
+        ).values_list("application_id", flat=True)
+    )
     held = set(
         Certificate.objects.filter(
             holder_id_index__in=[profile.id_number_index for profile in profiles.values()],
@@ -201,6 +206,10 @@ def _check_issuable(
                 outcomes[pk] = IssueOutcome(pk, certificate=issued[pk], already_issued=True)
                 continue
             profile = _check_application(row, profiles.get(row.applicant_id))
+            if pk in refused:
+                # A refusal is final: the person may apply for the trade again (eligibility no
+                # longer counts this application as awaiting its certificate).
+                raise DomainError(_("该报名的证书申请已决定不予签发，不能发证。"), code="refused")
             if (profile.id_number_index, row.trade_id) in held:
                 raise DomainError(
                     _("持证人已持有该工种的有效或暂扣证书，不能重复发证。"), code="duplicate"
@@ -236,12 +245,6 @@ def _check_application(row: ExamApplication, profile: Profile | None) -> Profile
             % {"status": row.get_status_display()},
             code="wrong_state",
         )
-    if CertificateRequest.objects.filter(
-        application_id=row.pk, status=CertificateRequest.Status.REJECTED
-    ).exists():
-        # A refusal is final: the person may apply for the trade again (eligibility no longer
-        # counts this application as awaiting its certificate), so it is never issued after.
-        raise DomainError(_("该报名的证书申请已决定不予签发，不能发证。"), code="refused")
     if not row.authority.province.abbreviation:
         raise DomainError(_("发证机关缺少省级简称，无法编号。"), code="config")
     if not (row.authority.credit_code or row.authority.province.credit_code):
