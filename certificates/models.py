@@ -44,16 +44,24 @@ def pdf_path(instance, filename: str) -> str:
     return _random_name("certificates/pdf", filename)
 
 
+# A certificate still held: valid or suspended (暂扣), within its validity or kept so by a
+# renewal submitted in time. Past its date, a suspended certificate ends like a valid one.
+HELD_STATES = (CertificateStatus.VALID, CertificateStatus.SUSPENDED)
+
+
 def effective_status(status: str, valid_until, renewal_pending: bool) -> str:
-    """What pages and verification show: past its date a valid certificate is expired at
-    once, whatever the nightly sweep has stored yet (unless a renewal is pending)."""
-    if (
-        status == CertificateStatus.VALID
-        and valid_until < timezone.localdate()
-        and not renewal_pending
-    ):
+    """What pages and verification show: past its date a valid or suspended certificate is
+    expired at once, whatever the nightly sweep has stored yet (unless a renewal is pending)."""
+    if status in HELD_STATES and valid_until < timezone.localdate() and not renewal_pending:
         return CertificateStatus.EXPIRED
     return status
+
+
+def held_q(today=None) -> Q:
+    """The rows ``effective_status`` shows as valid or suspended: those that block a new exam
+    or a second certificate of the trade."""
+    today = today or timezone.localdate()
+    return Q(status__in=HELD_STATES) & (Q(valid_until__gte=today) | Q(renewal_pending=True))
 
 
 class SerialCounter(models.Model):

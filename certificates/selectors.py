@@ -8,7 +8,7 @@ from applicants.models import Profile
 from exams.models import ExamApplication
 from exams.selectors import authorities_in_scope
 
-from .models import Certificate, CertificateRequest, CertificateStatus
+from .models import Certificate, CertificateRequest, held_q
 
 
 def awaits_same_trade_certificate(application: ExamApplication) -> bool:
@@ -29,15 +29,13 @@ def awaits_same_trade_certificate(application: ExamApplication) -> bool:
 
 def holds_same_trade_certificate(applicant, trade) -> bool:
     """A valid or suspended certificate of ``trade`` from any authority, matched by ID number
-    (so an imported or another province's certificate counts too)."""
+    (so an imported or another province's certificate counts too), still within its validity
+    (or kept so by a pending renewal): one whose date has passed is expired, even before the
+    nightly sweep stores it, and no longer stands in the way of a new exam."""
     index = Profile.objects.filter(user=applicant).values_list("id_number_index", flat=True).first()
     if not index:
         return False
-    return Certificate.objects.filter(
-        holder_id_index=index,
-        trade_id=trade.pk,
-        status__in=(CertificateStatus.VALID, CertificateStatus.SUSPENDED),
-    ).exists()
+    return Certificate.objects.filter(held_q(), holder_id_index=index, trade_id=trade.pk).exists()
 
 
 def certificates_of(user):

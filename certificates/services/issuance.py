@@ -36,12 +36,12 @@ from ..models import (
     CertificateRequest,
     CertificateStatus,
     ValidityPeriod,
+    held_q,
     photo_path,
 )
 from ..numbering import format_certificate_number, reserve_serials
 
 logger = logging.getLogger(__name__)
-HELD_STATES = (CertificateStatus.VALID, CertificateStatus.SUSPENDED)
 # Candidates issued per transaction by a batch: big enough that the per-transaction work is
 # shared, small enough that the counter is locked briefly and progress shows often.
 BATCH_GROUP = 250
@@ -77,9 +77,7 @@ def _valid_until(policy, *, birth_date: date, sex: str, start: date) -> date:
 
 
 def holds_valid_certificate(*, id_index: str, trade_id: int, exclude_pk: int | None = None) -> bool:
-    qs = Certificate.objects.filter(
-        holder_id_index=id_index, trade_id=trade_id, status__in=HELD_STATES
-    )
+    qs = Certificate.objects.filter(held_q(), holder_id_index=id_index, trade_id=trade_id)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()
@@ -176,9 +174,9 @@ def _check_issuable(
     )
     held = set(
         Certificate.objects.filter(
+            held_q(),
             holder_id_index__in=[profile.id_number_index for profile in profiles.values()],
             trade_id__in={row.trade_id for row in rows.values()},
-            status__in=HELD_STATES,
         ).values_list("holder_id_index", "trade_id")
     )
     photos = dict(

@@ -96,6 +96,11 @@ def certificate_suspend(*, certificate: Certificate, actor, reason: str) -> Cert
 
 def certificate_lift_suspension(*, certificate: Certificate, actor, reason: str) -> Certificate:
     """02 suspended → 01 valid (发还). A certificate whose validity ended meanwhile is expired."""
+    if certificate.status == C.EXPIRED:
+        # The sweep ended the suspension with the certificate; "expired" is not "returned".
+        raise DomainError(
+            _("证书已于有效期届满后过期失效，暂扣随之结束，无需发还。"), code="wrong_state"
+        )
     if certificate.valid_until < timezone.localdate() and not certificate.renewal_pending:
         return _change(
             certificate,
@@ -132,8 +137,10 @@ def certificate_cancel(*, certificate: Certificate, actor, reason: str) -> Certi
 
 
 def certificate_expire(*, certificate: Certificate) -> Certificate:
-    """01 → 06 expired, by the nightly sweep (no actor). Refused before the end of validity
-    or while a renewal submitted in time is being decided."""
+    """01 | 02 → 06 expired, by the nightly sweep (no actor). Refused before the end of
+    validity or while a renewal submitted in time is being decided. A suspension does not
+    outlive the certificate: pages show a suspended certificate past its date as expired,
+    and the sweep stores it so."""
     today = timezone.localdate()
     if certificate.valid_until >= today or certificate.renewal_pending:
         raise DomainError(_("证书尚在有效期内或延续审查中，不能标记为过期。"), code="not_due")
@@ -141,7 +148,7 @@ def certificate_expire(*, certificate: Certificate) -> Certificate:
         certificate,
         actor=None,
         to=C.EXPIRED,
-        allowed=(C.VALID,),
+        allowed=ACTIVE,
         verb=_("标记过期"),
         reason=_("有效期届满未延续"),
         system=True,
@@ -149,9 +156,12 @@ def certificate_expire(*, certificate: Certificate) -> Certificate:
 
 
 def expire_due(*, today: date | None = None) -> int:
-    """Expire every valid certificate past its date (no renewal pending). Returns the count."""
+    """Expire every valid or suspended certificate past its date (no renewal pending).
+    Returns the count."""
     today = today or timezone.localdate()
-    due = Certificate.objects.filter(status=C.VALID, valid_until__lt=today, renewal_pending=False)
+    due = Certificate.objects.filter(
+        status__in=ACTIVE, valid_until__lt=today, renewal_pending=False
+    )
     count = 0
     for certificate in due.iterator():
         try:

@@ -239,6 +239,32 @@ def test_past_its_date_a_certificate_shows_expired_at_once_and_the_sweep_stores_
     assert services.expire_due() == 0
 
 
+def test_a_suspension_does_not_outlive_the_certificate(certificate, authority_staff):
+    services.certificate_suspend(certificate=certificate, actor=authority_staff, reason="调查中")
+    past(certificate)
+    certificate.refresh_from_db()
+    assert certificate.status == C.SUSPENDED and certificate.effective_status == C.EXPIRED
+    assert certificate.effective_status_label == "过期失效"
+
+    assert services.expire_due() == 1
+    certificate.refresh_from_db()
+    assert certificate.status == C.EXPIRED
+    # Lifting a suspension that ended with the certificate is refused: nothing to return.
+    with pytest.raises(DomainError, match="过期失效，暂扣随之结束"):
+        services.certificate_lift_suspension(
+            certificate=certificate, actor=authority_staff, reason="调查结束"
+        )
+
+
+def test_a_suspended_certificate_with_a_renewal_pending_stays_suspended(
+    certificate, authority_staff
+):
+    services.certificate_suspend(certificate=certificate, actor=authority_staff, reason="调查中")
+    past(certificate, renewal_pending=True)
+    certificate.refresh_from_db()
+    assert certificate.effective_status == C.SUSPENDED and services.expire_due() == 0
+
+
 def test_pending_renewal_keeps_a_certificate_valid(certificate):
     past(certificate, renewal_pending=True)
     certificate.refresh_from_db()

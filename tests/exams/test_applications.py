@@ -6,10 +6,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from applicants.models import Profile
+from certificates.models import Certificate
 from certificates.services import (
     certificate_issue,
     certificate_request_reject,
     certificate_request_submit,
+    certificate_suspend,
 )
 from certportal.errors import DomainError
 from certportal.models import AuditEvent, Notice
@@ -162,6 +164,32 @@ def test_a_passed_exam_awaiting_its_certificate_blocks_a_new_one_of_the_trade(
         services.application_submit(application=again, actor=user)
     (refusal,) = exc.value.checks
     assert "已持有本工种有效或暂扣中的证书" in refusal.message
+
+
+def test_a_suspended_certificate_blocks_a_new_exam_until_its_validity_ends(
+    passed, authority_staff, crane, centre, school
+):
+    certificate = certificate_issue(application=passed, actor=authority_staff)
+    certificate_suspend(certificate=certificate, actor=authority_staff, reason="违章作业，暂扣")
+    user = passed.applicant
+    again = medical(
+        services.application_create(
+            applicant=user, trade=crane, assessment_institution=centre, training_institution=school
+        )
+    )
+    with pytest.raises(NotEligible) as exc:
+        services.application_submit(application=again, actor=user)
+    (refusal,) = exc.value.checks
+    assert "已持有本工种有效或暂扣中的证书" in refusal.message
+
+    # Its validity ends while suspended: it is expired at once (before the nightly sweep
+    # stores it), and the holder may sit the exam again.
+    today = timezone.localdate()
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_from=today - timedelta(days=731), valid_until=today - timedelta(days=1)
+    )
+    assert Certificate.objects.get(pk=certificate.pk).status == "02"
+    assert services.application_submit(application=again, actor=user).status == S.SUBMITTED
 
 
 def test_a_certificate_the_authority_refused_no_longer_blocks_a_new_exam(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image, ImageChops
 
 from certificates import services
-from certificates.models import CertificateStatus
+from certificates.models import Certificate, CertificateStatus
 from certificates.pdf import render_preview_png
 from certportal.pii import mask_id_number, mask_name
 from tests.verification.helpers import import_holder
@@ -67,6 +67,17 @@ def test_qr_page_shows_the_status_in_every_status(client, by_status):
             assert fact in body, (status, fact)
         assert certificate.holder_name not in body  # masked, as the ID number
         assert "这是什么页面？" in body and "发证机关" in body
+
+
+def test_a_suspended_certificate_past_its_date_reads_expired(client, by_status):
+    suspended = by_status[C.SUSPENDED]
+    ended = timezone.localdate() - timedelta(days=3)
+    Certificate.objects.filter(pk=suspended.pk).update(
+        valid_from=ended - timedelta(days=730), valid_until=ended
+    )
+    top = banner(client.get(suspended.verify_path).content.decode())
+    assert "</span>过期失效</p>" in top and "暂扣" not in top
+    assert f"{ended + timedelta(days=1):%Y年%-m月%-d日}起过期失效" in top
 
 
 def test_qr_page_explains_itself_to_a_stranger(client, certificate):
