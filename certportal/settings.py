@@ -200,6 +200,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "certportal.tasks.remove_abandoned_partials",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Before the expiry sweep, so that a certificate a lapsed renewal kept valid expires too.
+    "close-lapsed-renewals": {
+        "task": "renewals.tasks.close_lapsed_renewals",
+        "schedule": crontab(hour=0, minute=1),
+    },
     "expire-certificates": {
         "task": "certificates.tasks.expire_certificates",
         "schedule": crontab(hour=0, minute=5),

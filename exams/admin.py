@@ -80,6 +80,7 @@ class PolicyAdmin(AuthorityScopedAdmin):
                     "validity_years",
                     "renewal_window_days",
                     "ce_hours_required",
+                    "renewal_correction_working_days",
                     "violations_refuse_at",
                     "violations_lookback_years",
                 )

@@ -178,6 +178,12 @@ class Policy(models.Model):
     )
     renewal_window_days = models.PositiveSmallIntegerField(_("延续受理提前天数"), default=90)
     ce_hours_required = models.PositiveSmallIntegerField(_("延续所需继续教育学时"), default=24)
+    renewal_correction_working_days = models.PositiveSmallIntegerField(
+        _("延续退回补正期限（工作日）"),
+        default=15,
+        validators=[MinValueValidator(1)],
+        help_text=_("退回补正的延续申请须在此期限内重新提交，逾期未补正的视为撤回"),
+    )
     violations_refuse_at = models.PositiveSmallIntegerField(
         _("违章记录达到此数不予延续"), default=3, validators=[MinValueValidator(1)]
     )

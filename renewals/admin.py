@@ -211,6 +211,7 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
         "holder_record",
         "decided_at",
         "reason",
+        "correct_by",
         "new_valid_until",
     )
     fields = readonly_fields

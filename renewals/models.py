@@ -145,6 +145,12 @@ class RenewalApplication(models.Model):
         help_text=_("在受理期内首次提交的延续申请，退回补正后重新提交时不再受受理期限制"),
     )
     decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+    correct_by = models.DateField(
+        _("补正期限"),
+        null=True,
+        blank=True,
+        help_text=_("退回补正后须在此日（含）前重新提交，逾期未补正的视为撤回"),
+    )
     reason = models.TextField(_("退回或不予延续原因"), blank=True)
     new_valid_until = models.DateField(_("延续后有效期至"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -27,7 +27,7 @@ from exams.models import Institution
 from exams.selectors import membership_of, policy_for
 
 from .models import ConductRecord, ContinuingEducation, RenewalApplication
-from .rules import age_limit, failing, renewal_checks
+from .rules import add_working_days, age_limit, failing, renewal_checks
 
 R = RenewalApplication.Status
 
@@ -402,6 +402,15 @@ def renewal_submit(
         raise DomainError("".join(problems), code="incomplete")
 
     def apply(row: RenewalApplication):
+        if row.status == R.RETURNED and row.correct_by and timezone.localdate() > row.correct_by:
+            raise DomainError(
+                _(
+                    "补正期限（%(date)s）已过，本次延续申请视为撤回，不能再提交；"
+                    "如需延续，请在受理期内重新申请。"
+                )
+                % {"date": format_date(row.correct_by)},
+                code="lapsed",
+            )
         checks = renewal_checks(row.certificate, submitted_on=row.first_submitted_on)
         failing_checks = failing(checks)
         if failing_checks:
@@ -495,12 +504,18 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
     def apply(row: RenewalApplication):
         row.reason = reason
         row.decided_at = timezone.now()
-        if to != R.RETURNED:
+        body = reason
+        if to == R.RETURNED:
+            row.correct_by = correction_deadline(row.certificate, returned_on=timezone.localdate())
+            body = _(
+                "%(reason)s（请于%(date)s（含当日）前补正并重新提交，逾期未补正的，本次延续申请视为撤回。）"
+            ) % {"reason": reason.rstrip("。；;. "), "date": format_date(row.correct_by)}
+        else:
             _end_pending(row)
         notify(
             user=row.applicant,
             title=title,
-            body=reason,
+            body=body,
             url=f"/me/certificates/{row.certificate_id}/renewal/",
         )
 
@@ -570,6 +585,56 @@ def renewal_reject(*, renewal: RenewalApplication, actor, reason: str) -> Renewa
         verb=_("不予延续"),
         title=_("延续申请不予批准"),
     )
+
+
+def correction_deadline(certificate, *, returned_on):
+    """The last day a renewal returned on ``returned_on`` may be resubmitted: the authority's
+    ``renewal_correction_working_days`` working days later (public holidays counted)."""
+    days = policy_for(certificate.authority).renewal_correction_working_days
+    return add_working_days(returned_on, days)
+
+
+def close_lapsed_returns(*, today=None) -> int:
+    """Nightly: a returned renewal not resubmitted by its correction deadline is treated as
+    withdrawn (逾期未补正，视为撤回). It stops keeping the certificate valid, so one past its
+    date shows expired at once and the expiry sweep stores that. The holder is told; the
+    audit event is ``renewals.renewal.lapsed``. Returns how many were closed."""
+    today = today or timezone.localdate()
+    closed = 0
+    due = RenewalApplication.objects.filter(status=R.RETURNED, correct_by__lt=today)
+    for renewal in due.select_related("certificate").iterator():
+        reason = _("补正期限（%(date)s）已过，未重新提交，本次延续申请视为撤回。") % {
+            "date": format_date(renewal.correct_by)
+        }
+
+        def apply(row: RenewalApplication, reason=reason):
+            if row.correct_by is None or row.correct_by >= today:
+                raise DomainError(_("补正期限未到。"), code="not_due")
+            row.reason = reason
+            row.decided_at = timezone.now()
+            _end_pending(row)
+            notify(
+                user=row.applicant,
+                title=_("延续申请逾期未补正，视为撤回"),
+                body=reason,
+                url=f"/me/certificates/{row.certificate_id}/renewal/",
+            )
+
+        try:
+            _row, changed = transition(
+                renewal,
+                allowed_from=(R.RETURNED,),
+                to=R.WITHDRAWN,
+                actor=None,
+                action="renewals.renewal.lapsed",
+                verb=_("视为撤回"),
+                reason=reason,
+                apply=apply,
+            )
+        except DomainError:  # resubmitted or decided meanwhile
+            continue
+        closed += changed
+    return closed
 
 
 # Named so that the holder's page offers 撤回 exactly where this service accepts it.
