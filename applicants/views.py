@@ -161,7 +161,9 @@ MATERIAL_RULE_TEXT = {
 }
 
 
-def _file_response(field, content_type: str) -> FileResponse:
+def private_file_response(field, content_type: str) -> FileResponse:
+    """A stored private file as a response its reader's browser keeps to itself (also used by
+    exams for the copies an application was submitted with)."""
     response = FileResponse(field.open("rb"), content_type=content_type)
     # Images show in the page; PDFs are downloaded, never rendered in the portal's origin.
     response["Content-Disposition"] = (
@@ -193,5 +195,5 @@ def _serve(material: Material, variant: str) -> FileResponse:
     if variant == "thumb":
         if not material.thumbnail:
             raise Http404
-        return _file_response(material.thumbnail, "image/jpeg")
-    return _file_response(material.file, material.content_type)
+        return private_file_response(material.thumbnail, "image/jpeg")
+    return private_file_response(material.file, material.content_type)

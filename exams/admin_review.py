@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from applicants.admin import _thumbnail
 from applicants.models import Material
+from applicants.uploads import MaterialKind
 from certportal.admin_actions import (
     ServiceSaveAdmin,
     add_refusal,
@@ -37,6 +38,23 @@ from .selectors import (
 from .services.tickets import tickets_render_again
 
 A = ExamApplication.Status
+
+
+def _submitted_link(application, kind: str, kept) -> str:
+    """A kept copy as a thumbnail linking to the file (a PDF as a link only)."""
+    url = reverse("exams:staff_submitted_material", args=[application.pk, kind, "file"])
+    if kind == "photo":
+        image = url
+    elif kept.thumbnail:
+        image = reverse("exams:staff_submitted_material", args=[application.pk, kind, "thumb"])
+    else:
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("查看 PDF"))
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img src="{}" width="120" alt="{}"></a>',
+        url,
+        image,
+        MaterialKind(kind).label,
+    )
 
 
 @admin.register(ExamApplication)
@@ -148,13 +166,23 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("实名材料"))
     def materials(self, obj):
+        """The copies the last submission was reviewed with; the profile's current files only
+        for an application submitted before copies were kept."""
+        cell = '<div style="display:inline-block;margin-right:1rem">{}<br>{}</div>'
+        kept = list(obj.submitted_materials.all())
+        if kept or obj.submitted_photo:
+            items = []
+            if obj.submitted_photo:
+                items.append((MaterialKind.PHOTO.label, _submitted_link(obj, "photo", None)))
+            items += [(m.get_kind_display(), _submitted_link(obj, m.kind, m)) for m in kept]
+            return format_html(
+                "{}<p class='help'>{}</p>",
+                format_html_join("", cell, items),
+                _("以上为提交审核时的材料。"),
+            )
         items = Material.objects.filter(owner_id=obj.applicant_id, kind__in=Material.PROFILE_KINDS)
         return (
-            format_html_join(
-                "",
-                '<div style="display:inline-block;margin-right:1rem">{}<br>{}</div>',
-                ((m.get_kind_display(), _thumbnail(m, 120)) for m in items),
-            )
+            format_html_join("", cell, ((m.get_kind_display(), _thumbnail(m, 120)) for m in items))
             or "—"
         )
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from applicants.models import EducationLevel, material_path
+from applicants.uploads import MaterialKind
 from applicants.validators import validate_credit_code
 
 
@@ -453,3 +454,38 @@ class ExamApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trade.name} #{self.pk}"
+
+
+class SubmittedMaterial(models.Model):
+    """A copy of a profile paper (the ID card scan, the education proof) as the application's
+    last submission was reviewed with. The reviewers see this copy, so the applicant may
+    replace the profile's file while another application of theirs is returned for
+    correction without changing what is under review here. The photo is kept apart
+    (``ExamApplication.submitted_photo``), as the ticket and the certificate print it."""
+
+    KINDS = (MaterialKind.ID_SCAN, MaterialKind.EDUCATION_PROOF)
+
+    application = models.ForeignKey(
+        ExamApplication,
+        verbose_name=_("报名"),
+        on_delete=models.CASCADE,
+        related_name="submitted_materials",
+    )
+    kind = models.CharField(_("材料类型"), max_length=20, choices=MaterialKind.choices)
+    file = models.FileField(_("文件"), upload_to=material_path, max_length=200)
+    thumbnail = models.FileField(_("缩略图"), upload_to=material_path, max_length=200, blank=True)
+    content_type = models.CharField(_("文件类型"), max_length=40)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+
+    class Meta:
+        verbose_name = _("报审时材料")
+        verbose_name_plural = _("报审时材料")
+        ordering = ("application", "kind")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("application", "kind"), name="submitted_material_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.application_id}"

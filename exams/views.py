@@ -7,14 +7,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from applicants.views import apply_errors
+from applicants.views import apply_errors, private_file_response
 from certportal.errors import DomainError
 
 from . import services
 from .eligibility import failures
 from .forms import ApplicationForm, MedicalForm
-from .models import ExamApplication
-from .selectors import eligibility_report, get_application_for_user
+from .models import ExamApplication, SubmittedMaterial
+from .selectors import applications_visible_to, eligibility_report, get_application_for_user
 from .services.applications import EDITABLE, NotEligible
 
 
@@ -147,3 +147,25 @@ def ticket_pdf(request: HttpRequest, pk: int) -> FileResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def staff_submitted_material(
+    request: HttpRequest, pk: int, kind: str, variant: str
+) -> FileResponse:
+    """A copy an application was submitted with (its photo, ID card scan, education proof),
+    for the staff who see the application. A file, not a page: anyone else gets 404."""
+    application = applications_visible_to(request.user).filter(pk=pk).first()
+    if application is None or variant not in {"file", "thumb"}:
+        raise Http404
+    if kind == "photo":
+        if variant != "file" or not application.submitted_photo:
+            raise Http404
+        return private_file_response(application.submitted_photo, "image/jpeg")
+    kept = SubmittedMaterial.objects.filter(application=application, kind=kind).first()
+    if kept is None:
+        raise Http404
+    if variant == "thumb":
+        if not kept.thumbnail:
+            raise Http404
+        return private_file_response(kept.thumbnail, "image/jpeg")
+    return private_file_response(kept.file, kept.content_type)

@@ -20,7 +20,7 @@ from certportal.storage import copy_stored_file, delete_stored_files
 from certportal.transitions import transition
 
 from ..eligibility import failures
-from ..models import ExamApplication, Institution, Trade
+from ..models import ExamApplication, Institution, SubmittedMaterial, Trade
 from ..selectors import eligibility_report, membership_of, policy_for, trades_for
 
 S = ExamApplication.Status
@@ -216,8 +216,11 @@ def _require_editable(row: ExamApplication) -> None:
 
 def sync_materials_lock(row: ExamApplication, *, to: str) -> None:
     """Set the applicant's ``materials_locked`` as it must be once ``row`` has moved to
-    ``to``: locked exactly while one of their applications is under review (submitted to
-    scheduled), whichever of them moves. Call it inside the transaction that moves ``row``.
+    ``to``: locked while one of their applications is under review (submitted to scheduled),
+    whichever of them moves, unless one of them is returned for correction. A returned
+    application may need a clearer scan or another proof; the ones under review keep the
+    copies they were submitted with (``SubmittedMaterial``, ``submitted_photo``), so the
+    replacement does not change them. Call it inside the transaction that moves ``row``.
 
     The profile row is locked first, so that two applications of one person moving at once
     (one withdrawn while another is submitted) are counted one after the other: the second
@@ -226,30 +229,53 @@ def sync_materials_lock(row: ExamApplication, *, to: str) -> None:
     profile = Profile.objects.select_for_update().filter(user_id=row.applicant_id)
     if not profile.values_list("pk", flat=True).first():
         return
-    locked = to in UNDER_REVIEW or (
-        ExamApplication.objects.filter(applicant_id=row.applicant_id, status__in=UNDER_REVIEW)
+    states = {to} | set(
+        ExamApplication.objects.filter(
+            applicant_id=row.applicant_id, status__in=(*UNDER_REVIEW, S.RETURNED)
+        )
         .exclude(pk=row.pk)
-        .exists()
+        .values_list("status", flat=True)
     )
+    locked = not states.isdisjoint(UNDER_REVIEW) and S.RETURNED not in states
     profile.update(materials_locked=locked)
 
 
 def _keep_submitted_identity(row: ExamApplication, written: list[str]) -> None:
-    """Keep the name and a copy of the photo this submission is reviewed with (see
-    ``ExamApplication.submitted_photo``); an earlier submission's copy is deleted on commit."""
+    """Keep the name and copies of the photo, the ID card scan and the education proof this
+    submission is reviewed with (``ExamApplication.submitted_photo``, ``SubmittedMaterial``);
+    an earlier submission's copies are deleted on commit."""
     row.submitted_name = Profile.objects.values_list("name", flat=True).get(
         user_id=row.applicant_id
     )
-    photo = Material.objects.filter(owner_id=row.applicant_id, kind=MaterialKind.PHOTO).first()
-    previous = row.submitted_photo.name
+    previous = [row.submitted_photo.name] if row.submitted_photo else []
+    kept = SubmittedMaterial.objects.filter(application=row)
+    for old in kept:
+        previous += [name for name in (old.file.name, old.thumbnail.name) if name]
+    kept.delete()
+
+    def copy(name: str) -> str:
+        copied = copy_stored_file(name, material_path(row, name))
+        written.append(copied)
+        return copied
+
     row.submitted_photo = ""
-    if photo is not None:
-        row.submitted_photo.name = copy_stored_file(
-            photo.file.name, material_path(row, photo.file.name)
+    papers = Material.objects.filter(
+        owner_id=row.applicant_id, kind__in=(MaterialKind.PHOTO, *SubmittedMaterial.KINDS)
+    )
+    for material in papers:
+        if material.kind == MaterialKind.PHOTO:
+            row.submitted_photo.name = copy(material.file.name)
+            continue
+        SubmittedMaterial.objects.create(
+            application=row,
+            kind=material.kind,
+            file=copy(material.file.name),
+            thumbnail=copy(material.thumbnail.name) if material.thumbnail else "",
+            content_type=material.content_type,
+            sha256=material.sha256,
         )
-        written.append(row.submitted_photo.name)
     if previous:
-        transaction.on_commit(lambda: delete_stored_files([previous]))
+        transaction.on_commit(lambda: delete_stored_files(previous))
 
 
 def application_submit(*, application: ExamApplication, actor) -> ExamApplication:

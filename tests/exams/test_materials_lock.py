@@ -15,7 +15,7 @@ from applicants.services import material_upload, profile_save
 from certificates.services import certificate_issue
 from certportal.errors import DomainError
 from exams import services
-from exams.models import ExamApplication, Trade
+from exams.models import ExamApplication, SubmittedMaterial, Trade
 from tests.applicants.corpus import good_photo
 from tests.exams.fixtures import make_candidate, medical
 
@@ -65,13 +65,75 @@ def test_withdrawing_one_application_keeps_the_lock_while_another_is_under_revie
     material_upload(user=submitted.applicant, kind="photo", data=good_photo(50))
 
 
-def test_a_return_or_rejection_keeps_the_lock_while_another_is_under_review(
-    submitted, second, trainer, authority_staff
-):
-    services.application_return(application=submitted, actor=trainer, reason="照片不清晰")
+def test_a_rejection_keeps_the_lock_while_another_is_under_review(submitted, second, trainer):
+    services.application_reject(application=submitted, actor=trainer, reason="不符合条件")
     assert _locked(submitted.applicant)
     services.application_reject(application=second, actor=trainer, reason="不符合条件")
     assert not _locked(submitted.applicant)
+
+
+def scan_bytes(colour) -> bytes:
+
+    from tests.applicants.corpus import image_bytes, scan
+
+    image = scan(856, 540)
+    image.paste(colour, (20, 20, 120, 120))
+    return image_bytes(image, "JPEG", quality=85)
+
+
+def kept_scan(application) -> bytes:
+    kept = SubmittedMaterial.objects.get(application=application, kind="id_scan")
+    with kept.file.open("rb") as handle:
+        return handle.read()
+
+
+def test_a_returned_application_can_be_corrected_while_another_is_under_review(
+    submitted, second, trainer
+):
+    """Returned for a blurred ID card scan while the person's other application waits for its
+    exam: the scan can be replaced at once, and the other keeps the copy it was submitted
+    with. Before, the person had to wait for the other application's exam results."""
+    user = submitted.applicant
+    reviewed = kept_scan(second)
+    services.application_return(application=submitted, actor=trainer, reason="身份证扫描件不清晰")
+    assert not _locked(user)
+
+    sharper = scan_bytes((10, 120, 200))
+    material_upload(user=user, kind="id_scan", data=sharper)
+    assert kept_scan(second) == reviewed  # what its reviewers see did not change
+
+    again = services.application_submit(application=submitted, actor=user)
+    assert _locked(user)
+    assert kept_scan(again) != reviewed
+    with pytest.raises(DomainError, match="审核中"):
+        material_upload(user=user, kind="id_scan", data=scan_bytes((200, 10, 10)))
+
+
+def test_withdrawing_the_returned_application_locks_again_while_another_is_under_review(
+    submitted, second, trainer
+):
+    services.application_return(application=submitted, actor=trainer, reason="学历证明不清晰")
+    assert not _locked(submitted.applicant)
+    services.application_withdraw(application=submitted, actor=submitted.applicant)
+    assert _locked(submitted.applicant)
+
+
+def test_a_resubmission_replaces_its_copies_and_deletes_the_old_files(
+    submitted, trainer, private_media_root, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    user = submitted.applicant
+    first = SubmittedMaterial.objects.get(application=submitted, kind="id_scan")
+    services.application_return(application=submitted, actor=trainer, reason="扫描件不清晰")
+    material_upload(user=user, kind="id_scan", data=scan_bytes((10, 120, 200)))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.application_submit(application=submitted, actor=user)
+    kept = SubmittedMaterial.objects.filter(application=submitted)
+    assert sorted(kept.values_list("kind", flat=True)) == ["education_proof", "id_scan"]
+    assert not default_storage.exists(first.file.name)
+    assert not default_storage.exists(first.thumbnail.name)
+    assert default_storage.exists(kept.get(kind="id_scan").file.name)
 
 
 def test_published_scores_keep_the_lock_while_another_application_is_under_review(
@@ -248,3 +310,32 @@ def test_an_application_submitted_before_copies_were_kept_is_issued_from_the_pro
     assert certificate.holder_name == "王小明"
     with certificate.holder_photo.open("rb") as handle:
         assert handle.read() == current
+
+
+def test_reviewers_open_the_copies_the_application_was_submitted_with(
+    client, submitted, second, trainer, other_institution_staff
+):
+    """The review page shows the kept copies; the staff who see the application open them,
+    anyone else gets 404, and a PDF is downloaded, never shown in the portal's origin."""
+    user = submitted.applicant
+    reviewed = kept_scan(second)
+    services.application_return(application=submitted, actor=trainer, reason="扫描件不清晰")
+    material_upload(user=user, kind="id_scan", data=scan_bytes((10, 120, 200)))
+
+    base = f"/staff/applications/{second.pk}/materials/"
+    client.force_login(trainer)
+    page = client.get(f"/admin/exams/examapplication/{second.pk}/change/").content.decode()
+    assert f"{base}id_scan/thumb/" in page and f"{base}photo/file/" in page
+    assert "以上为提交审核时的材料" in page
+    response = client.get(f"{base}id_scan/file/")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert b"".join(response.streaming_content) == reviewed
+    proof = client.get(f"{base}education_proof/file/")
+    assert proof.status_code == 200 and proof["Content-Disposition"].startswith("attachment")
+    assert client.get(f"{base}medical/file/").status_code == 404
+    assert client.get(f"{base}id_scan/other/").status_code == 404
+
+    for outsider in (other_institution_staff, user):
+        client.force_login(outsider)
+        for kind, variant in (("photo", "file"), ("id_scan", "file"), ("id_scan", "thumb")):
+            assert client.get(f"{base}{kind}/{variant}/").status_code == 404, (outsider, kind)

@@ -43,6 +43,10 @@ def world(submitted_renewal):
             f"/me/certificates/{certificate.pk}/renewal/withdraw/",
             f"/staff/materials/{photo.pk}/file/",
             f"/staff/materials/{photo.pk}/thumb/",
+            f"/staff/applications/{application.pk}/materials/photo/file/",
+            f"/staff/applications/{application.pk}/materials/id_scan/file/",
+            f"/staff/applications/{application.pk}/materials/id_scan/thumb/",
+            f"/staff/applications/{application.pk}/materials/education_proof/file/",
             f"/staff/certificates/{certificate.pk}/certificate.pdf",
         ],
         "admin_urls": [
