@@ -65,7 +65,8 @@ def enqueue_pending_renders() -> int:
 
 @shared_task(acks_late=True, time_limit=3600)
 def expire_certificates() -> int:
-    """Nightly: valid certificates past their date become 06 expired."""
+    """Nightly: valid or suspended certificates past their date (no renewal pending) become
+    06 expired."""
     from .services import expire_due
 
     return expire_due()

@@ -188,7 +188,15 @@ class OverdueFilter(admin.SimpleListFilter):
 
 @admin.register(RenewalApplication)
 class RenewalApplicationAdmin(admin.ModelAdmin):
-    list_display = ("certificate", "holder", "status", "submitted_at", "refuse_by", "approve_by")
+    list_display = (
+        "certificate",
+        "holder",
+        "status",
+        "submitted_at",
+        "refuse_by",
+        "approve_by",
+        "correct_by",
+    )
     list_filter = ("status", OverdueFilter, "delivery")
     search_fields = ("certificate__number", "certificate__holder_name")
     list_select_related = ("certificate", "certificate__authority")

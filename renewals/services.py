@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ from .models import ConductRecord, ContinuingEducation, RenewalApplication
 from .rules import add_working_days, age_limit, failing, renewal_checks
 
 R = RenewalApplication.Status
+logger = logging.getLogger(__name__)
 
 
 class RenewalRefused(DomainError):
@@ -384,9 +386,10 @@ def renewal_submit(
     match the holder's; every declaration ticked; every check of SPEC 4.6 passes. A renewal
     submitted before expiry keeps the certificate valid until it is decided (``renewal_pending``).
 
-    A returned renewal first submitted inside the window is resubmitted whenever the holder
-    has corrected it: the window is judged on its first submission, and the certificate has
-    stayed valid while it was returned. Every other check is made again."""
+    A returned renewal first submitted inside the window may be resubmitted until its
+    correction deadline (``correct_by``, inclusive): the window is judged on its first
+    submission, and the certificate has stayed valid while it was returned. Every other check
+    is made again. After the deadline it is refused (``close_lapsed_returns`` closes it)."""
     certificate = renewal.certificate
     _require_holder(certificate, actor)
     problems = []
@@ -404,10 +407,7 @@ def renewal_submit(
     def apply(row: RenewalApplication):
         if row.status == R.RETURNED and row.correct_by and timezone.localdate() > row.correct_by:
             raise DomainError(
-                _(
-                    "补正期限（%(date)s）已过，本次延续申请视为撤回，不能再提交；"
-                    "如需延续，请在受理期内重新申请。"
-                )
+                _("补正期限%(date)s已过，本次延续申请视为撤回，不能再提交。")
                 % {"date": format_date(row.correct_by)},
                 code="lapsed",
             )
@@ -420,6 +420,7 @@ def renewal_submit(
         row.signed_at = row.submitted_at = now
         row.first_submitted_at = row.first_submitted_at or now
         row.reason = ""
+        row.correct_by = None
         Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=True)
 
     row, _changed = transition(
@@ -508,8 +509,9 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
         if to == R.RETURNED:
             row.correct_by = correction_deadline(row.certificate, returned_on=timezone.localdate())
             body = _(
-                "%(reason)s（请于%(date)s（含当日）前补正并重新提交，逾期未补正的，本次延续申请视为撤回。）"
-            ) % {"reason": reason.rstrip("。；;. "), "date": format_date(row.correct_by)}
+                "%(reason)s。请于%(date)s前（含当日）补正并重新提交；"
+                "逾期未补正的，本次延续申请视为撤回。"
+            ) % {"reason": reason.rstrip("。；;.， "), "date": format_date(row.correct_by)}
         else:
             _end_pending(row)
         notify(
@@ -561,7 +563,9 @@ def renewal_return(*, renewal: RenewalApplication, actor, reason: str) -> Renewa
 
     A return is not a decision: the certificate stays valid pending the renewal (SPEC 4.6),
     also past its valid-until date, until the holder resubmits and it is decided, the holder
-    withdraws it, or it is refused (``renewal_reject``)."""
+    withdraws it, it is refused (``renewal_reject``), or its correction deadline passes. The
+    deadline (``correct_by``) is the authority's ``renewal_correction_working_days`` working
+    days from the day of the return, set again at each return and told to the holder."""
     return _decide_against(
         renewal,
         actor,
@@ -575,7 +579,9 @@ def renewal_return(*, renewal: RenewalApplication, actor, reason: str) -> Renewa
 
 def renewal_reject(*, renewal: RenewalApplication, actor, reason: str) -> RenewalApplication:
     """submitted | returned → rejected (不予延续), final. Refusing a returned renewal closes
-    one the holder does not correct; either way the certificate stops waiting for it."""
+    one the holder does not correct before its deadline comes (after it, the nightly
+    ``close_lapsed_returns`` treats it as withdrawn); either way the certificate stops waiting
+    for it."""
     return _decide_against(
         renewal,
         actor,
@@ -598,43 +604,55 @@ def close_lapsed_returns(*, today=None) -> int:
     """Nightly: a returned renewal not resubmitted by its correction deadline is treated as
     withdrawn (逾期未补正，视为撤回). It stops keeping the certificate valid, so one past its
     date shows expired at once and the expiry sweep stores that. The holder is told; the
-    audit event is ``renewals.renewal.lapsed``. Returns how many were closed."""
+    audit event is ``renewals.renewal.lapsed``. Returns how many were closed.
+
+    Each renewal is closed in its own transaction, the certificate locked before the renewal
+    (the order a certificate's revocation takes them); one that fails is logged and left to
+    the next night, the others are closed."""
     today = today or timezone.localdate()
     closed = 0
     due = RenewalApplication.objects.filter(status=R.RETURNED, correct_by__lt=today)
-    for renewal in due.select_related("certificate").iterator():
-        reason = _("补正期限（%(date)s）已过，未重新提交，本次延续申请视为撤回。") % {
-            "date": format_date(renewal.correct_by)
-        }
-
-        def apply(row: RenewalApplication, reason=reason):
-            if row.correct_by is None or row.correct_by >= today:
-                raise DomainError(_("补正期限未到。"), code="not_due")
-            row.reason = reason
-            row.decided_at = timezone.now()
-            _end_pending(row)
-            notify(
-                user=row.applicant,
-                title=_("延续申请逾期未补正，视为撤回"),
-                body=reason,
-                url=f"/me/certificates/{row.certificate_id}/renewal/",
-            )
-
+    for pk, certificate_pk in due.values_list("pk", "certificate_id").iterator():
         try:
-            _row, changed = transition(
-                renewal,
-                allowed_from=(R.RETURNED,),
-                to=R.WITHDRAWN,
-                actor=None,
-                action="renewals.renewal.lapsed",
-                verb=_("视为撤回"),
-                reason=reason,
-                apply=apply,
-            )
-        except DomainError:  # resubmitted or decided meanwhile
+            with transaction.atomic():
+                Certificate.objects.select_for_update().filter(pk=certificate_pk).first()
+                closed += _lapse(RenewalApplication.objects.get(pk=pk), today)
+        except DomainError:  # resubmitted, decided or returned again meanwhile
             continue
-        closed += changed
+        except DatabaseError:
+            logger.exception("renewal %s: closing it as lapsed failed", pk)
     return closed
+
+
+def _lapse(renewal: RenewalApplication, today) -> bool:
+    reason = _("补正期限%(date)s已过，未重新提交，视为撤回。") % {
+        "date": format_date(renewal.correct_by)
+    }
+
+    def apply(row: RenewalApplication):
+        if row.correct_by is None or row.correct_by >= today:
+            raise DomainError(_("补正期限未到。"), code="not_due")
+        row.reason = reason
+        row.decided_at = timezone.now()
+        _end_pending(row)
+        notify(
+            user=row.applicant,
+            title=_("延续申请逾期未补正，视为撤回"),
+            body=reason,
+            url=f"/me/certificates/{row.certificate_id}/renewal/",
+        )
+
+    _row, changed = transition(
+        renewal,
+        allowed_from=(R.RETURNED,),
+        to=R.WITHDRAWN,
+        actor=None,
+        action="renewals.renewal.lapsed",
+        verb=_("视为撤回"),
+        reason=reason,
+        apply=apply,
+    )
+    return changed
 
 
 # Named so that the holder's page offers 撤回 exactly where this service accepts it.

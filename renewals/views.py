@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -42,6 +43,7 @@ def _context(certificate, renewal=None):
         "renewals": RenewalApplication.objects.filter(certificate=certificate).order_by(
             "-created_at"
         ),
+        "today": timezone.localdate(),
     }
 
 

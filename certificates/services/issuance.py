@@ -76,13 +76,6 @@ def _valid_until(policy, *, birth_date: date, sex: str, start: date) -> date:
     return min(until, limit - timedelta(days=1))
 
 
-def holds_valid_certificate(*, id_index: str, trade_id: int, exclude_pk: int | None = None) -> bool:
-    qs = Certificate.objects.filter(held_q(), holder_id_index=id_index, trade_id=trade_id)
-    if exclude_pk:
-        qs = qs.exclude(pk=exclude_pk)
-    return qs.exists()
-
-
 @dataclass(frozen=True)
 class IssueOutcome:
     """What issuing one application gave: its certificate (``already_issued`` when an earlier

@@ -14,7 +14,7 @@ from certportal.notifications import notify
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 
-from ..models import Certificate, CertificateStatus
+from ..models import Certificate, CertificateStatus, effective_status
 from .issuance import require_authority_staff
 
 C = CertificateStatus
@@ -43,7 +43,10 @@ def _change(
     verb: str,
     reason: str,
     system: bool = False,
+    refuse_when_expired: bool = False,
 ) -> Certificate:
+    """``refuse_when_expired``: refuse a certificate past its date (no renewal pending), judged
+    on the locked row, even before the nightly sweep stores it as expired."""
     from ..tasks import render_certificate
 
     reason = (reason or "").strip()
@@ -53,6 +56,12 @@ def _change(
         require_authority_staff(actor, certificate.authority)
 
     def apply(row: Certificate):
+        if refuse_when_expired and (
+            effective_status(row.status, row.valid_until, row.renewal_pending) == C.EXPIRED
+        ):
+            raise DomainError(
+                _("证书已过有效期，已过期失效，不能%(verb)s。") % {"verb": verb}, code="expired"
+            )
         row.status_reason = reason
         row.status_changed_at = timezone.now()
         row.content_version = F("content_version") + 1
@@ -88,30 +97,30 @@ def _change(
 
 
 def certificate_suspend(*, certificate: Certificate, actor, reason: str) -> Certificate:
-    """01 valid → 02 suspended (暂扣)."""
+    """01 valid → 02 suspended (暂扣); refused once the certificate is past its date."""
     return _change(
-        certificate, actor=actor, to=C.SUSPENDED, allowed=(C.VALID,), verb=_("暂扣"), reason=reason
+        certificate,
+        actor=actor,
+        to=C.SUSPENDED,
+        allowed=(C.VALID,),
+        verb=_("暂扣"),
+        reason=reason,
+        refuse_when_expired=True,
     )
 
 
 def certificate_lift_suspension(*, certificate: Certificate, actor, reason: str) -> Certificate:
-    """02 suspended → 01 valid (发还). A certificate whose validity ended meanwhile is expired."""
-    if certificate.status == C.EXPIRED:
-        # The sweep ended the suspension with the certificate; "expired" is not "returned".
-        raise DomainError(
-            _("证书已于有效期届满后过期失效，暂扣随之结束，无需发还。"), code="wrong_state"
-        )
-    if certificate.valid_until < timezone.localdate() and not certificate.renewal_pending:
-        return _change(
-            certificate,
-            actor=actor,
-            to=C.EXPIRED,
-            allowed=(C.SUSPENDED,),
-            verb=_("发还"),
-            reason=reason,
-        )
+    """02 suspended → 01 valid (发还). Refused once the certificate is past its date: the
+    suspension ended with it (pages show it expired at once, the nightly sweep stores 06), and
+    there is nothing to give back."""
     return _change(
-        certificate, actor=actor, to=C.VALID, allowed=(C.SUSPENDED,), verb=_("发还"), reason=reason
+        certificate,
+        actor=actor,
+        to=C.VALID,
+        allowed=(C.SUSPENDED,),
+        verb=_("发还"),
+        reason=reason,
+        refuse_when_expired=True,
     )
 
 

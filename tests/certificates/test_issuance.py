@@ -246,14 +246,30 @@ def test_a_suspension_does_not_outlive_the_certificate(certificate, authority_st
     assert certificate.status == C.SUSPENDED and certificate.effective_status == C.EXPIRED
     assert certificate.effective_status_label == "过期失效"
 
-    assert services.expire_due() == 1
-    certificate.refresh_from_db()
-    assert certificate.status == C.EXPIRED
-    # Lifting a suspension that ended with the certificate is refused: nothing to return.
-    with pytest.raises(DomainError, match="过期失效，暂扣随之结束"):
+    # Lifting a suspension that ended with the certificate is refused, before the sweep and
+    # after it: there is nothing to give back.
+    with pytest.raises(DomainError, match="已过期失效，不能发还"):
         services.certificate_lift_suspension(
             certificate=certificate, actor=authority_staff, reason="调查结束"
         )
+    certificate.refresh_from_db()
+    assert certificate.status == C.SUSPENDED
+
+    assert services.expire_due() == 1
+    certificate.refresh_from_db()
+    assert certificate.status == C.EXPIRED
+    with pytest.raises(DomainError, match="过期失效"):
+        services.certificate_lift_suspension(
+            certificate=certificate, actor=authority_staff, reason="调查结束"
+        )
+
+
+def test_a_certificate_past_its_date_cannot_be_suspended(certificate, authority_staff):
+    past(certificate)
+    with pytest.raises(DomainError, match="已过期失效，不能暂扣"):
+        services.certificate_suspend(certificate=certificate, actor=authority_staff, reason="x")
+    certificate.refresh_from_db()
+    assert certificate.status == C.VALID and certificate.effective_status == C.EXPIRED
 
 
 def test_a_suspended_certificate_with_a_renewal_pending_stays_suspended(

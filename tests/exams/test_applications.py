@@ -182,12 +182,19 @@ def test_a_suspended_certificate_blocks_a_new_exam_until_its_validity_ends(
     (refusal,) = exc.value.checks
     assert "已持有本工种有效或暂扣中的证书" in refusal.message
 
-    # Its validity ends while suspended: it is expired at once (before the nightly sweep
-    # stores it), and the holder may sit the exam again.
+    # Past its date but kept by a renewal submitted in time: still held.
     today = timezone.localdate()
     Certificate.objects.filter(pk=certificate.pk).update(
-        valid_from=today - timedelta(days=731), valid_until=today - timedelta(days=1)
+        valid_from=today - timedelta(days=731),
+        valid_until=today - timedelta(days=1),
+        renewal_pending=True,
     )
+    with pytest.raises(NotEligible):
+        services.application_submit(application=again, actor=user)
+
+    # Its validity ends while suspended: it is expired at once (before the nightly sweep
+    # stores it), and the holder may sit the exam again.
+    Certificate.objects.filter(pk=certificate.pk).update(renewal_pending=False)
     assert Certificate.objects.get(pk=certificate.pk).status == "02"
     assert services.application_submit(application=again, actor=user).status == S.SUBMITTED
 

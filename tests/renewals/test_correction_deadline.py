@@ -82,8 +82,8 @@ def test_a_return_sets_the_deadline_in_working_days_and_tells_the_holder(returne
     assert returned.correct_by == DEADLINE
     notice = Notice.objects.filter(user=returned.applicant, title="延续申请被退回补正").get()
     assert notice.body == (
-        "继续教育证明不清晰（请于2026年10月23日（含当日）前补正并重新提交，"
-        "逾期未补正的，本次延续申请视为撤回。）"
+        "继续教育证明不清晰。请于2026年10月23日前（含当日）补正并重新提交；"
+        "逾期未补正的，本次延续申请视为撤回。"
     )
 
 
@@ -116,14 +116,14 @@ def test_after_the_deadline_the_resubmission_is_refused_and_the_sweep_closes_it(
     assert services.close_lapsed_returns() == 0  # the last day is still the holder's
 
     on(time_machine, date(2026, 10, 24))
-    with pytest.raises(DomainError, match=r"补正期限（2026年10月23日）已过"):
+    with pytest.raises(DomainError, match="补正期限2026年10月23日已过，本次延续申请视为撤回"):
         resubmit(returned)
     assert RenewalApplication.objects.get(pk=returned.pk).status == "returned"
 
     assert services.close_lapsed_returns() == 1
     lapsed = RenewalApplication.objects.get(pk=returned.pk)
     assert lapsed.status == "withdrawn"
-    assert lapsed.reason == "补正期限（2026年10月23日）已过，未重新提交，本次延续申请视为撤回。"
+    assert lapsed.reason == "补正期限2026年10月23日已过，未重新提交，视为撤回。"
     event = AuditEvent.objects.get(action="renewals.renewal.lapsed", object_id=str(lapsed.pk))
     assert (event.actor_id, event.from_state, event.to_state) == (None, "returned", "withdrawn")
     assert Notice.objects.filter(
@@ -139,10 +139,52 @@ def test_after_the_deadline_the_resubmission_is_refused_and_the_sweep_closes_it(
         resubmit(lapsed)
 
 
-def test_the_holders_page_shows_the_deadline(client, returned):
+def test_the_holders_page_shows_the_deadline_and_then_that_it_passed(
+    client, returned, time_machine
+):
+    url = f"/me/certificates/{returned.certificate_id}/renewal/"
+    on(time_machine, DEADLINE)
     client.force_login(returned.applicant)
-    page = client.get(f"/me/certificates/{returned.certificate_id}/renewal/").content.decode()
-    assert "请于 2026年10月23日（含当日）前补正并重新提交" in page
+    page = client.get(url).content.decode()
+    assert "请于2026年10月23日前（含当日）补正并重新提交" in page
+    on(time_machine, date(2026, 10, 24))  # before the nightly task has closed it
+    page = client.get(url).content.decode()
+    assert "补正期限2026年10月23日已过，本次延续申请视为撤回，不能再提交。" in page
+    assert "请于2026年10月23日前" not in page
+
+
+def test_a_second_return_sets_a_new_deadline_and_a_resubmission_clears_it(
+    returned, authority_staff, time_machine
+):
+    on(time_machine, date(2026, 10, 12))
+    again = resubmit(returned)
+    assert again.correct_by is None
+    on(time_machine, date(2026, 10, 14))
+    again = services.renewal_return(renewal=again, actor=authority_staff, reason="签名有误")
+    # 15 working days from Wednesday 14 October.
+    assert again.correct_by == date(2026, 11, 4)
+    assert services.close_lapsed_returns(today=date(2026, 10, 26)) == 0
+
+
+def test_after_the_lapse_staff_can_no_longer_decide_it(returned, authority_staff, time_machine):
+    on(time_machine, date(2026, 10, 26))
+    assert services.close_lapsed_returns() == 1
+    lapsed = RenewalApplication.objects.get(pk=returned.pk)
+    with pytest.raises(DomainError, match="已撤回"):
+        services.renewal_reject(renewal=lapsed, actor=authority_staff, reason="逾期")
+    assert RenewalApplication.objects.get(pk=returned.pk).status == "withdrawn"
+
+
+def test_renewals_returned_before_deadlines_existed_get_one(returned, time_machine):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("renewals.migrations.0005_deadline_for_returned_renewals")
+    RenewalApplication.objects.filter(pk=returned.pk).update(correct_by=None)
+    on(time_machine, date(2026, 10, 30))  # a Friday: 15 working days end on 20 November
+    migration.give_deadlines(apps, None)
+    assert RenewalApplication.objects.get(pk=returned.pk).correct_by == date(2026, 11, 20)
 
 
 def test_the_nightly_task_closes_lapsed_returns(returned, time_machine):
