@@ -95,12 +95,14 @@ def profile_save(
     employer_name: str = "",
     employer_credit_code: str = "",
     address: str = "",
+    client: str | None = None,
 ) -> Profile:
     """Create or update the real-name profile of ``user``.
 
     Birth date and sex come from the ID number. One profile per ID number in the whole system;
     the number cannot change once the exams app has locked it. Raises ValidationError keyed by
-    field; nothing is saved unless every field is valid.
+    field; nothing is saved unless every field is valid. ``client``: the request's address
+    (``certportal.client.client_ip``), for the limit on refused numbers per address.
     """
     errors: dict[str, list] = {}
 
@@ -141,6 +143,7 @@ def profile_save(
             # _profile_write's own transaction is a savepoint here: rolled back on refusal.
             return _profile_write(
                 user=user,
+                client_key=_client_key(client),
                 name=name,
                 parsed=parsed,
                 mobile=mobile,
@@ -151,12 +154,10 @@ def profile_save(
             )
         except _IdNumberTaken:
             # The write is rolled back; the refusal is recorded and kept, so that it counts.
-            audit_record(
-                actor=user,
-                action=ID_CONFLICT_ACTION,
-                obj=user,
-                data={"id_index": blind_index(parsed.number)},
-            )
+            data = {"id_index": blind_index(parsed.number)}
+            if client_key := _client_key(client):
+                data["client"] = client_key
+            audit_record(actor=user, action=ID_CONFLICT_ACTION, obj=user, data=data)
     raise ValidationError({"id_number": [_duplicate_id_message()]})
 
 
@@ -169,27 +170,54 @@ def profile_save(
 # has is never counted or refused. Each refusal is an audit event holding the number's blind
 # index only (never the number). Callers must not wrap ``profile_save`` in a transaction of
 # their own: the refusal's record would be rolled back with it.
+#
+# Registering is free, so a new account buys new tries: the refusals are also counted per
+# client address (a keyed hash of it in the event, never the address), across accounts, with
+# a larger allowance, since a training institution registers many workers from one office.
+# That count is not serialised between accounts (each save locks its own account only), so
+# parallel saves from one address may pass it by a few.
 ID_CONFLICT_ACTION = "applicants.profile.id_conflict"
 ID_CONFLICTS_PER_DAY = 5
+ID_CONFLICTS_PER_ADDRESS_PER_DAY = 20
 
 
 class _IdNumberTaken(Exception):
     pass
 
 
-def _id_conflict_limited(user: User, id_index: str) -> bool:
-    since = timezone.now() - timedelta(days=1)
-    refused = set(
-        AuditEvent.objects.filter(
-            actor=user, action=ID_CONFLICT_ACTION, created_at__gte=since
-        ).values_list("data__id_index", flat=True)
+def _client_key(client: str | None) -> str | None:
+    return blind_index(f"client:{client}") if client else None
+
+
+def _id_conflict_limit(user: User, id_index: str, client_key: str | None) -> str | None:
+    """The refusal's message when this new number may not be tried now, else None."""
+    recent = AuditEvent.objects.filter(
+        action=ID_CONFLICT_ACTION, created_at__gte=timezone.now() - timedelta(days=1)
     )
-    return id_index not in refused and len(refused) >= ID_CONFLICTS_PER_DAY
+    refused = set(recent.filter(actor=user).values_list("data__id_index", flat=True))
+    if id_index in refused:
+        return None
+    if len(refused) >= ID_CONFLICTS_PER_DAY:
+        return _(
+            "24 小时内已多次填写了已在本平台登记的身份证号码，请稍后再试；"
+            "如您的号码被他人占用，请携带身份证到发证机关办理。"
+        )
+    if client_key:
+        nearby = set(
+            recent.filter(data__client=client_key).values_list("data__id_index", flat=True)
+        )
+        if id_index not in nearby and len(nearby) >= ID_CONFLICTS_PER_ADDRESS_PER_DAY:
+            return _(
+                "24 小时内从您所在的网络已多次填写了已在本平台登记的身份证号码，请稍后再试；"
+                "如您的号码被他人占用，请携带身份证到发证机关办理。"
+            )
+    return None
 
 
 def _profile_write(
     *,
     user: User,
+    client_key: str | None,
     name: str,
     parsed,
     mobile: str,
@@ -223,18 +251,10 @@ def _profile_write(
             if refused:
                 raise ValidationError(refused)
         new_number = profile is None or profile.id_number != parsed.number
-        if new_number and _id_conflict_limited(user, blind_index(parsed.number)):
+        limited = new_number and _id_conflict_limit(user, blind_index(parsed.number), client_key)
+        if limited:
             # Refused before looking: the answer must not depend on the number typed.
-            raise ValidationError(
-                {
-                    "id_number": [
-                        _(
-                            "24 小时内已多次填写了已在本平台登记的身份证号码，请稍后再试；"
-                            "如您的号码被他人占用，请携带身份证到发证机关办理。"
-                        )
-                    ]
-                }
-            )
+            raise ValidationError({"id_number": [limited]})
         taken = Profile.objects.filter(id_number_index=blind_index(parsed.number))
         if profile is not None:
             taken = taken.exclude(pk=profile.pk)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from certportal.client import client_ip
 from certportal.errors import DomainError
 from certportal.models import Notice
 
@@ -92,7 +93,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.profile_save(user=request.user, **form.cleaned_data)
+            services.profile_save(user=request.user, client=client_ip(request), **form.cleaned_data)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:

@@ -36,7 +36,7 @@ def registered_numbers(count):
 
     numbers = []
     for i in range(count):
-        number = demo_id_number(f"1101051979123{i:02d}02")
+        number = demo_id_number(f"11010519791230{i:03d}")
         profile_save(
             user=user_factory(username=f"1370000{i:04d}"),
             name="赵六",

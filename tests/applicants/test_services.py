@@ -94,9 +94,14 @@ def test_second_profile_with_the_same_id_number_is_refused_without_details(
     assert Profile.objects.count() == 1
 
 
-def _try_number(user, id_number, mobile="13900000002"):
+def _try_number(user, id_number, mobile="13900000002", client=None):
     return profile_save(
-        user=user, name="张三丰", id_number=id_number, mobile=mobile, education="junior"
+        user=user,
+        name="张三丰",
+        id_number=id_number,
+        mobile=mobile,
+        education="junior",
+        client=client,
     )
 
 
@@ -134,6 +139,72 @@ def test_trying_registered_numbers_one_after_another_is_stopped_for_a_day(other_
     # 24 hours after the refusals, the account may try again.
     conflicts.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
     assert _try_number(other_applicant, free).id_number == free
+
+
+def test_new_accounts_from_one_address_do_not_buy_new_tries(db):
+    """An account is limited to 5 refused numbers a day; fresh accounts from one address
+    share a larger allowance (20), so registering more accounts does not buy more tries."""
+    from applicants.demo import demo_id_number
+    from applicants.services import (
+        ID_CONFLICT_ACTION,
+        ID_CONFLICTS_PER_ADDRESS_PER_DAY,
+        ID_CONFLICTS_PER_DAY,
+    )
+    from certportal.pii import blind_index
+    from tests.factories import user_factory
+
+    office, elsewhere = "203.0.113.7", "198.51.100.4"
+    numbers = registered_numbers(ID_CONFLICTS_PER_ADDRESS_PER_DAY + 1)
+    *tried, untried = numbers
+    accounts = []
+    for start in range(0, len(tried), ID_CONFLICTS_PER_DAY - 1):
+        account = user_factory(username=f"1360000{len(accounts):04d}")
+        accounts.append(account)
+        for number in tried[start : start + ID_CONFLICTS_PER_DAY - 1]:
+            with pytest.raises(ValidationError, match="不能重复登记"):
+                _try_number(account, number, client=office)
+    events = AuditEvent.objects.filter(action=ID_CONFLICT_ACTION)
+    assert events.count() == ID_CONFLICTS_PER_ADDRESS_PER_DAY
+    assert {e.data["client"] for e in events} == {blind_index(f"client:{office}")}
+    assert not [e for e in events if office in str(e.data)]
+
+    newcomer = user_factory(username="13600009999")
+    free = demo_id_number("11010519791231002")
+    answers = []
+    for number in (untried, free):
+        with pytest.raises(ValidationError) as exc:
+            _try_number(newcomer, number, client=office)
+        answers.append(exc.value.message_dict)
+    assert answers[0] == answers[1]
+    assert "从您所在的网络已多次填写" in answers[0]["id_number"][0]
+    assert not Profile.objects.filter(user=newcomer).exists()
+
+    # A number already refused from there tells nothing new; from elsewhere the account asks.
+    with pytest.raises(ValidationError, match="不能重复登记"):
+        _try_number(newcomer, tried[0], client=office)
+    with pytest.raises(ValidationError, match="不能重复登记"):
+        _try_number(newcomer, untried, client=elsewhere)
+    assert _try_number(newcomer, free, client=elsewhere).id_number == free
+
+
+def test_the_profile_page_counts_refusals_by_the_requests_address(client, profile, other_applicant):
+    from applicants.services import ID_CONFLICT_ACTION
+    from certportal.pii import blind_index
+
+    client.force_login(other_applicant)
+    response = client.post(
+        "/me/profile/",
+        {
+            "name": "张三丰",
+            "id_number": ID_NUMBER,
+            "mobile": "13900000002",
+            "education": "junior",
+        },
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert "不能重复登记" in response.content.decode()
+    event = AuditEvent.objects.get(action=ID_CONFLICT_ACTION, actor=other_applicant)
+    assert event.data["client"] == blind_index("client:203.0.113.9")
 
 
 def test_asking_again_about_ones_own_taken_number_is_never_limited(profile, other_applicant):
