@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404
 
 from applicants.models import Profile
@@ -64,3 +66,23 @@ def certificates_visible_to(user):
     if user.is_superuser:
         return qs
     return qs.filter(authority__in=authorities_in_scope(user))
+
+
+# What another app has to say of a holder's certificates on their list, beside the status
+# (renewals: a renewal returned for correction, and its deadline). A provider takes the
+# certificates and returns {certificate pk: text}; registered from the app's AppConfig.ready.
+CertificateNotes = Callable[[list[Certificate]], dict[int, str]]
+_note_providers: list[CertificateNotes] = []
+
+
+def register_certificate_notes(provider: CertificateNotes) -> None:
+    if provider not in _note_providers:
+        _note_providers.append(provider)
+
+
+def certificate_notes(certificates: list[Certificate]) -> dict[int, str]:
+    notes: dict[int, list[str]] = {}
+    for provider in _note_providers:
+        for pk, text in provider(certificates).items():
+            notes.setdefault(pk, []).append(text)
+    return {pk: "；".join(texts) for pk, texts in notes.items()}

@@ -15,13 +15,21 @@ from exams.selectors import get_application_for_user, policy_for
 
 from . import services
 from .models import Certificate, CertificateRequest
-from .selectors import certificates_of, certificates_visible_to, get_certificate_for_holder
+from .selectors import (
+    certificate_notes,
+    certificates_of,
+    certificates_visible_to,
+    get_certificate_for_holder,
+)
 
 
 @never_cache
 @login_required
 def certificate_list(request: HttpRequest) -> HttpResponse:
     certificates = list(certificates_of(request.user).prefetch_related("periods"))
+    notes = certificate_notes(certificates)
+    for certificate in certificates:
+        certificate.note = notes.get(certificate.pk, "")
     issued_for = {c.application_id for c in certificates}
     requests = {
         r.application_id: r

@@ -7,10 +7,14 @@ class RenewalsConfig(AppConfig):
     verbose_name = _("延续与继续教育")
 
     def ready(self) -> None:
+        from certificates.selectors import register_certificate_notes
         from certificates.services.status import register_certificate_ended_hook
 
+        from .selectors import returned_renewal_notes
         from .services import close_renewals_of_ended_certificate
 
         # A revoked, withdrawn or cancelled certificate cannot be renewed: its open renewal
         # application is closed with the certificate's reason.
         register_certificate_ended_hook(close_renewals_of_ended_certificate)
+        # The holder's list of certificates says a renewal came back to them, and until when.
+        register_certificate_notes(returned_renewal_notes)

@@ -203,3 +203,21 @@ def test_the_nightly_task_closes_lapsed_returns(returned, time_machine):
     on(time_machine, date(2026, 10, 26))
     assert close_lapsed_renewals.delay().get() == 1
     assert RenewalApplication.objects.get(pk=returned.pk).status == "withdrawn"
+
+
+def test_the_certificates_list_says_the_renewal_came_back(client, returned, time_machine):
+    on(time_machine, DEADLINE)
+    client.force_login(returned.applicant)
+    card = client.get("/me/certificates/").content.decode()
+    assert "延续申请已退回补正，请于2026年10月23日前（含当日）补正并重新提交" in card
+    assert "延续审查中" not in card
+    on(time_machine, date(2026, 10, 24))
+    client.force_login(returned.applicant)
+    card = client.get("/me/certificates/").content.decode()
+    assert "延续申请补正期限2026年10月23日已过，视为撤回" in card
+
+
+def test_a_submitted_renewal_still_reads_under_review_on_the_list(client, submitted_renewal):
+    client.force_login(submitted_renewal.applicant)
+    card = client.get("/me/certificates/").content.decode()
+    assert "有效 · 延续审查中" in card and "退回补正" not in card
