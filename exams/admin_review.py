@@ -170,7 +170,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         for an application submitted before copies were kept."""
         cell = '<div style="display:inline-block;margin-right:1rem">{}<br>{}</div>'
         kept = list(obj.submitted_materials.all())
-        if kept or obj.submitted_photo:
+        if kept:  # every submission since they were kept has them (eligibility needs both)
             items = []
             if obj.submitted_photo:
                 items.append((MaterialKind.PHOTO.label, _submitted_link(obj, "photo", None)))

@@ -339,3 +339,14 @@ def test_reviewers_open_the_copies_the_application_was_submitted_with(
         client.force_login(outsider)
         for kind, variant in (("photo", "file"), ("id_scan", "file"), ("id_scan", "thumb")):
             assert client.get(f"{base}{kind}/{variant}/").status_code == 404, (outsider, kind)
+
+
+def test_an_application_submitted_before_copies_were_kept_shows_the_profiles_papers(
+    client, submitted, trainer
+):
+    SubmittedMaterial.objects.filter(application=submitted).delete()
+    scan = submitted.applicant.materials.get(kind="id_scan")
+    client.force_login(trainer)
+    page = client.get(f"/admin/exams/examapplication/{submitted.pk}/change/").content.decode()
+    assert f"/staff/materials/{scan.pk}/thumb/" in page
+    assert "以上为提交审核时的材料" not in page
