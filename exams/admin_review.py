@@ -487,6 +487,14 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
                 % {"session": session, "count": len(result.assigned)},
                 messages.INFO,
             )
+            if result.skipped:
+                # Only a full session leaves candidates out here: say how many still wait.
+                self.message_user(
+                    request,
+                    _("%(session)s：考试计划已满，另有 %(count)d 名审核通过的考生未安排。")
+                    % {"session": session, "count": len(result.skipped)},
+                    messages.WARNING,
+                )
 
         run_each(self, request, queryset, _("安排考生"), assign_one)
 

@@ -125,9 +125,10 @@ def _ticket_number(session: ExamSession, seat: int) -> str:
 def session_assign(
     *, session: ExamSession, actor, applications: Iterable[ExamApplication] | None = None
 ) -> AssignResult:
-    """Assign approved applications of the session's trade and authority, in order of approval,
-    up to capacity (or only ``applications``): each becomes scheduled with an admission ticket
-    number, and its ticket PDF is rendered after commit."""
+    """Assign approved applications of the session's trade, authority and assessment
+    institution (the one each applicant chose), in order of approval, up to capacity (or only
+    ``applications``): each becomes scheduled with an admission ticket number, and its ticket
+    PDF is rendered after commit."""
     from ..tasks import render_admission_ticket
 
     _require_staff_of(
@@ -154,6 +155,7 @@ def session_assign(
                 status=A.APPROVED,
                 trade_id=locked.trade_id,
                 authority_id=locked.authority_id,
+                assessment_institution_id=locked.assessment_institution_id,
                 session__isnull=True,
             )
             .order_by("approved_at", "pk")
@@ -163,7 +165,10 @@ def session_assign(
             eligible = {a.pk for a in candidates.filter(pk__in=wanted)}
             for application in ExamApplication.objects.filter(pk__in=wanted - eligible):
                 skipped.append(
-                    (application, _("不是本计划工种和发证机关的审核通过报名，或已安排。"))
+                    (
+                        application,
+                        _("不是本计划工种、发证机关和考核机构的审核通过报名，或已安排。"),
+                    )
                 )
             candidates = candidates.filter(pk__in=eligible)
         for application in candidates:
@@ -203,19 +208,25 @@ def session_assign(
 # --- scores ------------------------------------------------------------------------------
 
 
-def _score_errors(application: ExamApplication, theory, practical, absent: bool) -> list[str]:
+def _score_errors(
+    application: ExamApplication, theory, practical, absent: bool
+) -> list[tuple[str, str]]:
+    """(column, message) for each broken scoring rule; the column as an import file names it."""
     policy = policy_for(application.authority)
     if absent:
         if theory is not None or practical is not None:
-            return [_("缺考的考生不能有成绩。")]
+            return [("缺考", _("缺考的考生不能有成绩。"))]
         return []
     problems = []
     if theory is None and practical is not None:
-        problems.append(_("没有理论成绩时不能录入实操成绩。"))
+        problems.append(("实操成绩", _("没有理论成绩时不能录入实操成绩。")))
     if theory is not None and theory < policy.theory_pass_mark and practical is not None:
         problems.append(
-            _("理论成绩 %(theory)s 低于合格分 %(mark)s，该考生不参加实操考核，实操成绩应为空。")
-            % {"theory": theory, "mark": policy.theory_pass_mark}
+            (
+                "实操成绩",
+                _("理论成绩 %(theory)s 低于合格分 %(mark)s，该考生不参加实操考核，实操成绩应为空。")
+                % {"theory": theory, "mark": policy.theory_pass_mark},
+            )
         )
     return problems
 
@@ -255,7 +266,7 @@ def score_record(
                 raise ValidationError(_("成绩须在 0 到 100 之间。"))
         problems = _score_errors(row, theory, practical, absent)
         if problems:
-            raise ValidationError(problems)
+            raise ValidationError([message for _column, message in problems])
         if (row.theory_score, row.practical_score, row.absent) == (theory, practical, absent):
             return row
         row.theory_score, row.practical_score, row.absent = theory, practical, absent
@@ -319,8 +330,8 @@ def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> 
                 continue
             absent = bool(row.get("absent"))
             theory, practical = row.get("theory"), row.get("practical")
-            for message in _score_errors(application, theory, practical, absent):
-                errors.append(RowError(row["_row"], "", message))
+            for column, message in _score_errors(application, theory, practical, absent):
+                errors.append(RowError(row["_row"], column, message))
             plan.append((application, theory, practical, absent))
         return errors
 

@@ -116,6 +116,22 @@ def test_assign_fills_in_order_of_approval_up_to_capacity(
     assert Notice.objects.filter(user=apps[0].applicant, title__contains="准考证").exists()
 
 
+def test_the_admin_says_how_many_candidates_a_full_session_left_waiting(
+    client, assessor, authority_staff, trainer, crane, centre, school
+):
+    _approved_candidates(3, crane, centre, school, trainer, authority_staff)
+    session = make_session(assessor, crane, centre, capacity=2, approve_with=authority_staff)
+    client.force_login(assessor)
+    response = client.post(
+        "/admin/exams/examsession/",
+        {"action": "assign", "_selected_action": [session.pk]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert f"{session}：安排 2 人。" in shown
+    assert f"{session}：考试计划已满，另有 1 名审核通过的考生未安排。" in shown
+
+
 def test_assign_refused_unless_session_approved(approved, assessor, crane, centre):
     session = make_session(assessor, crane, centre)
     with pytest.raises(DomainError, match="已批准"):
@@ -132,6 +148,32 @@ def test_assign_skips_applications_of_another_trade(approved, assessor, authorit
     )
     result = services.session_assign(session=other, actor=assessor, applications=[approved])
     assert result.assigned == [] and len(result.skipped) == 1
+
+
+def test_assign_takes_only_candidates_who_chose_the_sessions_assessment_institution(
+    approved, assessor, authority_staff, crane, centre
+):
+    """Two assessment institutions under one authority: a session of the second one never
+    takes the candidates who chose the first, with or without a selection."""
+    second_centre = Institution.objects.create(
+        name="泉州第二考核中心", kind=Institution.Kind.ASSESSMENT, authority=centre.authority
+    )
+    second_assessor = staff_factory(institution=second_centre)
+    theirs = make_session(second_assessor, crane, second_centre, approve_with=authority_staff)
+
+    result = services.session_assign(session=theirs, actor=second_assessor)
+    assert result.assigned == []
+    result = services.session_assign(session=theirs, actor=authority_staff, applications=[approved])
+    assert result.assigned == []
+    [(skipped, why)] = result.skipped
+    assert skipped.pk == approved.pk and "考核机构" in why
+    approved.refresh_from_db()
+    assert approved.status == A.APPROVED and approved.session_id is None
+
+    ours = make_session(assessor, crane, centre, approve_with=authority_staff)
+    assert [a.pk for a in services.session_assign(session=ours, actor=assessor).assigned] == [
+        approved.pk
+    ]
 
 
 def test_admission_ticket_pdf_has_number_and_name(scheduled):
@@ -247,6 +289,23 @@ def test_score_import_reports_wrong_ticket_id_mismatch_and_rule_breaks(session, 
     assert "不一致" in messages[3]
     assert "不参加实操" in messages[4]
     assert all(other_number not in e.message for e in exc.value.errors)
+    # Every error names its column, the rule breaks too: the cell to fix.
+    assert {e.row: e.column for e in exc.value.errors}[4] == "实操成绩"
+    assert all(e.column for e in exc.value.errors)
+
+
+def test_score_import_names_the_column_of_an_absent_candidate_with_scores(session, assessor):
+    [(a, number)] = bulk_scheduled(session, 1)
+    with pytest.raises(ImportRefused) as exc:
+        services.score_import(
+            session=session,
+            actor=assessor,
+            data=csv_bytes([[a.ticket_number, number, 70, "", "是"]]),
+            filename="s.csv",
+        )
+    assert [(e.row, e.column, e.message) for e in exc.value.errors] == [
+        (2, "缺考", "缺考的考生不能有成绩。")
+    ]
 
 
 def test_publish_sets_passed_failed_and_tells_applicants(session, assessor, authority_staff):
