@@ -346,7 +346,7 @@ def _check_materials(facts: EligibilityFacts) -> Check:
     return Check(
         MATERIALS,
         False,
-        _("实名材料不齐全或未通过校验：%(materials)s。请在实名信息中上传后再提交。")
+        _("实名材料不齐全或未通过校验：%(materials)s。请在“我的材料”中上传后再提交。")
         % {"materials": "、".join(facts.missing_materials)},
     )
 

@@ -51,6 +51,11 @@ class MedicalForm(forms.Form):
         help_text=_("须在近 3 个月内"),
     )
 
+    def __init__(self, *args, months: int = 3, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The authority's own limit (Policy.medical_max_age_months), as eligibility checks it.
+        self.fields["exam_date"].help_text = _("须在近 %(months)d 个月内") % {"months": months}
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:

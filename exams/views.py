@@ -14,7 +14,12 @@ from . import services
 from .eligibility import failures
 from .forms import ApplicationForm, MedicalForm
 from .models import ExamApplication, SubmittedMaterial
-from .selectors import applications_visible_to, eligibility_report, get_application_for_user
+from .selectors import (
+    applications_visible_to,
+    eligibility_report,
+    get_application_for_user,
+    policy_for,
+)
 from .services.applications import EDITABLE, NotEligible
 
 
@@ -50,14 +55,15 @@ def application_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_application_for_user(request.user, pk)
-    medical_form = MedicalForm()
+    months = policy_for(application.authority).medical_max_age_months
+    medical_form = MedicalForm(months=months)
     edit_form = None
     failing_checks = None
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "medical":
-                medical_form = MedicalForm(request.POST, request.FILES)
+                medical_form = MedicalForm(request.POST, request.FILES, months=months)
                 if medical_form.is_valid():
                     services.application_attach_medical(
                         application=application,

@@ -444,7 +444,7 @@ def test_materials_refuses_missing_materials_and_names_them():
 
     assert [c.code for c in failures(checks)] == ["materials"]
     assert by_code(checks)["materials"].message == (
-        "实名材料不齐全或未通过校验：电子照片、学历证明。请在实名信息中上传后再提交。"
+        "实名材料不齐全或未通过校验：电子照片、学历证明。请在“我的材料”中上传后再提交。"
     )
 
 

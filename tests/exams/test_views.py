@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.utils import timezone
 
-from exams import selectors
+from exams import selectors, services
 from exams.models import ExamApplication
 from tests.applicants.corpus import good_pdf
 from tests.factories import PASSWORD
@@ -164,6 +164,24 @@ def test_admin_detail_shows_materials_and_eligibility(client, submitted, trainer
     assert client.get(f"/staff/materials/{material.pk}/thumb/").status_code == 200
 
 
+def test_admin_detail_checks_eligibility_only_while_a_decision_is_pending(
+    client, scheduled, assessor
+):
+    """A scheduled candidate whose medical certificate has grown old since approval shows no
+    red ✗ for it: the rules were checked at submission and approval."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ExamApplication.objects.filter(pk=scheduled.pk).update(
+        medical_exam_date=timezone.localdate() - timedelta(days=200)
+    )
+    login(client, assessor)
+    page = client.get(f"/admin/exams/examapplication/{scheduled.pk}/change/").content.decode()
+    assert "报名条件在提交和审核通过时已核对；当前状态不再核对。" in page
+    assert "✗" not in page
+
+
 def test_other_authority_staff_cannot_open_the_applicants_materials(
     client, submitted, other_authority_staff
 ):
@@ -307,3 +325,25 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
         follow=True,
     )
     assert "没有已安排考试、尚无准考证的" in response.content.decode()
+
+
+def test_a_candidate_below_the_theory_mark_is_told_why_there_is_no_practical_score(
+    client, scheduled, assessor, authority_staff
+):
+    from decimal import Decimal
+
+    services.score_record(application=scheduled, actor=assessor, theory=Decimal(41), practical=None)
+    services.session_publish_scores(session=scheduled.session, actor=authority_staff)
+    client.force_login(scheduled.applicant)
+    for url in ("/me/applications/", f"/me/applications/{scheduled.pk}/"):
+        page = client.get(url).content.decode()
+        assert "理论未达合格分，未参加实操考核" in page, url
+
+
+def test_the_medical_date_help_follows_the_authoritys_policy(client, draft):
+    from exams.models import Policy
+
+    Policy.objects.create(authority=draft.authority, medical_max_age_months=6)
+    client.force_login(draft.applicant)
+    page = client.get(f"/me/applications/{draft.pk}/").content.decode()
+    assert "须在近 6 个月内" in page and "须在近 3 个月内" not in page
