@@ -32,6 +32,7 @@ from .models import ExamApplication, ExamSession
 from .selectors import (
     applications_visible_to,
     eligibility_report,
+    membership_of,
     policy_for,
     sessions_visible_to,
 )
@@ -212,9 +213,23 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("审核通过"), permissions=["change"])
     def approve(self, request, queryset):
+        membership = membership_of(request.user)
+        first_reviewer = membership is not None and membership.institution_id is not None
+
         def approve_one(application):
             uses_training = policy_for(application.authority).uses_training_institution
-            if application.status == A.SUBMITTED and uses_training:
+            if first_reviewer:
+                # A training institution's approval is the first review, also when repeated
+                # (nothing changes) or too late (refused for the application's state).
+                services.application_institution_approve(
+                    application=application, actor=request.user
+                )
+            elif application.status == A.SUBMITTED and uses_training:
+                if not request.user.is_superuser:
+                    raise DomainError(
+                        _("该报名尚待培训机构初审，初审通过后再由发证机关审核。"),
+                        code="awaiting_first_review",
+                    )
                 services.application_institution_approve(
                     application=application, actor=request.user
                 )
@@ -418,8 +433,6 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "assessment_institution" and not request.user.is_superuser:
-            from .selectors import membership_of
-
             membership = membership_of(request.user)
             qs = db_field.related_model.objects.filter(kind="assessment")
             if membership and membership.institution_id:

@@ -378,13 +378,19 @@ def application_approve(*, application: ExamApplication, actor) -> ExamApplicati
 
 
 def _reviewer_check(application: ExamApplication, actor) -> None:
-    """First review belongs to the training institution, later ones to the authority."""
-    if application.status == S.SUBMITTED and application.training_institution_id:
+    """First review belongs to the training institution, later ones to the authority. Once
+    the application has left review (returned, rejected, …), either reviewer may ask again:
+    repeating their own decision changes nothing, and any other is refused for its state,
+    not as "no permission"."""
+    in_review_by_authority = application.status in (S.INSTITUTION_APPROVED, S.APPROVED) or (
+        application.status == S.SUBMITTED and not application.training_institution_id
+    )
+    if in_review_by_authority:
+        _require_staff_of(actor, authority=application.authority)
+    else:
         _require_staff_of(
             actor, institution=application.training_institution, authority=application.authority
         )
-    else:
-        _require_staff_of(actor, authority=application.authority)
 
 
 def _require_reason(reason: str) -> str:

@@ -3,6 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.utils import timezone
 
+from certportal.models import AuditEvent
 from exams import selectors, services
 from exams.models import ExamApplication
 from tests.applicants.corpus import good_pdf
@@ -154,6 +155,51 @@ def test_admin_action_approve_and_reason_actions(client, submitted, trainer, aut
     )
     submitted.refresh_from_db()
     assert submitted.status == A.RETURNED and submitted.status_reason == "学历证明不清晰"
+
+
+def action_messages(client, action, application, **extra):
+    response = client.post(
+        "/admin/exams/examapplication/",
+        {"action": action, "_selected_action": [application.pk], **extra},
+        follow=True,
+    )
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_repeating_a_review_decision_changes_nothing_and_is_not_called_forbidden(
+    client, submitted, trainer, authority_staff
+):
+    login(client, authority_staff)
+    shown = action_messages(client, "approve", submitted)
+    assert any("该报名尚待培训机构初审" in m for m in shown), shown
+    assert ExamApplication.objects.get(pk=submitted.pk).status == A.SUBMITTED
+    client.logout()
+
+    login(client, trainer)
+    action_messages(client, "approve", submitted)
+    shown = action_messages(client, "approve", submitted)  # again: nothing changes
+    assert not any("无权" in m for m in shown), shown
+    assert ExamApplication.objects.get(pk=submitted.pk).status == A.INSTITUTION_APPROVED
+    events = AuditEvent.objects.filter(action="exams.application.institution_approved")
+    assert events.count() == 1
+
+    client.logout()
+    login(client, authority_staff)
+    action_messages(client, "approve", submitted)
+    client.logout()
+    login(client, trainer)
+    shown = action_messages(client, "approve", submitted)  # too late: refused for its state
+    assert any("审核通过" in m and "无权" not in m for m in shown), shown
+
+    client.logout()
+    login(client, authority_staff)
+    reason = {"apply": "1", "reason": "学历证明不清晰"}
+    action_messages(client, "return_for_correction", submitted, **reason)
+    client.logout()
+    login(client, trainer)
+    shown = action_messages(client, "return_for_correction", submitted, **reason)
+    assert not any("无权" in m for m in shown), shown
+    assert ExamApplication.objects.get(pk=submitted.pk).status == A.RETURNED
 
 
 def test_admin_detail_shows_materials_and_eligibility(client, submitted, trainer):
