@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 
 from django.http import Http404
 
 from applicants.models import Profile
+from exams.eligibility import upper_age_limit
 from exams.models import ExamApplication
-from exams.selectors import authorities_in_scope
+from exams.selectors import authorities_in_scope, policy_for
 
 from .models import Certificate, CertificateRequest, held_q
 
@@ -86,3 +88,19 @@ def certificate_notes(certificates: list[Certificate]) -> dict[int, str]:
         for pk, text in provider(certificates).items():
             notes.setdefault(pk, []).append(text)
     return {pk: "；".join(texts) for pk, texts in notes.items()}
+
+
+def holder_age_limit(certificate: Certificate) -> date:
+    """The first day the holder is past the age limit of the certificate's authority: no
+    validity reaches it (issuance and renewal end the day before)."""
+    return upper_age_limit(
+        certificate.holder_birth_date,
+        certificate.holder_sex,
+        female_max_age=policy_for(certificate.authority).female_max_age,
+    )
+
+
+def runs_to_age_limit(certificate: Certificate) -> bool:
+    """Its validity already ends the day before the holder's age limit: a renewal could add
+    no time, so none is offered or accepted."""
+    return certificate.valid_until + timedelta(days=1) >= holder_age_limit(certificate)

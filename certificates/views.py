@@ -20,6 +20,7 @@ from .selectors import (
     certificates_of,
     certificates_visible_to,
     get_certificate_for_holder,
+    runs_to_age_limit,
 )
 
 
@@ -47,7 +48,9 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         c.pk
         for c in certificates
         if c.is_valid
+        and not c.renewal_pending
         and c.valid_until - timedelta(days=policy_for(c.authority).renewal_window_days) <= today
+        and not runs_to_age_limit(c)
     }
     return render(
         request,

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certificates.models import Certificate, CertificateStatus
-from exams.eligibility import add_months, format_date, upper_age_limit
+from certificates.selectors import holder_age_limit, runs_to_age_limit
+from exams.eligibility import add_months, format_date
 from exams.selectors import policy_for
 
 from .models import ConductRecord, ContinuingEducation
@@ -68,11 +69,7 @@ def accidents(certificate: Certificate) -> int:
 
 
 def age_limit(certificate: Certificate) -> date:
-    return upper_age_limit(
-        certificate.holder_birth_date,
-        certificate.holder_sex,
-        female_max_age=policy_for(certificate.authority).female_max_age,
-    )
+    return holder_age_limit(certificate)
 
 
 def renewal_checks(
@@ -158,13 +155,19 @@ def renewal_checks(
         )
     )
     limit = age_limit(certificate)
+    if today >= limit:
+        message = _("已达到年龄上限（%(limit)s），不能延续。")
+    elif runs_to_age_limit(certificate):
+        # Its validity was cut at the age limit already: a renewal would add nothing, and
+        # must not keep it "valid pending renewal" past that day.
+        message = _("证书有效期已截至年龄上限（%(limit)s）的前一日，不能再延续。")
+    else:
+        message = _("未达到年龄上限（%(limit)s）。")
     checks.append(
         RenewalCheck(
             "age",
-            today < limit,
-            _("未达到年龄上限（%(limit)s）。") % {"limit": format_date(limit)}
-            if today < limit
-            else _("已达到年龄上限（%(limit)s），不能延续。") % {"limit": format_date(limit)},
+            today < limit and not runs_to_age_limit(certificate),
+            message % {"limit": format_date(limit)},
         )
     )
     return checks

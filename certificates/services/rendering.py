@@ -241,6 +241,8 @@ def send_expiry_reminders(*, today=None) -> int:
 
     from certportal.notifications import notify
 
+    from ..selectors import runs_to_age_limit
+
     today = today or timezone.localdate()
     sent = 0
     for index, days in enumerate(REMINDERS):
@@ -257,7 +259,7 @@ def send_expiry_reminders(*, today=None) -> int:
                 holder__isnull=False,
             )
             .exclude(Exists(already))
-            .select_related("holder", "trade")
+            .select_related("holder", "trade", "authority")
         )
         for certificate in due:
             with transaction.atomic():
@@ -267,6 +269,10 @@ def send_expiry_reminders(*, today=None) -> int:
                 if not created:
                     continue
                 left = (certificate.valid_until - today).days
+                if runs_to_age_limit(certificate):
+                    what_next = "证书有效期已截至持证人年龄上限的前一日，到期后不能延续。"
+                else:
+                    what_next = "请完成继续教育并在到期前申请延续。"
                 notify(
                     user=certificate.holder,
                     title=f"证书将于 {left} 天后到期：{certificate.number}"
@@ -274,8 +280,7 @@ def send_expiry_reminders(*, today=None) -> int:
                     else f"证书今天到期：{certificate.number}",
                     body=(
                         f"您的“{certificate.trade.name}”证书有效期至 "
-                        f"{certificate.valid_until:%Y年%m月%d日}。"
-                        "请完成继续教育并在到期前申请延续。"
+                        f"{certificate.valid_until:%Y年%m月%d日}。{what_next}"
                     ),
                     url="/me/certificates/",
                 )

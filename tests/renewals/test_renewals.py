@@ -13,7 +13,7 @@ from certportal.models import AuditEvent
 from exams.models import Institution
 from renewals import services
 from renewals.models import ConductRecord, ContinuingEducation, RenewalApplication
-from renewals.rules import add_working_days, ce_hours, due_dates
+from renewals.rules import add_working_days, ce_hours, due_dates, renewal_checks
 from renewals.services import RenewalRefused
 from tests.factories import staff_factory
 from tests.renewals.fixtures import TODAY, add_hours, codes, expiring, fill
@@ -77,6 +77,55 @@ def test_holder_past_the_age_limit_refused(ready):
     )
     ready.refresh_from_db()
     assert "age" in codes(ready)
+
+
+def runs_to_the_age_limit(certificate):
+    """Make the holder a woman whose 55th birthday is the day after the certificate ends: its
+    validity was cut at the age limit, as issuance and renewal cut it."""
+    from exams.eligibility import add_months
+
+    birth = add_months(certificate.valid_until + timedelta(days=1), -12 * 55)
+    Certificate.objects.filter(pk=certificate.pk).update(holder_birth_date=birth, holder_sex="F")
+    certificate.refresh_from_db()
+    return certificate
+
+
+def test_a_certificate_that_ends_at_the_age_limit_cannot_be_renewed(ready, client):
+    """Before, the age check passed until the limit itself: the holder was invited to renew,
+    and a submitted renewal kept the certificate 有效 past the retirement date while it could
+    never be approved."""
+    certificate = runs_to_the_age_limit(ready)
+    [age] = [c for c in renewal_checks(certificate) if c.code == "age"]
+    assert not age.passed and "不能再延续" in age.message
+    with pytest.raises(RenewalRefused) as exc:
+        services.renewal_submit(
+            renewal=fill(certificate),
+            actor=certificate.holder,
+            signature_name=certificate.holder_name,
+        )
+    assert {c.code for c in exc.value.checks} == {"age"}
+    assert not Certificate.objects.get(pk=certificate.pk).renewal_pending
+
+    client.force_login(certificate.holder)
+    assert "延续受理期已开始：申请延续" not in client.get("/me/certificates/").content.decode()
+
+
+def test_no_renew_link_while_a_renewal_is_pending(submitted_renewal, client):
+    client.force_login(submitted_renewal.applicant)
+    page = client.get("/me/certificates/").content.decode()
+    assert "延续受理期已开始：申请延续" not in page and "延续审查中" in page
+
+
+def test_the_expiry_reminder_of_a_certificate_ending_at_the_age_limit_offers_no_renewal(
+    ready,
+):
+    from certificates.services import send_expiry_reminders
+    from certportal.models import Notice
+
+    certificate = runs_to_the_age_limit(ready)
+    assert send_expiry_reminders() == 1
+    notice = Notice.objects.get(user=certificate.holder, title__contains="到期")
+    assert "不能延续" in notice.body and "申请延续" not in notice.body
 
 
 def test_suspended_certificate_cannot_renew(ready, authority_staff):
