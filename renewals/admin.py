@@ -262,7 +262,10 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("继续教育、违章与事故"))
     def holder_record(self, obj):
         certificate = obj.certificate
-        checks = renewal_checks(certificate)
+        # Submitted in time: the window is judged on the first submission, as approval judges
+        # it (a red ✗ "受理期已经结束" after the expiry day would read as a reason to refuse).
+        in_time = obj.first_submitted_on if obj.status in ("submitted", "returned") else None
+        checks = renewal_checks(certificate, submitted_on=in_time)
         summary = format_html(
             "<p>{}：{}　{}：{}　{}：{}</p>",
             _("本有效期继续教育学时"),

@@ -101,10 +101,7 @@ def renewal_checks(
     if in_window:
         message = _("延续受理期为 %(opens)s 至 %(closes)s，今天可以申请。")
     elif submitted_in_time:
-        message = _(
-            "延续申请已于 %(submitted)s 在受理期（%(opens)s 至 %(closes)s）内提交，"
-            "补正后可以重新提交。"
-        )
+        message = _("延续申请已于 %(submitted)s 在受理期（%(opens)s 至 %(closes)s）内提交。")
     elif today < opens:
         message = _("延续受理期为 %(opens)s 至 %(closes)s，尚未开始。")
     else:

@@ -24,8 +24,14 @@ OPEN = ("draft", "returned")
 def _context(certificate, renewal=None):
     from exams.selectors import policy_for
 
-    # A returned renewal first submitted in time is judged on that day's window.
-    submitted_on = renewal.first_submitted_on if renewal is not None else None
+    # A renewal submitted in time (under review, or returned) is judged on that day's window,
+    # also once the certificate's expiry day has passed.
+    pending = renewal or (
+        RenewalApplication.objects.filter(
+            certificate=certificate, status=RenewalApplication.Status.SUBMITTED
+        ).first()
+    )
+    submitted_on = pending.first_submitted_on if pending is not None else None
     checks = renewal_checks(certificate, submitted_on=submitted_on)
     return {
         "certificate": certificate,

@@ -77,3 +77,25 @@ def test_admin_approves_with_the_action(client, submitted_renewal, authority_sta
     )
     submitted_renewal.refresh_from_db()
     assert submitted_renewal.status == "approved"
+
+
+def test_a_renewal_submitted_in_time_reads_in_time_after_the_expiry_day(
+    client, submitted_renewal, authority_staff, time_machine
+):
+    """Past the certificate's expiry day, with its renewal under review, neither the reviewer
+    nor the holder reads a red "受理期……已经结束": it was submitted inside the window."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    certificate = submitted_renewal.certificate
+    later = certificate.valid_until + timedelta(days=3)
+    time_machine.move_to(timezone.make_aware(datetime(later.year, later.month, later.day, 10)))
+    for user, url in (
+        (authority_staff, f"/admin/renewals/renewalapplication/{submitted_renewal.pk}/change/"),
+        (certificate.holder, f"/me/certificates/{certificate.pk}/renewal/"),
+    ):
+        client.force_login(user)
+        page = client.get(url).content.decode()
+        assert "已经结束" not in page, url
+        assert "在受理期" in page and "内提交" in page, url
