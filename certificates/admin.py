@@ -76,7 +76,15 @@ class CertificateAdmin(admin.ModelAdmin):
     list_select_related = ("trade", "authority")
     raw_id_fields = ("holder", "application")
     inlines = (PeriodInline, PdfInline)
-    actions = ("suspend", "lift", "revoke", "withdraw", "cancel", export_certificates_xlsx)
+    actions = (
+        "suspend",
+        "lift",
+        "revoke",
+        "withdraw",
+        "cancel",
+        "generate_ecert",
+        export_certificates_xlsx,
+    )
     change_list_template = "admin/certificates/certificate/change_list.html"
     exclude = ("holder_id_index", "holder_photo", "pdf")
     readonly_fields = (
@@ -140,6 +148,18 @@ class CertificateAdmin(admin.ModelAdmin):
             queryset,
             label,
             lambda c, reason: fn(certificate=c, actor=request.user, reason=reason),
+        )
+
+    @admin.action(
+        description=gettext_lazy("生成新版电子证照（导入的原有证书）"), permissions=["change"]
+    )
+    def generate_ecert(self, request, queryset):
+        run_each(
+            self,
+            request,
+            queryset,
+            _("生成新版电子证照"),
+            lambda c: services.certificate_generate_ecert(certificate=c, actor=request.user),
         )
 
     @admin.action(description=gettext_lazy("暂扣（填写原因）"), permissions=["change"])

@@ -72,6 +72,20 @@ def certificate_request(request: HttpRequest, application_pk: int) -> HttpRespon
     return redirect("certificates:list")
 
 
+@login_required
+@require_POST
+def certificate_generate(request: HttpRequest, pk: int) -> HttpResponse:
+    """手动生成新版电子证照: the holder asks for the e-certificate of an imported certificate."""
+    certificate = get_certificate_for_holder(request.user, pk)
+    try:
+        services.certificate_generate_ecert(certificate=certificate, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("新版电子证照正在生成，稍后刷新本页即可下载。"))
+    return redirect("certificates:list")
+
+
 def _pdf_response(certificate: Certificate) -> FileResponse:
     if not certificate.pdf:
         raise Http404

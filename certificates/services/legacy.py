@@ -10,6 +10,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.idcard import parse_id_number
@@ -29,7 +30,7 @@ from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
 from exams.models import Authority, Trade
 
-from ..models import Certificate, CertificateStatus, ValidityPeriod
+from ..models import HELD_STATES, Certificate, CertificateStatus, ValidityPeriod
 from ..numbering import serials_used_up_to
 from .holders import holder_for
 from .issuance import require_authority_staff
@@ -43,6 +44,16 @@ def _person_name(value: str) -> str:
 
 def _id_number(value: str):
     return parse_id_number(value)
+
+
+def _stored_status(row: dict) -> str:
+    """What an imported row is stored as: valid or suspended past its date is expired (06)
+    at once, as pages show it, so the nightly sweep does not "expire" years-old certificates
+    the first night, each with a notice and a new PDF."""
+    status = row.get("status") or CertificateStatus.VALID
+    if status in HELD_STATES and row["valid_until"] < timezone.localdate():
+        return CertificateStatus.EXPIRED
+    return status
 
 
 def _status(value: str) -> str:
@@ -304,7 +315,7 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
                 issued_on=row["issued_on"],
                 valid_from=row["valid_from"],
                 valid_until=row["valid_until"],
-                status=row.get("status") or CertificateStatus.VALID,
+                status=_stored_status(row),
                 is_legacy=True,
                 content_version=0,
             )
@@ -327,7 +338,8 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
 
 
 def certificate_generate_ecert(*, certificate: Certificate, actor) -> Certificate:
-    """手动生成新版电子证照 for an imported certificate: by its holder or scoped staff."""
+    """手动生成新版电子证照 for an imported certificate: by its holder while it is valid or
+    suspended, or by scoped staff whatever its status. Repeating it changes nothing."""
     from ..tasks import render_certificate
 
     is_holder = certificate.holder_id is not None and certificate.holder_id == getattr(
@@ -339,6 +351,14 @@ def certificate_generate_ecert(*, certificate: Certificate, actor) -> Certificat
         row = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if row.content_version > 0:
             return row
+        if not row.is_legacy:
+            raise DomainError(_("只有导入的原有证书需要生成新版电子证照。"), code="not_legacy")
+        if is_holder and row.effective_status not in HELD_STATES:
+            raise DomainError(
+                _("证书状态为“%(status)s”，不能生成新版电子证照；如有疑问请联系发证机关。")
+                % {"status": row.effective_status_label},
+                code="wrong_state",
+            )
         Certificate.objects.filter(pk=row.pk).update(content_version=F("content_version") + 1)
         audit_record(actor=actor, action="certificates.certificate.ecert_requested", obj=row)
         enqueue_on_commit(render_certificate, row.pk)

@@ -64,7 +64,11 @@ def _change(
             )
         row.status_reason = reason
         row.status_changed_at = timezone.now()
-        row.content_version = F("content_version") + 1
+        # An imported certificate whose e-certificate was never made (content version 0) has
+        # no PDF to bring up to date: none is made for it by a status change either.
+        has_ecert = not (row.is_legacy and row.content_version == 0)
+        if has_ecert:
+            row.content_version = F("content_version") + 1
         if row.holder_id:
             notify(
                 user=row.holder,
@@ -79,8 +83,8 @@ def _change(
             row.renewal_pending = False
             for hook in _ended_hooks:
                 hook(row, to, actor, reason)
-        pk = row.pk
-        enqueue_on_commit(render_certificate, pk)
+        if has_ecert:
+            enqueue_on_commit(render_certificate, row.pk)
 
     row, _changed = transition(
         certificate,

@@ -6,6 +6,7 @@ from django.utils import timezone
 from certificates import services
 from certificates.models import Certificate, SerialCounter
 from certportal.imports import ImportRefused
+from certportal.models import AuditEvent
 from certportal.pdf import MissingGlyphError
 from tests.applicants.fixtures_ids import valid_id
 
@@ -71,6 +72,75 @@ def test_holder_generates_the_new_version_e_certificate(
         certificate.ecert_identifier[-1]
     )
     assert ".C4T2021000007.001." in certificate.ecert_identifier
+
+
+def test_the_holder_asks_for_the_new_version_e_certificate_on_their_page(
+    client, issuer_credit_code, candidate, other_applicant, django_capture_on_commit_callbacks
+):
+    """Shandong's 手动生成新版电子证照, from the holder's list: the button, the PDF, and
+    nothing more when asked again; no one else can ask for it."""
+    data = (
+        HEADER + row("闽C4T2021000011", name="王小明", id_number=candidate.profile.id_number)
+    ).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    certificate = Certificate.objects.get(number="闽C4T2021000011")
+    url = f"/me/certificates/{certificate.pk}/generate/"
+
+    client.force_login(other_applicant)
+    assert client.post(url).status_code == 404
+    client.force_login(candidate)
+    page = client.get("/me/certificates/").content.decode()
+    assert "尚未生成新版电子证照" in page and f'action="{url}"' in page
+    assert "电子证照正在生成" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True)
+    assert "新版电子证照正在生成" in response.content.decode()
+    certificate.refresh_from_db()
+    assert certificate.pdf and certificate.content_version == 1
+    assert "下载电子证照（PDF）" in client.get("/me/certificates/").content.decode()
+    client.post(url)
+    certificate.refresh_from_db()
+    assert certificate.content_version == 1
+    assert AuditEvent.objects.filter(action="certificates.certificate.ecert_requested").count() == 1
+
+
+def test_an_ended_imported_certificate_gets_no_e_certificate_from_its_holder(
+    client, issuer_credit_code, candidate, authority_staff, django_capture_on_commit_callbacks
+):
+    data = (
+        HEADER + row("闽C4T2021000012", name="王小明", id_number=candidate.profile.id_number)
+    ).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    certificate = Certificate.objects.get(number="闽C4T2021000012")
+    services.certificate_revoke(certificate=certificate, actor=authority_staff, reason="伪造")
+    client.force_login(candidate)
+    page = client.get("/me/certificates/").content.decode()
+    assert "未生成新版电子证照" in page and "/generate/" not in page
+    response = client.post(f"/me/certificates/{certificate.pk}/generate/", follow=True)
+    assert "证书状态为“吊销”，不能生成新版电子证照" in response.content.decode()
+    assert Certificate.objects.get(pk=certificate.pk).content_version == 0
+
+    # Staff may: the admin action.
+    client.force_login(authority_staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/certificates/certificate/",
+            {"action": "generate_ecert", "_selected_action": [certificate.pk]},
+            follow=True,
+        )
+    assert "生成新版电子证照：成功 1 条。" in [str(m) for m in response.context["messages"]]
+    assert Certificate.objects.get(pk=certificate.pk).content_version >= 1
+
+
+def test_an_imported_row_past_its_date_is_stored_expired(issuer_credit_code):
+    """Years-old certificates expire at import, not the first night with a notice and a PDF
+    each."""
+    data = (HEADER + row("闽C4T2019000013", **dated("2019-03-01"))).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    certificate = Certificate.objects.get(number="闽C4T2019000013")
+    assert certificate.status == "06" and certificate.content_version == 0
+    assert services.expire_due() == 0
+    assert services.render_pending_ids() == []
 
 
 def test_a_name_no_font_has_fails_loudly_and_staff_see_why(issuer_credit_code):

@@ -57,7 +57,10 @@ def world(submitted_renewal):
             f"/admin/certificates/certificate/{certificate.pk}/change/",
             f"/admin/renewals/renewalapplication/{submitted_renewal.pk}/change/",
         ],
-        "post_urls": [f"/me/certificates/request/{application.pk}/"],
+        "post_urls": [
+            f"/me/certificates/request/{application.pk}/",
+            f"/me/certificates/{certificate.pk}/generate/",
+        ],
         "secrets": [certificate.holder_id_number, certificate.number, certificate.holder_name],
     }
 
