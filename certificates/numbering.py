@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.db import IntegrityError, transaction
 from stdnum.iso7064 import mod_37_36
@@ -10,6 +11,16 @@ from stdnum.iso7064 import mod_37_36
 CERTIFICATE_TYPE_CODE = "11100000000013338W032"
 ECERT_PREFIX = "1.2.156.3005.2"
 _NUMBER = re.compile(r"^(?P<prefix>\w{1,2}[A-Z]?)(?P<trade>\d{2})(?P<year>\d{4})(?P<serial>\d{6})$")
+
+
+NUMBER_MAX_LENGTH = 20  # Certificate.number
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_certificate_number(value: str) -> str:
+    """A number as it is stored and looked up: full-width forms folded (NFKC: 闽Ｃ０５… is
+    闽C05…), spaces removed, letters upper-cased (people type 闽c05…)."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", value or "")).upper()
 
 
 def format_certificate_number(*, prefix: str, trade_code: str, year: int, serial: int) -> str:

@@ -23,23 +23,19 @@ from certificates.models import (
     CertificateStatus,
     effective_status,
 )
+from certificates.numbering import NUMBER_MAX_LENGTH, normalise_certificate_number
 from certportal.pii import blind_index, decrypt, mask_id_number, mask_name
 from exams.models import Authority, Trade
 
 _WHITESPACE = re.compile(r"\s+")
 # Certificate numbers: a province abbreviation, a city letter and digits (闽C052026000001).
-MAX_NUMBER_LENGTH = 20
+MAX_NUMBER_LENGTH = NUMBER_MAX_LENGTH
 MAX_TOKEN_LENGTH = 64
 
 
 def normalise_lookup_name(value: str) -> str:
     """A typed name as certificates store it: no whitespace, middle-dot look-alikes as "·"."""
     return normalise_person_name(_WHITESPACE.sub("", value or ""))
-
-
-def normalise_certificate_number(value: str) -> str:
-    """Spaces removed and the city letter upper-cased (people type 闽c05…)."""
-    return _WHITESPACE.sub("", value or "").upper()
 
 
 @dataclass(frozen=True)

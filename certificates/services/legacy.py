@@ -31,7 +31,7 @@ from certportal.queue import enqueue_on_commit
 from exams.models import Authority, Trade
 
 from ..models import HELD_STATES, Certificate, CertificateStatus, ValidityPeriod
-from ..numbering import serials_used_up_to
+from ..numbering import NUMBER_MAX_LENGTH, normalise_certificate_number, serials_used_up_to
 from .holders import holder_for
 from .issuance import require_authority_staff
 
@@ -40,6 +40,20 @@ def _person_name(value: str) -> str:
     value = normalise_person_name(value)
     validate_person_name(value)
     return value
+
+
+def _number(value: str) -> str:
+    """Stored as the public lookup normalises what an inspector types, so every imported
+    number can be found (闽c…, full-width 闽Ｃ…, spaces)."""
+    number = normalise_certificate_number(value)
+    if not number:
+        raise ValidationError(_("请填写证书编号。"))
+    if len(number) > NUMBER_MAX_LENGTH:
+        raise ValidationError(
+            _("证书编号不能超过 %(max)d 个字符（去掉空格后为 %(length)d 个）。")
+            % {"max": NUMBER_MAX_LENGTH, "length": len(number)}
+        )
+    return number
 
 
 def _id_number(value: str):
@@ -64,7 +78,7 @@ def _status(value: str) -> str:
 
 
 LEGACY_COLUMNS = (
-    Column("number", ("证书编号", "number")),
+    Column("number", ("证书编号", "number"), parse=_number),
     Column("name", ("姓名", "name"), parse=_person_name),
     Column("id_number", ("身份证号", "身份证号码", "id_number"), parse=_id_number),
     Column("trade", ("工种代码", "操作类别代码", "trade_code")),
@@ -164,6 +178,12 @@ def _trade(
     new, old = codes.meanings(code)
     if new is None or old is None or new == old:
         if new is None and old is None:
+            if code.isdigit() and len(code) == 1:
+                # A spreadsheet drops the leading zero of 04 once the column is numbers.
+                raise ValidationError(
+                    _("工种代码应为两位，如“0%(code)s”：请将该列设置为文本格式后重新填写。")
+                    % {"code": code}
+                )
             raise ValidationError(_("工种代码不是新版或旧版的全国代码。"))
         return new or old
     if number is not None:

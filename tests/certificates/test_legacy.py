@@ -143,6 +143,44 @@ def test_an_imported_row_past_its_date_is_stored_expired(issuer_credit_code):
     assert services.render_pending_ids() == []
 
 
+def test_numbers_are_stored_as_the_public_lookup_reads_them(issuer_credit_code, client):
+    """Lower case, full-width characters and spaces, as spreadsheets hold them: stored in the
+    one form an inspector's lookup finds."""
+    data = (
+        HEADER
+        + row("闽c4t 2021 000021", name="陈大勇")
+        + row("闽Ｃ４Ｔ２０２１００００２２", name="林一", id_number=valid_id("35050319810101111"))
+    ).encode()
+    services.import_certificates(data=data, filename="legacy.csv")
+    assert set(Certificate.objects.values_list("number", flat=True)) == {
+        "闽C4T2021000021",
+        "闽C4T2021000022",
+    }
+    for typed, name, stored in (
+        ("闽c4t2021000021", "陈大勇", "闽C4T2021000021"),
+        ("闽Ｃ４Ｔ２０２１００００２２", "林一", "闽C4T2021000022"),
+    ):
+        answer = client.get("/api/v1/verify", {"cert_no": typed, "name": name}).json()
+        assert [c["number"] for c in answer["certificates"]] == [stored], answer
+
+
+def test_numbers_differing_only_in_case_or_too_long_refuse_the_file(issuer_credit_code):
+    data = (
+        HEADER
+        + row("闽C4T2021000031")
+        + row("闽c4t2021000031", name="林一", id_number=valid_id("35050319810101111"))
+        + row("闽C4T20210000310000000", name="林二", id_number=valid_id("35050319820101111"))
+        + row("闽C4T2021000032", code="4", name="林三", id_number=valid_id("35050319830101111"))
+    ).encode()
+    with pytest.raises(ImportRefused) as exc:
+        services.import_certificates(data=data, filename="legacy.csv")
+    errors = {(e.row, e.column): e.message for e in exc.value.errors}
+    assert (3, "证书编号") in errors
+    assert "不能超过 20 个字符" in errors[(4, "证书编号")]
+    assert "“04”" in errors[(5, "工种代码")] and "文本格式" in errors[(5, "工种代码")]
+    assert not Certificate.objects.exists()
+
+
 def test_a_name_no_font_has_fails_loudly_and_staff_see_why(issuer_credit_code):
     data = (HEADER + row("闽C4T2021000009", name="王明")).encode()
     services.import_certificates(data=data, filename="legacy.csv")
