@@ -120,3 +120,45 @@ def profile_checklist(user: User) -> list[ChecklistItem]:
             ChecklistItem(kind, str(MaterialKind(kind).label), kind in uploaded, "/me/materials/")
         )
     return items
+
+
+# The dashboard (/me/, SPEC 5): besides the profile and materials it shows the person's
+# applications and certificates and what to do next. Those belong to other apps, which register
+# a provider here (from their AppConfig.ready), as the staff scope rules above are registered.
+@dataclass(frozen=True)
+class DashboardItem:
+    label: str  # what it is: a trade, a certificate number
+    state: str  # where it stands
+    url: str
+
+
+@dataclass(frozen=True)
+class DashboardTask:
+    """Something the person should do now; the lowest ``order`` comes first."""
+
+    text: str
+    url: str
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class DashboardSection:
+    title: str
+    items: list[DashboardItem]
+    tasks: list[DashboardTask]
+    more_url: str = ""
+    empty: str = ""
+    order: int = 50
+
+
+DashboardProvider = Callable[[User], DashboardSection]
+_dashboard_providers: list[DashboardProvider] = []
+
+
+def register_dashboard_provider(provider: DashboardProvider) -> None:
+    if provider not in _dashboard_providers:
+        _dashboard_providers.append(provider)
+
+
+def dashboard_sections(user: User) -> list[DashboardSection]:
+    return sorted((provider(user) for provider in _dashboard_providers), key=lambda s: s.order)

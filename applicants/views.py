@@ -15,7 +15,13 @@ from certportal.models import Notice
 from . import services
 from .forms import MaterialUploadForm, ProfileForm, RegisterForm
 from .models import Material
-from .selectors import get_material_for_staff, get_own_material, profile_checklist, profile_of
+from .selectors import (
+    dashboard_sections,
+    get_material_for_staff,
+    get_own_material,
+    profile_checklist,
+    profile_of,
+)
 from .uploads import MaterialKind
 
 
@@ -54,6 +60,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     checklist = profile_checklist(request.user)
     next_step = next((item for item in checklist if not item.done), None)
     materials = {m.kind: m for m in Material.objects.filter(owner=request.user)}
+    sections = dashboard_sections(request.user)
+    tasks = sorted((t for s in sections for t in s.tasks), key=lambda t: t.order)
     return render(
         request,
         "applicants/dashboard.html",
@@ -63,6 +71,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "next_step": next_step,
             "complete": next_step is None,
             "materials": materials,
+            "sections": [s for s in sections if s.items or s.empty],
+            "tasks": tasks,
             "notices": Notice.objects.filter(user=request.user)[:10],
         },
     )

@@ -46,3 +46,10 @@ class CertificatesConfig(AppConfig):
             )
 
         register_staff_scope_rule(issuers_see_their_holders)
+
+        from applicants.selectors import register_dashboard_provider
+
+        from .dashboard import certificates_section
+
+        # The applicant's dashboard lists their certificates and what they call for.
+        register_dashboard_provider(certificates_section)

@@ -27,3 +27,10 @@ class ExamsConfig(AppConfig):
             return Q(pk__in=applications_visible_to(staff).values("medical_certificate_id"))
 
         register_medical_scope_rule(reviewers_see_their_medical_certificates)
+
+        from applicants.selectors import register_dashboard_provider
+
+        from .dashboard import applications_section
+
+        # The applicant's dashboard lists their applications and what they call for.
+        register_dashboard_provider(applications_section)

@@ -18,3 +18,9 @@ class RenewalsConfig(AppConfig):
         register_certificate_ended_hook(close_renewals_of_ended_certificate)
         # The holder's list of certificates says a renewal came back to them, and until when.
         register_certificate_notes(returned_renewal_notes)
+
+        from applicants.selectors import register_dashboard_provider
+
+        from .selectors import returned_renewals_section
+
+        register_dashboard_provider(returned_renewals_section)

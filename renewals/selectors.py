@@ -31,3 +31,24 @@ def returned_renewal_notes(certificates) -> dict[int, str]:
                 "date": format_date(correct_by)
             }
     return notes
+
+
+def returned_renewals_section(user):
+    """Dashboard tasks: a renewal returned to the holder for correction, before its deadline."""
+    from applicants.selectors import DashboardSection, DashboardTask
+
+    today = timezone.localdate()
+    tasks = [
+        DashboardTask(
+            _("延续申请被退回补正：请于%(date)s前（含当日）补正并重新提交")
+            % {"date": format_date(r.correct_by)},
+            f"/me/certificates/{r.certificate_id}/renewal/",
+            5,
+        )
+        for r in RenewalApplication.objects.filter(
+            applicant=user,
+            status=RenewalApplication.Status.RETURNED,
+            correct_by__gte=today,
+        )
+    ]
+    return DashboardSection(title=_("延续"), items=[], tasks=tasks, order=30)

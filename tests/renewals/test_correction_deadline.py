@@ -221,3 +221,15 @@ def test_a_submitted_renewal_still_reads_under_review_on_the_list(client, submit
     client.force_login(submitted_renewal.applicant)
     card = client.get("/me/certificates/").content.decode()
     assert "有效 · 延续审查中" in card and "退回补正" not in card
+
+
+def test_the_dashboard_puts_the_returned_renewal_first(client, returned, time_machine):
+    on(time_machine, date(2026, 10, 20))
+    client.force_login(returned.applicant)
+    page = client.get("/me/").content.decode()
+    task = "延续申请被退回补正：请于2026年10月23日前（含当日）补正并重新提交"
+    assert task in page
+    assert page.index(task) < page.index("<h2>我的证书</h2>")
+    on(time_machine, date(2026, 10, 24))
+    client.force_login(returned.applicant)
+    assert task not in client.get("/me/").content.decode()

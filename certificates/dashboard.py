@@ -1,0 +1,62 @@
+"""The holder's certificates on their dashboard (/me/), and what they call for."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from applicants.selectors import DashboardItem, DashboardSection, DashboardTask
+from exams.eligibility import format_date
+from exams.models import ExamApplication
+from exams.selectors import policy_for
+
+from .models import CertificateRequest
+from .selectors import certificates_of, runs_to_age_limit
+
+
+def certificates_section(user) -> DashboardSection:
+    today = timezone.localdate()
+    certificates = list(certificates_of(user).order_by("-valid_until", "-pk"))
+    tasks = []
+    issued_for = {c.application_id for c in certificates}
+    requested = set(
+        CertificateRequest.objects.filter(application__applicant=user).values_list(
+            "application_id", flat=True
+        )
+    )
+    for application in ExamApplication.objects.filter(
+        applicant=user, status=ExamApplication.Status.PASSED
+    ).select_related("trade"):
+        if application.pk not in issued_for and application.pk not in requested:
+            tasks.append(
+                DashboardTask(
+                    _("“%(trade)s”考核合格：申请领取证书") % {"trade": application.trade.name},
+                    "/me/certificates/",
+                    15,
+                )
+            )
+    items = []
+    for c in certificates:
+        state = c.effective_status_label
+        if c.is_valid:
+            state = _("%(status)s，有效期至 %(date)s") % {
+                "status": state,
+                "date": format_date(c.valid_until),
+            }
+            opens = c.valid_until - timedelta(days=policy_for(c.authority).renewal_window_days)
+            if opens <= today and not c.renewal_pending and not runs_to_age_limit(c):
+                tasks.append(
+                    DashboardTask(
+                        _("“%(trade)s”证书已进入延续受理期：申请延续") % {"trade": c.trade.name},
+                        f"/me/certificates/{c.pk}/renewal/",
+                        25,
+                    )
+                )
+        items.append(
+            DashboardItem(
+                f"{c.trade.name} {c.number}", state, f"/me/certificates/#certificate-{c.pk}"
+            )
+        )
+    return DashboardSection(title=_("我的证书"), items=items, tasks=tasks, order=20)
