@@ -24,6 +24,7 @@ from .models import (
     Certificate,
     CertificatePdf,
     CertificateRequest,
+    CertificateStatus,
     IssuableSession,
     ValidityPeriod,
 )
@@ -141,14 +142,19 @@ class CertificateAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>', reverse("certificates:staff_pdf", args=[obj.pk]), _("下载预览")
         )
 
-    def _status_action(self, request, queryset, label, fn):
-        return with_reason(
-            self,
-            request,
-            queryset,
-            label,
-            lambda c, reason: fn(certificate=c, actor=request.user, reason=reason),
-        )
+    def _status_action(self, request, queryset, label, fn, to):
+        def apply(certificate, reason):
+            # The service repeats a change as "nothing to do"; reported as such here, not as a
+            # success that would suggest the reason typed was recorded.
+            if certificate.status == to:
+                raise DomainError(
+                    _("证书已是“%(status)s”状态，未变更。")
+                    % {"status": CertificateStatus(to).label},
+                    code="unchanged",
+                )
+            return fn(certificate=certificate, actor=request.user, reason=reason)
+
+        return with_reason(self, request, queryset, label, apply)
 
     @admin.action(
         description=gettext_lazy("生成新版电子证照（导入的原有证书）"), permissions=["change"]
@@ -164,25 +170,37 @@ class CertificateAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("暂扣（填写原因）"), permissions=["change"])
     def suspend(self, request, queryset):
-        return self._status_action(request, queryset, _("暂扣"), services.certificate_suspend)
+        return self._status_action(
+            request, queryset, _("暂扣"), services.certificate_suspend, CertificateStatus.SUSPENDED
+        )
 
     @admin.action(description=gettext_lazy("发还（解除暂扣）"), permissions=["change"])
     def lift(self, request, queryset):
         return self._status_action(
-            request, queryset, _("发还"), services.certificate_lift_suspension
+            request,
+            queryset,
+            _("发还"),
+            services.certificate_lift_suspension,
+            CertificateStatus.VALID,
         )
 
     @admin.action(description=gettext_lazy("吊销（填写原因）"), permissions=["change"])
     def revoke(self, request, queryset):
-        return self._status_action(request, queryset, _("吊销"), services.certificate_revoke)
+        return self._status_action(
+            request, queryset, _("吊销"), services.certificate_revoke, CertificateStatus.REVOKED
+        )
 
     @admin.action(description=gettext_lazy("撤销（填写原因）"), permissions=["change"])
     def withdraw(self, request, queryset):
-        return self._status_action(request, queryset, _("撤销"), services.certificate_withdraw)
+        return self._status_action(
+            request, queryset, _("撤销"), services.certificate_withdraw, CertificateStatus.WITHDRAWN
+        )
 
     @admin.action(description=gettext_lazy("注销（填写原因）"), permissions=["change"])
     def cancel(self, request, queryset):
-        return self._status_action(request, queryset, _("注销"), services.certificate_cancel)
+        return self._status_action(
+            request, queryset, _("注销"), services.certificate_cancel, CertificateStatus.CANCELLED
+        )
 
     def get_urls(self):
         return [

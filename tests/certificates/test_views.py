@@ -55,3 +55,35 @@ def test_applicant_requests_the_certificate_after_passing(client, passed):
     assert "申请领取证书" in client.get("/me/certificates/").content.decode()
     client.post(f"/me/certificates/request/{passed.pk}/")
     assert "已提交" in client.get("/me/certificates/").content.decode()
+
+
+def test_a_status_action_repeated_or_needless_says_nothing_changed(
+    client, certificate, authority_staff
+):
+    """发还 on a certificate never suspended, 吊销 on one already revoked: no "成功", and the
+    reason typed is not silently dropped under a success message."""
+    from certificates.services import certificate_revoke
+    from certportal.models import AuditEvent
+
+    client.force_login(authority_staff)
+
+    def act(action):
+        response = client.post(
+            "/admin/certificates/certificate/",
+            {
+                "action": action,
+                "_selected_action": [certificate.pk],
+                "apply": "1",
+                "reason": "复核",
+            },
+            follow=True,
+        )
+        return [str(m) for m in response.context["messages"]]
+
+    shown = act("lift")
+    assert any("证书已是“有效”状态，未变更。" in m for m in shown), shown
+    assert not any("成功" in m for m in shown)
+    certificate_revoke(certificate=certificate, actor=authority_staff, reason="违章")
+    shown = act("revoke")
+    assert any("证书已是“吊销”状态，未变更。" in m for m in shown), shown
+    assert AuditEvent.objects.filter(action="certificates.certificate.revoked").count() == 1
