@@ -485,6 +485,15 @@ def _xlsx_rows(workbook: Any, filename: str) -> Grid:
         workbook.close()
 
 
+class _MangledNumber(str):
+    """A cell Excel holds as a number of more than 15 digits (an ID or ticket number typed
+    into a column formatted as numbers): Excel keeps 15 significant digits, so the last ones
+    are already lost, and no parse should see it as the number typed (``_parse_row``)."""
+
+
+EXCEL_DIGITS = 15
+
+
 def _xlsx_cell_text(value: Any) -> str:
     """A cell as the text a person would have typed: 85.0 → "85", a date → "2026-03-01"."""
     if value is None:
@@ -492,6 +501,8 @@ def _xlsx_cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 10**EXCEL_DIGITS:
+            return _MangledNumber(str(int(value)))
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime):
         if value.time() == time(0, 0):
@@ -594,6 +605,19 @@ def _parse_row(
         if position is None:
             continue  # an optional column's default, or reported once on the header row
         cell = cells[position] if position < len(cells) else ""
+        if isinstance(cell, _MangledNumber):
+            errors.append(
+                RowError(
+                    row_number,
+                    layout.header_texts[column.key],
+                    _(
+                        "这一格在 Excel 中是数字，超过 15 位的部分已被 Excel 改动"
+                        "（身份证号、准考证号等长号码都会这样）：请将该列设置为“文本”格式，"
+                        "重新填写后再导入。"
+                    ),
+                )
+            )
+            continue
         try:
             parsed[column.key] = column.parse(cell)
         except ValidationError as exc:

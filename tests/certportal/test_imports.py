@@ -135,6 +135,23 @@ def test_read_table_xlsx_integral_float_cell_reads_as_integer_text():
     assert seen == ["85", "2026-03-01", "0.5"]
 
 
+def test_a_long_number_excel_holds_as_a_number_is_refused_with_how_to_fix_it():
+    """An ID or ticket number typed into a column formatted as numbers: Excel keeps 15
+    significant digits, so 350503198801011234 comes back as 350503198801011200-something. The
+    row is refused naming the cell and the fix, not with a wrong-check-digit message."""
+    columns = (Column("ticket_number", ("准考证号",)), Column("id_number", ("身份证号",)))
+    data = xlsx_bytes(
+        [
+            ["准考证号", "身份证号"],
+            ["Z001", float(350503198801011234)],
+            ["Z002", "350503198801011234"],
+        ]
+    )
+    [error] = refusal(data, "scores.xlsx", columns)
+    assert (error.row, error.column) == (2, "身份证号")
+    assert "超过 15 位" in error.message and "文本" in error.message
+
+
 def test_read_table_content_wins_over_filename():
     data = xlsx_bytes([["准考证号"], ["Z001"]])
 
