@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from .models import Material, Profile, User
-from .uploads import MaterialKind
+from .uploads import DEFAULT_RULES, MaterialKind, MaterialRules
 
 # Higher apps (exams: staff reviewing an applicant's application) register who may see an
 # applicant's records: each rule maps a staff user to a Q over User (the applicants).
@@ -162,3 +162,23 @@ def register_dashboard_provider(provider: DashboardProvider) -> None:
 
 def dashboard_sections(user: User) -> list[DashboardSection]:
     return sorted((provider(user) for provider in _dashboard_providers), key=lambda s: s.order)
+
+
+# Material rules are the authority's (Policy); an upload is judged by those of the authority
+# the person is applying to. exams registers the provider (the latest application's authority);
+# with none, or no application yet, the defaults (the Quanzhou document) apply.
+MaterialRulesProvider = Callable[[User], MaterialRules | None]
+_material_rules_providers: list[MaterialRulesProvider] = []
+
+
+def register_material_rules_provider(provider: MaterialRulesProvider) -> None:
+    if provider not in _material_rules_providers:
+        _material_rules_providers.append(provider)
+
+
+def material_rules_for(user: User) -> MaterialRules:
+    for provider in _material_rules_providers:
+        rules = provider(user)
+        if rules is not None:
+            return rules
+    return DEFAULT_RULES

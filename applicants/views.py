@@ -19,10 +19,11 @@ from .selectors import (
     dashboard_sections,
     get_material_for_staff,
     get_own_material,
+    material_rules_for,
     profile_checklist,
     profile_of,
 )
-from .uploads import MaterialKind
+from .uploads import MaterialKind, MaterialRules
 
 
 def apply_errors(form, exc: ValidationError) -> None:
@@ -117,13 +118,17 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def materials(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
+    rules = material_rules_for(request.user)
     if request.method == "POST":
         form = MaterialUploadForm(request.POST, request.FILES)
         kind = request.POST.get("kind", "")
         if form.is_valid():
             try:
                 services.material_upload(
-                    user=request.user, kind=kind, data=form.cleaned_data["file"].read()
+                    user=request.user,
+                    kind=kind,
+                    data=form.cleaned_data["file"].read(),
+                    rules=rules,
                 )
             except ValidationError as exc:
                 errors[kind] = exc.messages
@@ -142,7 +147,7 @@ def materials(request: HttpRequest) -> HttpResponse:
         {
             "kind": kind,
             "label": MaterialKind(kind).label,
-            "rule": MATERIAL_RULE_TEXT[kind],
+            "rule": material_rule_text(kind, rules),
             "material": owned.get(kind),
             "errors": errors.get(kind, []),
             "accept": ".jpg,.jpeg"
@@ -160,16 +165,26 @@ def materials(request: HttpRequest) -> HttpResponse:
     )
 
 
-MATERIAL_RULE_TEXT = {
-    MaterialKind.PHOTO: _(
-        "近期一寸免冠正面彩色照片，白色背景，露出整个头部并截到肩部；"
-        "JPG 格式，大于 30 KB 且小于 100 KB，竖版（宽高比约 25:35），至少 295×413 像素。"
-    ),
-    MaterialKind.ID_SCAN: _(
-        "身份证正面扫描件或照片，JPG 或 PNG，900×600 像素以内，可垫白纸扫描或拍摄。"
-    ),
-    MaterialKind.EDUCATION_PROOF: _("毕业证书或学历证明，JPG、PNG 或 PDF，不超过 5 MB。"),
-}
+def material_rule_text(kind: str, rules: MaterialRules) -> str:
+    """The rule shown beside each upload, with the limits of the rules applied to it."""
+    if kind == MaterialKind.PHOTO:
+        return _(
+            "近期一寸免冠正面彩色照片，白色背景，露出整个头部并截到肩部；"
+            "JPG 格式，大于 %(min_kb)d KB 且小于 %(max_kb)d KB，竖版（宽高比约 25:35），"
+            "至少 %(width)d×%(height)d 像素。"
+        ) % {
+            "min_kb": rules.photo_min_kb,
+            "max_kb": rules.photo_max_kb,
+            "width": rules.photo_min_width,
+            "height": rules.photo_min_height,
+        }
+    if kind == MaterialKind.ID_SCAN:
+        return _(
+            "身份证正面扫描件或照片，JPG 或 PNG，%(long)d×%(short)d 像素以内，可垫白纸扫描或拍摄。"
+        ) % {"long": rules.id_scan_max_long_px, "short": rules.id_scan_max_short_px}
+    return _("毕业证书或学历证明，JPG、PNG 或 PDF，不超过 %(mb)d MB。") % {
+        "mb": rules.education_proof_max_mb
+    }
 
 
 def private_file_response(field, content_type: str) -> FileResponse:

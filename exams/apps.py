@@ -34,3 +34,10 @@ class ExamsConfig(AppConfig):
 
         # The applicant's dashboard lists their applications and what they call for.
         register_dashboard_provider(applications_section)
+
+        from applicants.selectors import register_material_rules_provider
+
+        from .selectors import material_rules_of_latest_application
+
+        # Uploads are judged by the rules of the authority the person applies to (Policy).
+        register_material_rules_provider(material_rules_of_latest_application)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.models import Material, Profile
-from applicants.uploads import MaterialKind
+from applicants.uploads import MB, MaterialKind, MaterialRules
 
 from .eligibility import Check, EligibilityFacts, EligibilityRules, check_eligibility
 from .models import (
@@ -164,13 +164,19 @@ def eligibility_report(application: ExamApplication, *, today: date | None = Non
     """Every eligibility check of SPEC 4.2 for this application, passed or not."""
     today = today or timezone.localdate()
     profile = Profile.objects.filter(user_id=application.applicant_id).first()
-    uploaded = set(
-        Material.objects.filter(
+    stored = {
+        m.kind: m
+        for m in Material.objects.filter(
             owner_id=application.applicant_id, kind__in=Material.PROFILE_KINDS
-        ).values_list("kind", flat=True)
-    )
+        )
+    }
+    rules = material_rules(policy_for(application.authority))
     missing = tuple(
-        str(MaterialKind(kind).label) for kind in Material.PROFILE_KINDS if kind not in uploaded
+        str(MaterialKind(kind).label)
+        if kind not in stored
+        else f"{MaterialKind(kind).label}（{broken}）"
+        for kind in Material.PROFILE_KINDS
+        if kind not in stored or (broken := material_breaks(stored[kind], rules))
     )
     if profile is None:
         missing = (str(_("实名信息")), *missing)
@@ -220,3 +226,47 @@ def tickets_missing_ids(limit: int | None = None) -> list[int]:
         .values_list("pk", flat=True)
     )
     return list(qs[:limit] if limit else qs)
+
+
+def material_rules(policy: Policy) -> MaterialRules:
+    """The authority's limits for materials, as the upload checks take them."""
+    return MaterialRules(
+        photo_min_kb=policy.photo_min_kb,
+        photo_max_kb=policy.photo_max_kb,
+        id_scan_max_long_px=policy.id_scan_max_long_px,
+        id_scan_max_short_px=policy.id_scan_max_short_px,
+        education_proof_max_mb=policy.education_proof_max_mb,
+    )
+
+
+def material_breaks(material: Material, rules: MaterialRules) -> str:
+    """Which of the authority's limits a stored material breaks ("" when none), judged on
+    what was recorded at upload: a material uploaded under other rules (the defaults, or
+    another authority's) may not meet this authority's. The photo's size is not judged here:
+    its limits are on the file uploaded, and what is stored is smaller (metadata stripped);
+    the upload was judged by the authority the person was applying to."""
+    if material.kind == MaterialKind.ID_SCAN and material.width and material.height:
+        long_side, short_side = sorted((material.width, material.height), reverse=True)
+        if long_side > rules.id_scan_max_long_px or short_side > rules.id_scan_max_short_px:
+            return _("须在 %(long)d×%(short)d 像素以内") % {
+                "long": rules.id_scan_max_long_px,
+                "short": rules.id_scan_max_short_px,
+            }
+    elif (
+        material.kind == MaterialKind.EDUCATION_PROOF
+        and material.size > rules.education_proof_max_mb * MB
+    ):
+        return _("不超过 %(mb)d MB") % {"mb": rules.education_proof_max_mb}
+    return ""
+
+
+def material_rules_of_latest_application(user) -> MaterialRules | None:
+    """The rules an upload is judged by: those of the authority of the person's latest open
+    application (registered with applicants in ``ExamsConfig.ready``); None before any."""
+    latest = (
+        ExamApplication.objects.filter(applicant=user, status__in=OPEN_APPLICATION_STATES)
+        .select_related("authority", "authority__parent")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return material_rules(policy_for(latest.authority)) if latest else None

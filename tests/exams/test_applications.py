@@ -439,3 +439,41 @@ def test_a_medical_certificate_is_seen_only_through_its_own_application(
         f"/admin/applicants/profile/{submitted.applicant.profile.pk}/change/"
     ).content.decode()
     assert f"/staff/materials/{theirs.pk}/" not in profile_page
+
+
+def test_materials_are_judged_by_the_authoritys_policy(client, draft):
+    """The policy's material limits (editable in the admin) apply: at submission, to what is
+    stored (the ID card scan's pixels); at upload, those of the authority of the person's
+    latest open application (the photo's size)."""
+    from applicants.models import Material
+    from tests.applicants.corpus import good_photo, image_bytes, scan
+
+    user = draft.applicant
+    # The stored scan is 856×540: within the defaults (900×600), not within 800×600.
+    Policy.objects.create(
+        authority=draft.authority, photo_min_kb=40, photo_max_kb=100, id_scan_max_long_px=800
+    )
+    application = medical(draft)
+    with pytest.raises(NotEligible) as exc:
+        services.application_submit(application=application, actor=user)
+    [refusal] = [c for c in exc.value.checks if c.code == "materials"]
+    assert "身份证扫描件（须在 800×600 像素以内）" in refusal.message
+
+    client.force_login(user)
+    page = client.get("/me/materials/").content.decode()
+    assert "大于 40 KB 且小于 100 KB" in page and "800×600 像素以内" in page
+    response = client.post(
+        "/me/materials/", {"kind": "photo", "file": _upload("p.jpg", good_photo(35))}
+    )
+    assert response.status_code == 400 and "40 KB" in response.content.decode()
+    for kind, data in (("photo", good_photo(60)), ("id_scan", image_bytes(scan(780, 500), "JPEG"))):
+        response = client.post("/me/materials/", {"kind": kind, "file": _upload("m.jpg", data)})
+        assert response.status_code == 302, (kind, response.content.decode()[:300])
+    assert Material.objects.get(owner=user, kind="id_scan").width == 780
+    assert services.application_submit(application=application, actor=user).status == S.SUBMITTED
+
+
+def _upload(name, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
