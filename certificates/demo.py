@@ -14,7 +14,7 @@ from exams.demo import _candidate, demo_medical_certificate
 from exams.models import Authority, ExamApplication, ExamSession, Trade
 
 from . import services
-from .models import Certificate, CertificateStatus
+from .models import Certificate, CertificateStatus, ValidityPeriod
 
 # GB 32100's own example code, used only so the demo can build e-certificate identifiers; a
 # real deployment enters each authority's code in the admin.
@@ -54,8 +54,8 @@ def seed(ctx: DemoContext) -> None:
             name="示例考试计划：塔式起重机司机（批量签发）",
             trade=crane,
             assessment_institution=centre,
-            theory_at=now - timedelta(days=60),
-            practical_at=now - timedelta(days=59),
+            theory_at=now + timedelta(days=1),
+            practical_at=now + timedelta(days=2),
             venue="泉州市丰泽区示例实训基地",
             capacity=20,
         )
@@ -85,6 +85,10 @@ def seed(ctx: DemoContext) -> None:
                 application=app, actor=assessor, theory=Decimal(88), practical=Decimal(85)
             )
         exam_services.session_publish_scores(session=session, actor=reviewer)
+        # History: held two months ago (created ahead of its date, as sessions are).
+        ExamSession.objects.filter(pk=session.pk).update(
+            theory_at=now - timedelta(days=60), practical_at=now - timedelta(days=59)
+        )
         batch = services.batch_issue_start(
             session=ExamSession.objects.get(pk=session.pk), actor=reviewer
         )
@@ -104,20 +108,25 @@ def seed(ctx: DemoContext) -> None:
                 certificate=Certificate.objects.get(application=app), actor=reviewer, reason=reason
             )
 
-        # Issued before the portal and past its date: imported, then expired by the sweep.
+        # Issued before the portal: imported while valid, its holder had the new-version
+        # e-certificate made, then it ran out (its date moved back 3 weeks) and the sweep
+        # expired it.
         login, name, id17 = LEGACY_EXPIRED
         user = _candidate(ctx, login, name, id17)
         today = timezone.localdate()
         csv = (
             "证书编号,姓名,身份证号,工种代码,初次领证日期,发证日期,有效期起,有效期至,发证机关\n"
             f"闽C4T2021000088,{name},{demo_id_number(id17)},4T,2021-03-01,2023-03-01,"
-            f"2023-03-01,{(today - timedelta(days=20)).isoformat()},泉州市住房和城乡建设局\n"
+            f"2023-03-01,{(today + timedelta(days=1)).isoformat()},泉州市住房和城乡建设局\n"
         )
         services.import_certificates(
             data=csv.encode("utf-8"), filename="legacy.csv", actor=reviewer
         )
         legacy = Certificate.objects.get(number="闽C4T2021000088")
         services.certificate_generate_ecert(certificate=legacy, actor=user)
+        ended = today - timedelta(days=20)
+        Certificate.objects.filter(pk=legacy.pk).update(valid_until=ended)
+        ValidityPeriod.objects.filter(certificate=legacy).update(valid_until=ended)
         services.expire_due()
 
     for pk in services.render_pending_ids():

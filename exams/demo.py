@@ -163,8 +163,8 @@ def seed(ctx: DemoContext) -> None:
         name="示例考试计划：塔式起重机司机（已发布成绩）",
         trade=crane,
         assessment_institution=centre,
-        theory_at=now - timedelta(days=30),
-        practical_at=now - timedelta(days=29),
+        theory_at=now + timedelta(days=1),
+        practical_at=now + timedelta(days=2),
         venue="泉州市丰泽区示例实训基地",
         capacity=30,
     )
@@ -182,6 +182,10 @@ def seed(ctx: DemoContext) -> None:
         application=failed_app, actor=assessor, theory=Decimal("52"), practical=None
     )
     services.session_publish_scores(session=past, actor=reviewer)
+    # History: the session was held a month ago (created ahead of its date, as sessions are).
+    ExamSession.objects.filter(pk=past.pk).update(
+        theory_at=now - timedelta(days=30), practical_at=now - timedelta(days=29)
+    )
 
     # An approved session in the future with one scheduled candidate; a submitted and a draft one.
     upcoming = services.session_create(

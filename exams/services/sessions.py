@@ -56,6 +56,8 @@ def session_create(
         errors["assessment_institution"] = [_("请选择考核机构。")]
     if not trades_for(authority).filter(pk=trade.pk).exists():
         errors["trade"] = [_("%(authority)s 不考核该工种。") % {"authority": authority}]
+    if theory_at <= timezone.now():
+        errors["theory_at"] = [_("理论考核时间须晚于现在。")]
     if practical_at < theory_at:
         errors["practical_at"] = [_("实操考核时间不能早于理论考核时间。")]
     if capacity < 1:
@@ -148,6 +150,9 @@ def session_assign(
                 % {"status": locked.get_status_display()},
                 code="wrong_state",
             )
+        if locked.theory_at <= timezone.now():
+            # A ticket for an exam already held helps no one.
+            raise DomainError(_("理论考核时间已过，不能再安排考生。"), code="exam_held")
         taken = locked.applications.count()
         candidates = (
             ExamApplication.objects.select_for_update()
@@ -440,6 +445,8 @@ def session_update(*, session: ExamSession, actor, **fields) -> ExamSession:
         for name, value in fields.items():
             if name in allowed:
                 setattr(row, name, value)
+        if "theory_at" in fields and row.theory_at <= timezone.now():
+            raise ValidationError({"theory_at": [_("理论考核时间须晚于现在。")]})
         if row.practical_at < row.theory_at:
             raise ValidationError({"practical_at": [_("实操考核时间不能早于理论考核时间。")]})
         row.save()

@@ -99,6 +99,32 @@ def _approved_candidates(n, crane, centre, school, trainer, authority_staff):
     return apps
 
 
+def test_a_session_in_the_past_is_refused_and_a_held_one_takes_no_candidates(
+    approved, assessor, authority_staff, crane, centre, time_machine
+):
+    now = timezone.now()
+    with pytest.raises(ValidationError) as exc:
+        services.session_create(
+            actor=assessor,
+            name="x",
+            trade=crane,
+            assessment_institution=centre,
+            theory_at=now - timedelta(days=1),
+            practical_at=now,
+            venue="v",
+            capacity=10,
+        )
+    assert exc.value.message_dict["theory_at"] == ["理论考核时间须晚于现在。"]
+    assert not ExamSession.objects.exists()
+
+    session = make_session(assessor, crane, centre, approve_with=authority_staff, days=3)
+    time_machine.move_to(session.theory_at + timedelta(hours=1))
+    with pytest.raises(DomainError, match="理论考核时间已过，不能再安排考生。"):
+        services.session_assign(session=session, actor=assessor, applications=[approved])
+    approved.refresh_from_db()
+    assert approved.status == A.APPROVED and approved.ticket_number is None
+
+
 def test_assign_fills_in_order_of_approval_up_to_capacity(
     assessor, authority_staff, trainer, crane, centre, school, django_capture_on_commit_callbacks
 ):
