@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -172,10 +174,13 @@ def profile_save(
 # their own: the refusal's record would be rolled back with it.
 #
 # Registering is free, so a new account buys new tries: the refusals are also counted per
-# client address (a keyed hash of it in the event, never the address), across accounts, with
-# a larger allowance, since a training institution registers many workers from one office.
-# That count is not serialised between accounts (each save locks its own account only), so
-# parallel saves from one address may pass it by a few.
+# client address (a keyed hash of it in the event, never the address; IPv6 by its /64),
+# across accounts, with a larger allowance, since a training institution registers many
+# workers from one office. Past it, an account from that address that has been refused once
+# may not try another new number: each fresh account gets one answer about a registered
+# number, not five, and nobody saving their own free number is stopped. That count is not
+# serialised between accounts (each save locks its own account only), so parallel saves from
+# one address may pass it by a few.
 ID_CONFLICT_ACTION = "applicants.profile.id_conflict"
 ID_CONFLICTS_PER_DAY = 5
 ID_CONFLICTS_PER_ADDRESS_PER_DAY = 20
@@ -186,7 +191,15 @@ class _IdNumberTaken(Exception):
 
 
 def _client_key(client: str | None) -> str | None:
-    return blind_index(f"client:{client}") if client else None
+    """A keyed hash of the address; an IPv6 address by its /64, which one subscriber holds
+    whole (rotating through it must not buy new tries)."""
+    if not client:
+        return None
+    with contextlib.suppress(ValueError):
+        address = ipaddress.ip_address(client)
+        if address.version == 6:
+            client = str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return blind_index(f"client:{client}")
 
 
 def _id_conflict_limit(user: User, id_index: str, client_key: str | None) -> str | None:
@@ -202,7 +215,10 @@ def _id_conflict_limit(user: User, id_index: str, client_key: str | None) -> str
             "24 小时内已多次填写了已在本平台登记的身份证号码，请稍后再试；"
             "如您的号码被他人占用，请携带身份证到发证机关办理。"
         )
-    if client_key:
+    # Only an account already refused a number is held to its address's allowance: a person
+    # registering their own, free number at a shared address (an office, a mobile network)
+    # is never stopped by what others there did.
+    if client_key and refused:
         nearby = set(
             recent.filter(data__client=client_key).values_list("data__id_index", flat=True)
         )

@@ -197,7 +197,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         Once decided, today's facts (a medical certificate grown old, the certificate this
         very application brought) say nothing about the decision, and would read as refusals."""
         if obj.status not in (A.SUBMITTED, A.INSTITUTION_APPROVED):
-            return _("报名条件在提交和审核通过时已核对；当前状态不再核对。")
+            return _("报名条件只在待审核时核对（提交时和审核通过时各核对一次）；当前状态不再核对。")
         checks = eligibility_report(obj)
         return format_html(
             "<ul style='margin:0;padding-left:1rem'>{}</ul>",

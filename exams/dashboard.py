@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.selectors import DashboardItem, DashboardSection, DashboardTask
@@ -16,9 +17,10 @@ def applications_section(user) -> DashboardSection:
     applications = list(
         ExamApplication.objects.filter(applicant=user)
         .exclude(status=S.WITHDRAWN)
-        .select_related("trade")
+        .select_related("trade", "session")
         .order_by("-created_at", "-pk")
     )
+    now = timezone.now()
     tasks = []
     for a in applications:
         url = f"/me/applications/{a.pk}/"
@@ -33,7 +35,7 @@ def applications_section(user) -> DashboardSection:
             tasks.append(
                 DashboardTask(_("“%(trade)s”报名尚未提交：核对后提交") % {"trade": trade}, url, 30)
             )
-        elif a.status == S.SCHEDULED and a.ticket_pdf:
+        elif a.status == S.SCHEDULED and a.ticket_pdf and a.session.theory_at > now:
             tasks.append(
                 DashboardTask(_("下载“%(trade)s”准考证，按时参加考核") % {"trade": trade}, url, 20)
             )

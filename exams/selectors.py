@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.models import Material, Profile
-from applicants.uploads import MB, MaterialKind, MaterialRules
+from applicants.uploads import KB, MB, MaterialKind, MaterialRules
 
 from .eligibility import Check, EligibilityFacts, EligibilityRules, check_eligibility
 from .models import (
@@ -242,9 +242,11 @@ def material_rules(policy: Policy) -> MaterialRules:
 def material_breaks(material: Material, rules: MaterialRules) -> str:
     """Which of the authority's limits a stored material breaks ("" when none), judged on
     what was recorded at upload: a material uploaded under other rules (the defaults, or
-    another authority's) may not meet this authority's. The photo's size is not judged here:
-    its limits are on the file uploaded, and what is stored is smaller (metadata stripped);
-    the upload was judged by the authority the person was applying to."""
+    another authority's) may not meet this authority's. The photo's limits are on the file
+    uploaded, and what is stored is smaller (metadata stripped): only a stored photo already
+    too large is known to break the maximum; its minimum was judged at upload."""
+    if material.kind == MaterialKind.PHOTO and material.size >= rules.photo_max_kb * KB:
+        return _("须小于 %(max)d KB") % {"max": rules.photo_max_kb}
     if material.kind == MaterialKind.ID_SCAN and material.width and material.height:
         long_side, short_side = sorted((material.width, material.height), reverse=True)
         if long_side > rules.id_scan_max_long_px or short_side > rules.id_scan_max_short_px:

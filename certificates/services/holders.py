@@ -233,7 +233,10 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
             certificate.holder_id_number = parsed.number
             certificate.holder_birth_date = parsed.birth_date
             certificate.holder_sex = parsed.sex
-            certificate.content_version = F("content_version") + 1
+            # An imported certificate never given its e-certificate gets none from this.
+            has_ecert = not (certificate.is_legacy and certificate.content_version == 0)
+            if has_ecert:
+                certificate.content_version = F("content_version") + 1
             certificate.save(
                 update_fields=[
                     "holder_name",
@@ -252,7 +255,8 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
                 reason=reason,
                 data={"fields": changed},
             )
-            enqueue_on_commit(render_certificate, certificate.pk)
+            if has_ecert:
+                enqueue_on_commit(render_certificate, certificate.pk)
         linked = link_imported_certificates(row, actor=actor, by="correction")
 
         audit_record(

@@ -359,7 +359,8 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
 
 def certificate_generate_ecert(*, certificate: Certificate, actor) -> Certificate:
     """手动生成新版电子证照 for an imported certificate: by its holder while it is valid or
-    suspended, or by scoped staff whatever its status. Repeating it changes nothing."""
+    suspended, or by scoped staff whatever its status. Asked again, it changes nothing and
+    says so (``unchanged``)."""
     from ..tasks import render_certificate
 
     is_holder = certificate.holder_id is not None and certificate.holder_id == getattr(
@@ -369,10 +370,10 @@ def certificate_generate_ecert(*, certificate: Certificate, actor) -> Certificat
         require_authority_staff(actor, certificate.authority)
     with transaction.atomic():
         row = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if row.content_version > 0:
-            return row
         if not row.is_legacy:
             raise DomainError(_("只有导入的原有证书需要生成新版电子证照。"), code="not_legacy")
+        if row.content_version > 0:
+            raise DomainError(_("新版电子证照已经生成，无需再次生成。"), code="unchanged")
         if is_holder and row.effective_status not in HELD_STATES:
             raise DomainError(
                 _("证书状态为“%(status)s”，不能生成新版电子证照；如有疑问请联系发证机关。")

@@ -259,7 +259,12 @@ def send_expiry_reminders(*, today=None) -> int:
                 holder__isnull=False,
             )
             .exclude(Exists(already))
-            .select_related("holder", "trade", "authority")
+            .select_related(
+                "holder",
+                "trade",
+                "authority__policy",
+                "authority__parent__policy",
+            )
         )
         for certificate in due:
             with transaction.atomic():

@@ -409,6 +409,9 @@ def _decide_against(
     _reviewer_check(application, actor)
 
     def apply(row):
+        # Again on the locked row: the caller's copy may be older than a decision just taken
+        # (an institution must not return what the authority has meanwhile approved).
+        _reviewer_check(row, actor)
         row.status_reason = reason
         row.approved_at = None
         sync_materials_lock(row, to=to)

@@ -98,7 +98,8 @@ def test_the_holder_asks_for_the_new_version_e_certificate_on_their_page(
     certificate.refresh_from_db()
     assert certificate.pdf and certificate.content_version == 1
     assert "下载电子证照（PDF）" in client.get("/me/certificates/").content.decode()
-    client.post(url)
+    response = client.post(url, follow=True)
+    assert "新版电子证照已经生成，无需再次生成。" in response.content.decode()
     certificate.refresh_from_db()
     assert certificate.content_version == 1
     assert AuditEvent.objects.filter(action="certificates.certificate.ecert_requested").count() == 1
@@ -333,3 +334,62 @@ def test_a_number_written_between_the_check_and_the_insert_refuses_the_file_by_i
     assert [(e.row, e.column) for e in exc.value.errors] == [(3, "证书编号")]
     assert "已存在" in exc.value.errors[0].message
     assert not Certificate.objects.filter(number="闽C4T2021000006").exists()
+
+
+def test_the_holders_pages_read_each_certificates_policy_without_a_query_each(
+    client, issuer_credit_code, candidate
+):
+    """The certificate list and the dashboard read the authority's policy of every certificate
+    (renewal window, age limit): the number of queries does not grow with the certificates."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(candidate)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    own = candidate.profile.id_number
+    services.import_certificates(
+        data=(HEADER + row("闽C4T2021000041", name="王小明", id_number=own)).encode(),
+        filename="legacy.csv",
+    )
+    one = {url: queries(url) for url in ("/me/certificates/", "/me/")}
+    services.import_certificates(
+        data=(
+            HEADER
+            + row("闽C012021000042", name="王小明", id_number=own, code="01")
+            + row("闽C022021000043", name="王小明", id_number=own, code="02")
+        ).encode(),
+        filename="legacy.csv",
+    )
+    assert Certificate.objects.filter(holder=candidate).count() == 3
+    assert {url: queries(url) for url in one} == one
+
+
+def test_numbers_imported_before_normalisation_are_normalised_once(issuer_credit_code):
+    import importlib
+
+    from django.apps import apps
+
+    services.import_certificates(
+        data=(HEADER + row("闽C4T2021000051") + row("闽C4T2021000052", name="林一")).encode(),
+        filename="legacy.csv",
+    )
+    Certificate.objects.filter(number="闽C4T2021000051").update(number="闽c4t2021000051")
+    # A pair whose normal forms collide is left for staff.
+    Certificate.objects.filter(number="闽C4T2021000052").update(number="闽Ｃ4T2021000053")
+    Certificate.objects.create(
+        **{
+            f.name: getattr(Certificate.objects.get(number="闽c4t2021000051"), f.name)
+            for f in Certificate._meta.concrete_fields
+            if f.name not in ("id", "number", "qr_token")
+        },
+        number="闽C4T2021000053",
+    )
+    migration = importlib.import_module("certificates.migrations.0004_normalise_imported_numbers")
+    migration.normalise_numbers(apps, None)
+    numbers = set(Certificate.objects.values_list("number", flat=True))
+    assert numbers == {"闽C4T2021000051", "闽Ｃ4T2021000053", "闽C4T2021000053"}
