@@ -319,6 +319,13 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         )
 
 
+def _trains(user) -> bool:
+    membership = membership_of(user)
+    return bool(
+        membership and membership.institution_id and membership.institution.kind == "training"
+    )
+
+
 class CandidateInline(admin.TabularInline):
     model = ExamApplication
     fk_name = "session"
@@ -341,7 +348,9 @@ class CandidateInline(admin.TabularInline):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None or obj.status != ExamSession.Status.APPROVED:
+        # Scores are entered by the assessment institution or the authority; a training
+        # institution that proposed the plan sees its candidates only.
+        if obj is None or obj.status != ExamSession.Status.APPROVED or _trains(request.user):
             return self.fields
         return self.readonly_fields
 
@@ -408,6 +417,7 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         "capacity",
         "status",
         "authority",
+        "training_institution",
         "created_by",
         "published_at",
     )
@@ -417,7 +427,7 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         return sessions_visible_to(request.user)
 
     def get_readonly_fields(self, request, obj=None):
-        fixed = ("status", "authority", "created_by", "published_at")
+        fixed = ("status", "authority", "training_institution", "created_by", "published_at")
         if obj is None:
             return fixed
         if obj.status != ExamSession.Status.DRAFT:
@@ -436,7 +446,15 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
             membership = membership_of(request.user)
             qs = db_field.related_model.objects.filter(kind="assessment")
             if membership and membership.institution_id:
-                kwargs["queryset"] = qs.filter(pk=membership.institution_id)
+                institution = membership.institution
+                if institution.kind == "training":
+                    # A training institution proposes a plan to an assessment institution of
+                    # its own authority (services.session_create).
+                    kwargs["queryset"] = qs.filter(
+                        authority_id=institution.authority_id, is_active=True
+                    )
+                else:
+                    kwargs["queryset"] = qs.filter(pk=membership.institution_id)
             elif membership:
                 kwargs["queryset"] = qs.filter(authority__in=self._authorities(request))
             else:

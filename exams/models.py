@@ -267,6 +267,18 @@ class ExamSession(models.Model):
     authority = models.ForeignKey(
         Authority, verbose_name=_("发证机关"), on_delete=models.PROTECT, related_name="sessions"
     )
+    # The training institution that drew up and submits the plan (Qinghai: 培训机构向主管部门
+    # 线上提交考试计划), when one did; it sees and edits the plan as the assessment
+    # institution does, and never scores.
+    training_institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("报审培训机构"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposed_sessions",
+        limit_choices_to={"kind": "training"},
+    )
     theory_at = models.DateTimeField(_("理论考核时间"))
     practical_at = models.DateTimeField(_("实操考核时间"))
     venue = models.CharField(_("考核地点"), max_length=200)

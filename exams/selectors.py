@@ -130,7 +130,10 @@ def sessions_visible_to(user) -> QuerySet[ExamSession]:
     if membership is None:
         return qs.none()
     if membership.institution_id:
-        return qs.filter(assessment_institution_id=membership.institution_id)
+        return qs.filter(
+            Q(assessment_institution_id=membership.institution_id)
+            | Q(training_institution_id=membership.institution_id)
+        )
     return qs.filter(authority__in=authorities_in_scope(user))
 
 

@@ -30,7 +30,7 @@ from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 
 from ..models import ExamApplication, ExamSession, Institution, Trade
-from ..selectors import policy_for, trades_for
+from ..selectors import membership_of, policy_for, trades_for
 from .applications import _require_staff_of, sync_materials_lock
 
 A = ExamApplication.Status
@@ -48,9 +48,13 @@ def session_create(
     venue: str,
     capacity: int,
 ) -> ExamSession:
-    """A draft session, by staff of the assessment institution or of its authority."""
+    """A draft session, by staff of the assessment institution or of its authority, or of a
+    training institution of the same authority, which then proposes it
+    (``training_institution``)."""
     authority = assessment_institution.authority
-    _require_staff_of(actor, institution=assessment_institution, authority=authority)
+    proposer = _proposing_training_institution(actor, authority)
+    if proposer is None:
+        _require_staff_of(actor, institution=assessment_institution, authority=authority)
     errors: dict[str, list[str]] = {}
     if assessment_institution.kind != Institution.Kind.ASSESSMENT:
         errors["assessment_institution"] = [_("请选择考核机构。")]
@@ -77,16 +81,41 @@ def session_create(
             venue=venue.strip(),
             capacity=capacity,
             created_by=actor,
+            training_institution=proposer,
         )
         audit_record(actor=actor, action="exams.session.created", obj=session, to_state=SS.DRAFT)
     return session
 
 
-def session_submit(*, session: ExamSession, actor) -> ExamSession:
-    """draft → submitted (报审), by the institution or the authority."""
+def _proposing_training_institution(actor, authority) -> Institution | None:
+    """The actor's training institution, when it belongs to ``authority`` (staff of a training
+    institution propose exam plans to their own authority only)."""
+    membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    institution = membership.institution if membership and membership.institution_id else None
+    if (
+        institution is not None
+        and institution.kind == Institution.Kind.TRAINING
+        and institution.authority_id == authority.pk
+    ):
+        return institution
+    return None
+
+
+def _require_planner(actor, session: ExamSession) -> None:
+    """Drafting and submitting a plan: its assessment institution, its authority, or the
+    training institution that proposed it."""
+    if session.training_institution_id:
+        membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+        if membership and membership.institution_id == session.training_institution_id:
+            return
     _require_staff_of(
         actor, institution=session.assessment_institution, authority=session.authority
     )
+
+
+def session_submit(*, session: ExamSession, actor) -> ExamSession:
+    """draft → submitted (报审), by the institution or the authority."""
+    _require_planner(actor, session)
     row, _changed = transition(
         session,
         allowed_from=(SS.DRAFT,),
@@ -434,9 +463,7 @@ def session_publish_scores(*, session: ExamSession, actor) -> ExamSession:
 
 def session_update(*, session: ExamSession, actor, **fields) -> ExamSession:
     """Change a draft session's name, times, venue or capacity."""
-    _require_staff_of(
-        actor, institution=session.assessment_institution, authority=session.authority
-    )
+    _require_planner(actor, session)
     allowed = {"name", "theory_at", "practical_at", "venue", "capacity"}
     with transaction.atomic():
         row = ExamSession.objects.select_for_update().get(pk=session.pk)

@@ -61,6 +61,67 @@ def test_session_wrong_state_and_wrong_actor(
         services.session_approve(session=session, actor=assessor)
 
 
+def test_a_training_institution_proposes_a_plan_that_the_authority_approves(
+    client, approved, trainer, assessor, authority_staff, other_institution_staff, crane, centre
+):
+    """Qinghai: 培训机构向主管部门线上提交考试计划. The training school drafts a plan at an
+    assessment institution of its own authority and submits it; the authority approves; the
+    assessment institution scores. The school sees its plan, never scores it."""
+    now = timezone.now()
+    session = services.session_create(
+        actor=trainer,
+        name="培训学校报审的考试计划",
+        trade=crane,
+        assessment_institution=centre,
+        theory_at=now + timedelta(days=10),
+        practical_at=now + timedelta(days=11),
+        venue="泉州市示例考点",
+        capacity=20,
+    )
+    assert session.training_institution == trainer.staff_membership.institution
+    services.session_update(session=session, actor=trainer, capacity=25)
+    services.session_submit(session=session, actor=trainer)
+    with pytest.raises(DomainError):
+        services.session_approve(session=session, actor=trainer)
+    session = services.session_approve(session=session, actor=authority_staff)
+    assert session.status == SS.APPROVED
+    services.session_assign(session=session, actor=assessor, applications=[approved])
+
+    client.force_login(assessor)
+    page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
+    assert 'name="applications-0-theory_score"' in page  # the centre enters scores
+
+    client.force_login(trainer)
+    assert session.name in client.get("/admin/exams/examsession/").content.decode()
+    page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
+    assert 'name="applications-0-theory_score"' not in page  # no score entry for the school
+    add = client.get("/admin/exams/examsession/add/").content.decode()
+    assert f'<option value="{centre.pk}"' in add  # its authority's assessment institutions
+
+    # Another institution neither sees nor submits it.
+    client.force_login(other_institution_staff)
+    assert session.name not in client.get("/admin/exams/examsession/").content.decode()
+    with pytest.raises(DomainError):
+        services.session_update(session=session, actor=other_institution_staff, capacity=5)
+
+
+def test_a_training_institution_cannot_propose_to_another_authority(trainer, crane):
+    ningbo = Institution.objects.get(name="宁波示例建设工程考核中心")
+    now = timezone.now()
+    with pytest.raises(DomainError):
+        services.session_create(
+            actor=trainer,
+            name="x",
+            trade=crane,
+            assessment_institution=ningbo,
+            theory_at=now + timedelta(days=10),
+            practical_at=now + timedelta(days=11),
+            venue="v",
+            capacity=5,
+        )
+    assert not ExamSession.objects.exists()
+
+
 def test_session_refuses_practical_before_theory(assessor, crane, centre):
     from datetime import timedelta
 
