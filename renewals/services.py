@@ -317,6 +317,11 @@ def _require_holder(certificate: Certificate, actor) -> None:
         raise DomainError(_("只能为本人的证书申请延续。"), code="forbidden")
 
 
+# Checks no effort of the holder can meet before the window closes: a new renewal is refused
+# while one of them fails, and the page offers no form.
+BLOCKS_A_NEW_DRAFT = ("status", "window", "age")
+
+
 def renewal_save_draft(
     *,
     certificate: Certificate,
@@ -341,6 +346,13 @@ def renewal_save_draft(
                 certificate=certificate, status=R.SUBMITTED
             ).exists():
                 raise DomainError(_("该证书的延续申请已提交，正在审查。"), code="duplicate")
+            # No new renewal that could never be submitted: a certificate not valid, outside
+            # its window, or already at its age limit (the other checks can still be met).
+            blocking = [
+                c for c in failing(renewal_checks(certificate)) if c.code in BLOCKS_A_NEW_DRAFT
+            ]
+            if blocking:
+                raise RenewalRefused(blocking)
             try:
                 with transaction.atomic():
                     renewal = RenewalApplication.objects.create(

@@ -50,6 +50,9 @@ def _context(certificate, renewal=None):
             "-created_at"
         ),
         "today": timezone.localdate(),
+        # No form for a new renewal that could never be submitted (services.BLOCKS_A_NEW_DRAFT).
+        "can_start": renewal is not None
+        or not [c for c in failing(checks) if c.code in services.BLOCKS_A_NEW_DRAFT],
     }
 
 

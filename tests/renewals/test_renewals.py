@@ -163,14 +163,28 @@ def test_submit_needs_every_declaration_and_a_matching_signature(ready):
 
 
 def test_submit_refused_with_every_failing_check(certificate):
-    certificate = expiring(certificate, days_left=200)
-    renewal = fill(certificate)
+    renewal = fill(expiring(certificate, days_left=30))  # a draft begun inside the window
+    certificate = expiring(certificate, days_left=200)  # (the window then moved away)
     with pytest.raises(RenewalRefused) as exc:
         services.renewal_submit(
             renewal=renewal, actor=certificate.holder, signature_name=certificate.holder_name
         )
     assert {c.code for c in exc.value.checks} == {"window", "ce_hours"}
     assert not Certificate.objects.get(pk=certificate.pk).renewal_pending
+
+
+def test_no_new_renewal_is_begun_that_could_never_be_submitted(client, certificate):
+    """Outside the window (or for a certificate not valid), the page shows the conditions and
+    no form, and a new draft is refused naming why: the holder no longer fills three steps in
+    to be refused at the last."""
+    certificate = expiring(certificate, days_left=200)
+    with pytest.raises(RenewalRefused) as exc:
+        fill(certificate)
+    assert {c.code for c in exc.value.checks} == {"window"}
+    assert not RenewalApplication.objects.filter(certificate=certificate).exists()
+    client.force_login(certificate.holder)
+    page = client.get(f"/me/certificates/{certificate.pk}/renewal/").content.decode()
+    assert "目前不能申请延续" in page and "本人承诺" not in page
 
 
 def test_only_the_holder_renews(ready, other_applicant):
