@@ -197,7 +197,9 @@ def _client_key(client: str | None) -> str | None:
         return None
     with contextlib.suppress(ValueError):
         address = ipaddress.ip_address(client)
-        if address.version == 6:
+        if address.version == 6 and address.ipv4_mapped:  # ::ffff:a.b.c.d, a dual-stack socket
+            client = str(address.ipv4_mapped)
+        elif address.version == 6:
             client = str(ipaddress.ip_network(f"{address}/64", strict=False))
     return blind_index(f"client:{client}")
 

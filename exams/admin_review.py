@@ -197,7 +197,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         Once decided, today's facts (a medical certificate grown old, the certificate this
         very application brought) say nothing about the decision, and would read as refusals."""
         if obj.status not in (A.SUBMITTED, A.INSTITUTION_APPROVED):
-            return _("报名条件只在待审核时核对（提交时和审核通过时各核对一次）；当前状态不再核对。")
+            return _("报名条件已在提交时和审核通过时核对；审核结束后不再按当前情况核对。")
         checks = eligibility_report(obj)
         return format_html(
             "<ul style='margin:0;padding-left:1rem'>{}</ul>",
@@ -342,7 +342,20 @@ class CandidateInline(admin.TabularInline):
         return profile.name if profile else "—"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("applicant__profile")
+        qs = super().get_queryset(request).select_related("applicant__profile")
+        membership = membership_of(request.user)
+        if _trains(request.user):
+            # A training institution that proposed the plan sees its own trainees only, as
+            # applications_visible_to lets it see their applications.
+            qs = qs.filter(training_institution_id=membership.institution_id)
+        return qs
+
+    def get_fields(self, request, obj=None):
+        if _trains(request.user) and (
+            obj is None or obj.status != ExamSession.Status.SCORES_PUBLISHED
+        ):
+            return ("ticket_number", "candidate", "status")  # no scores before publication
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -35,7 +35,7 @@ def applications_section(user) -> DashboardSection:
             tasks.append(
                 DashboardTask(_("“%(trade)s”报名尚未提交：核对后提交") % {"trade": trade}, url, 30)
             )
-        elif a.status == S.SCHEDULED and a.ticket_pdf and a.session.theory_at > now:
+        elif a.status == S.SCHEDULED and a.ticket_pdf and a.session.practical_at > now:
             tasks.append(
                 DashboardTask(_("下载“%(trade)s”准考证，按时参加考核") % {"trade": trade}, url, 20)
             )

@@ -51,7 +51,8 @@ def _context(certificate, renewal=None):
         ),
         "today": timezone.localdate(),
         # No form for a new renewal that could never be submitted (services.BLOCKS_A_NEW_DRAFT).
-        "can_start": renewal is not None
+        # A returned renewal stays open to correction (its window is its first submission).
+        "can_start": (renewal is not None and renewal.status == RenewalApplication.Status.RETURNED)
         or not [c for c in failing(checks) if c.code in services.BLOCKS_A_NEW_DRAFT],
     }
 

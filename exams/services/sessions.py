@@ -113,9 +113,18 @@ def _require_planner(actor, session: ExamSession) -> None:
     )
 
 
+def _require_ahead(session: ExamSession) -> None:
+    if session.theory_at <= timezone.now():
+        raise DomainError(
+            _("理论考核时间已过；请修改考试计划的时间后再报审。"), code="exam_time_passed"
+        )
+
+
 def session_submit(*, session: ExamSession, actor) -> ExamSession:
-    """draft → submitted (报审), by the institution or the authority."""
+    """draft → submitted (报审), by the institution or the authority; not once its theory
+    exam time has passed."""
     _require_planner(actor, session)
+    _require_ahead(session)
     row, _changed = transition(
         session,
         allowed_from=(SS.DRAFT,),
@@ -128,8 +137,10 @@ def session_submit(*, session: ExamSession, actor) -> ExamSession:
 
 
 def session_approve(*, session: ExamSession, actor) -> ExamSession:
-    """submitted → approved, by the authority."""
+    """submitted → approved, by the authority; not once its theory exam time has passed (the
+    plan goes back to draft through the institution: it is refused here with why)."""
     _require_staff_of(actor, authority=session.authority)
+    _require_ahead(session)
     row, _changed = transition(
         session,
         allowed_from=(SS.SUBMITTED,),

@@ -198,6 +198,8 @@ def test_new_accounts_from_one_address_do_not_buy_new_tries(db):
     # IPv6: one subscriber's /64 is one address.
     assert _client_key("2001:db8:1:2::1") == _client_key("2001:db8:1:2:ffff::9")
     assert _client_key("2001:db8:1:2::1") != _client_key("2001:db8:1:3::1")
+    assert _client_key("::ffff:203.0.113.7") == _client_key("203.0.113.7")
+    assert _client_key("::ffff:203.0.113.7") != _client_key("::ffff:203.0.113.8")
 
 
 def test_the_profile_page_counts_refusals_by_the_requests_address(client, profile, other_applicant):

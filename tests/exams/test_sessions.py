@@ -85,7 +85,27 @@ def test_a_training_institution_proposes_a_plan_that_the_authority_approves(
         services.session_approve(session=session, actor=trainer)
     session = services.session_approve(session=session, actor=authority_staff)
     assert session.status == SS.APPROVED
-    services.session_assign(session=session, actor=assessor, applications=[approved])
+    # A candidate trained elsewhere sits the same session.
+    elsewhere = Institution.objects.create(
+        name="泉州第二培训学校", kind=Institution.Kind.TRAINING, authority=centre.authority
+    )
+    user = make_candidate()
+    theirs = medical(
+        services.application_create(
+            applicant=user,
+            trade=crane,
+            assessment_institution=centre,
+            training_institution=elsewhere,
+        )
+    )
+    theirs = services.application_submit(application=theirs, actor=user)
+    theirs = services.application_institution_approve(
+        application=theirs, actor=staff_factory(institution=elsewhere)
+    )
+    theirs = services.application_approve(application=theirs, actor=authority_staff)
+    services.session_assign(session=session, actor=assessor, applications=[approved, theirs])
+    approved.refresh_from_db()
+    theirs.refresh_from_db()
 
     client.force_login(assessor)
     page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
@@ -95,6 +115,8 @@ def test_a_training_institution_proposes_a_plan_that_the_authority_approves(
     assert session.name in client.get("/admin/exams/examsession/").content.decode()
     page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
     assert 'name="applications-0-theory_score"' not in page  # no score entry for the school
+    assert approved.ticket_number in page  # its own trainee
+    assert theirs.ticket_number not in page  # not another school's
     add = client.get("/admin/exams/examsession/add/").content.decode()
     assert f'<option value="{centre.pk}"' in add  # its authority's assessment institutions
 
@@ -103,6 +125,23 @@ def test_a_training_institution_proposes_a_plan_that_the_authority_approves(
     assert session.name not in client.get("/admin/exams/examsession/").content.decode()
     with pytest.raises(DomainError):
         services.session_update(session=session, actor=other_institution_staff, capacity=5)
+
+
+def test_a_plan_whose_exam_time_passed_is_neither_submitted_nor_approved(
+    assessor, authority_staff, crane, centre
+):
+    draft = make_session(assessor, crane, centre, days=2)
+    ExamSession.objects.filter(pk=draft.pk).update(
+        theory_at=timezone.now() - timedelta(hours=1), practical_at=timezone.now()
+    )
+    draft.refresh_from_db()
+    with pytest.raises(DomainError, match="理论考核时间已过"):
+        services.session_submit(session=draft, actor=assessor)
+    ExamSession.objects.filter(pk=draft.pk).update(status=SS.SUBMITTED)
+    draft.refresh_from_db()
+    with pytest.raises(DomainError, match="理论考核时间已过"):
+        services.session_approve(session=draft, actor=authority_staff)
+    assert ExamSession.objects.get(pk=draft.pk).status == SS.SUBMITTED
 
 
 def test_a_training_institution_cannot_propose_to_another_authority(trainer, crane):

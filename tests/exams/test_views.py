@@ -224,7 +224,7 @@ def test_admin_detail_checks_eligibility_only_while_a_decision_is_pending(
     )
     login(client, assessor)
     page = client.get(f"/admin/exams/examapplication/{scheduled.pk}/change/").content.decode()
-    assert "当前状态不再核对" in page
+    assert "审核结束后不再按当前情况核对" in page
     assert "✗" not in page
 
 

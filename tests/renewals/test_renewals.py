@@ -187,6 +187,16 @@ def test_no_new_renewal_is_begun_that_could_never_be_submitted(client, certifica
     assert "目前不能申请延续" in page and "本人承诺" not in page
 
 
+def test_a_draft_the_window_left_behind_shows_no_form_but_can_be_withdrawn(client, ready):
+    renewal = fill(ready)
+    expiring(ready, days_left=200)
+    client.force_login(ready.holder)
+    page = client.get(f"/me/certificates/{ready.pk}/renewal/").content.decode()
+    assert "目前不能申请延续" in page and "本人承诺（须逐项勾选）" not in page
+    assert 'id="withdraw-renewal"' in page
+    assert RenewalApplication.objects.get(pk=renewal.pk).status == "draft"
+
+
 def test_only_the_holder_renews(ready, other_applicant):
     with pytest.raises(DomainError):
         services.renewal_save_draft(
