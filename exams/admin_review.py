@@ -319,6 +319,16 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         )
 
 
+RESCHEDULABLE = ("theory_at", "practical_at", "venue")
+
+
+def _authority_staff(user) -> bool:
+    if user.is_superuser:
+        return True
+    membership = membership_of(user)
+    return bool(membership and membership.authority_id)
+
+
 def _trains(user) -> bool:
     membership = membership_of(user)
     return bool(
@@ -443,6 +453,9 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         fixed = ("status", "authority", "training_institution", "created_by", "published_at")
         if obj is None:
             return fixed
+        if obj.status == ExamSession.Status.APPROVED and _authority_staff(request.user):
+            # The exam moves: its authority changes the times or the venue (session_reschedule).
+            return [f for f in self.fields if f not in RESCHEDULABLE]
         if obj.status != ExamSession.Status.DRAFT:
             return self.fields
         return (*fixed, "trade", "assessment_institution")
@@ -481,6 +494,10 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
 
     def save_via_service(self, request, obj, data, change):
         data = {k: v for k, v in data.items() if k in self.fields}
+        if change and obj.status == ExamSession.Status.APPROVED:
+            return services.session_reschedule(
+                session=obj, actor=request.user, **{k: data[k] for k in RESCHEDULABLE}
+            )
         if change:
             return services.session_update(session=obj, actor=request.user, **data)
         return services.session_create(actor=request.user, **data)

@@ -20,6 +20,7 @@ from .sessions import (
     session_assign,
     session_create,
     session_publish_scores,
+    session_reschedule,
     session_submit,
     session_update,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "session_assign",
     "session_create",
     "session_publish_scores",
+    "session_reschedule",
     "session_submit",
     "session_update",
 ]

@@ -492,3 +492,66 @@ def session_update(*, session: ExamSession, actor, **fields) -> ExamSession:
             actor=actor, action="exams.session.updated", obj=row, data={"fields": sorted(fields)}
         )
     return row
+
+
+def session_reschedule(
+    *, session: ExamSession, actor, theory_at: datetime, practical_at: datetime, venue: str
+) -> ExamSession:
+    """An approved session's exam moves (time or venue), by its authority: the scheduled
+    candidates' tickets are drawn again after commit and each candidate is told. Refused once
+    its scores are published, or for times in the past. Nothing changed, nothing done."""
+    from ..tasks import render_admission_ticket
+
+    _require_staff_of(actor, authority=session.authority)
+    venue = (venue or "").strip()
+    errors: dict[str, list[str]] = {}
+    if theory_at <= timezone.now():
+        errors["theory_at"] = [_("理论考核时间须晚于现在。")]
+    if practical_at < theory_at:
+        errors["practical_at"] = [_("实操考核时间不能早于理论考核时间。")]
+    if not venue:
+        errors["venue"] = [_("请填写考核地点。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        row = ExamSession.objects.select_for_update().select_related("trade").get(pk=session.pk)
+        if row.status != SS.APPROVED:
+            raise DomainError(
+                _(
+                    "考试计划状态为“%(status)s”，只有已批准、尚未发布成绩的计划可以调整考试时间和地点。"
+                )
+                % {"status": row.get_status_display()},
+                code="wrong_state",
+            )
+        changed = [
+            name
+            for name, value in (
+                ("theory_at", theory_at),
+                ("practical_at", practical_at),
+                ("venue", venue),
+            )
+            if getattr(row, name) != value
+        ]
+        if not changed:
+            return row
+        row.theory_at, row.practical_at, row.venue = theory_at, practical_at, venue
+        row.save(update_fields=["theory_at", "practical_at", "venue"])
+        audit_record(
+            actor=actor, action="exams.session.rescheduled", obj=row, data={"fields": changed}
+        )
+        candidates = row.applications.filter(status=A.SCHEDULED).select_related("applicant")
+        for application in candidates:
+            notify(
+                user=application.applicant,
+                title=_("考试时间或地点已调整，请重新下载准考证"),
+                body=_("“%(trade)s”考核：理论 %(theory)s，实操 %(practical)s，地点 %(venue)s。")
+                % {
+                    "trade": row.trade.name,
+                    "theory": timezone.localtime(theory_at).strftime("%Y-%m-%d %H:%M"),
+                    "practical": timezone.localtime(practical_at).strftime("%Y-%m-%d %H:%M"),
+                    "venue": venue,
+                },
+                url=f"/me/applications/{application.pk}/",
+            )
+            enqueue_on_commit(render_admission_ticket, application.pk, True)
+    return row

@@ -302,6 +302,88 @@ def test_assign_takes_only_candidates_who_chose_the_sessions_assessment_institut
     ]
 
 
+def test_the_authority_moves_an_approved_exam_and_every_candidate_gets_a_new_ticket(
+    client, scheduled, assessor, authority_staff, django_capture_on_commit_callbacks
+):
+    session = scheduled.session
+    old_ticket = scheduled.ticket_pdf.name
+    later = timezone.localtime(session.theory_at) + timedelta(days=7)
+    with pytest.raises(DomainError):  # the authority's decision, not the centre's
+        services.session_reschedule(
+            session=session,
+            actor=assessor,
+            theory_at=later,
+            practical_at=later + timedelta(days=1),
+            venue="泉州市新考点",
+        )
+    with pytest.raises(ValidationError) as exc:
+        services.session_reschedule(
+            session=session,
+            actor=authority_staff,
+            theory_at=timezone.now() - timedelta(days=1),
+            practical_at=later,
+            venue="泉州市新考点",
+        )
+    assert "theory_at" in exc.value.message_dict
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = services.session_reschedule(
+            session=session,
+            actor=authority_staff,
+            theory_at=later,
+            practical_at=later + timedelta(days=1),
+            venue="泉州市新考点",
+        )
+    assert (moved.theory_at, moved.venue) == (later, "泉州市新考点")
+    scheduled.refresh_from_db()
+    assert scheduled.ticket_pdf.name != old_ticket  # drawn again with the new time
+    notice = Notice.objects.get(user=scheduled.applicant, title__contains="考试时间或地点已调整")
+    assert "泉州市新考点" in notice.body and f"{later:%Y-%m-%d %H:%M}" in notice.body
+    event = AuditEvent.objects.get(action="exams.session.rescheduled")
+    assert event.data == {"fields": ["theory_at", "practical_at", "venue"]}
+
+    # The same again changes nothing.
+    services.session_reschedule(
+        session=session,
+        actor=authority_staff,
+        theory_at=later,
+        practical_at=later + timedelta(days=1),
+        venue="泉州市新考点",
+    )
+    assert AuditEvent.objects.filter(action="exams.session.rescheduled").count() == 1
+
+    # In the admin, the authority may change the time and venue of an approved session.
+    client.force_login(authority_staff)
+    page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
+    assert 'name="theory_at_0"' in page and 'name="venue"' in page
+    again = later + timedelta(days=2)
+    response = client.post(
+        f"/admin/exams/examsession/{session.pk}/change/",
+        {
+            "theory_at_0": f"{again:%Y-%m-%d}",
+            "theory_at_1": f"{again:%H:%M:%S}",
+            "practical_at_0": f"{again + timedelta(days=1):%Y-%m-%d}",
+            "practical_at_1": f"{again:%H:%M:%S}",
+            "venue": "泉州市第三考点",
+            "applications-TOTAL_FORMS": "1",
+            "applications-INITIAL_FORMS": "1",
+            "applications-MIN_NUM_FORMS": "0",
+            "applications-MAX_NUM_FORMS": "1000",
+            "applications-0-id": str(scheduled.pk),
+            "applications-0-session": str(session.pk),
+            "applications-0-theory_score": "",
+            "applications-0-practical_score": "",
+            "_save": "保存",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert ExamSession.objects.get(pk=session.pk).venue == "泉州市第三考点"
+    assert AuditEvent.objects.filter(action="exams.session.rescheduled").count() == 2
+    client.force_login(assessor)
+    page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
+    assert 'name="theory_at_0"' not in page
+
+
 def test_admission_ticket_pdf_has_number_and_name(scheduled):
     need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
     text = subprocess.run(
