@@ -58,11 +58,36 @@ def _duplicate_id_message() -> str:
     )
 
 
-def account_register(*, mobile: str, password: str, email: str = "") -> User:
+# Accounts registered from one client address (its keyed hash, as for refused ID numbers) in
+# an hour: enough for a training institution registering a class from its office, few enough
+# that a fresh account per question does not make the ID-number limit moot.
+REGISTRATIONS_PER_ADDRESS_PER_HOUR = 60
+
+
+def account_register(
+    *, mobile: str, password: str, email: str = "", client: str | None = None
+) -> User:
     """Create an applicant account whose login is the mobile number.
 
-    Raises ValidationError (keyed by field) for a bad or taken number or a weak password.
+    Raises ValidationError (keyed by field) for a bad or taken number or a weak password, and
+    a form-wide one once ``client``'s address has registered its hourly allowance.
     """
+    client_key = _client_key(client)
+    if client_key and (
+        AuditEvent.objects.filter(
+            action="applicants.user.registered",
+            data__client=client_key,
+            created_at__gte=timezone.now() - timedelta(hours=1),
+        ).count()
+        >= REGISTRATIONS_PER_ADDRESS_PER_HOUR
+    ):
+        raise ValidationError(
+            _(
+                "您所在的网络 1 小时内注册的账号已达上限，请稍后再试；"
+                "培训机构集中注册的，请分批进行。"
+            ),
+            code="register_rate",
+        )
     mobile = (mobile or "").strip()
     errors: dict[str, list] = {}
     try:
@@ -81,7 +106,12 @@ def account_register(*, mobile: str, password: str, email: str = "") -> User:
         with transaction.atomic():
             user = User.objects.create_user(username=mobile, password=password, email=email)
             user.groups.add(Group.objects.get(name=roles.APPLICANT))
-            audit_record(actor=user, action="applicants.user.registered", obj=user)
+            audit_record(
+                actor=user,
+                action="applicants.user.registered",
+                obj=user,
+                data={"client": client_key} if client_key else None,
+            )
     except IntegrityError as exc:  # the same number registered a moment ago
         raise ValidationError({"mobile": [_("该手机号已注册，请直接登录。")]}) from exc
     return user
@@ -178,7 +208,8 @@ def profile_save(
 # across accounts, with a larger allowance, since a training institution registers many
 # workers from one office. Past it, an account from that address that has been refused once
 # may not try another new number: each fresh account gets one answer about a registered
-# number, not five, and nobody saving their own free number is stopped. That count is not
+# number, not five (and an address registers REGISTRATIONS_PER_ADDRESS_PER_HOUR accounts at
+# most), and nobody saving their own free number is stopped. That count is not
 # serialised between accounts (each save locks its own account only), so parallel saves from
 # one address may pass it by a few.
 ID_CONFLICT_ACTION = "applicants.profile.id_conflict"

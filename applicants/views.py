@@ -45,6 +45,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 mobile=form.cleaned_data["mobile"],
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
+                client=client_ip(request),
             )
         except ValidationError as exc:
             apply_errors(form, exc)

@@ -317,3 +317,38 @@ def test_materials_locked_for_review_refuse_replacement(profile):
 def test_medical_certificate_is_not_a_profile_material(applicant):
     with pytest.raises(DomainError):
         material_upload(user=applicant, kind="medical", data=good_pdf())
+
+
+def test_registrations_from_one_address_are_limited_per_hour(monkeypatch, client):
+    """A fresh account per question would make the ID-number limit moot: accounts registered
+    from one address are counted (60 an hour; 2 here), a class at a training office fits."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from applicants import services
+
+    monkeypatch.setattr(services, "REGISTRATIONS_PER_ADDRESS_PER_HOUR", 2)
+    office = "203.0.113.20"
+    for n in range(2):
+        account_register(mobile=f"1350000000{n}", password="Sicher-2026-pass", client=office)
+    with pytest.raises(ValidationError) as exc:
+        account_register(mobile="13500000009", password="Sicher-2026-pass", client=office)
+    assert "1 小时内注册的账号已达上限" in exc.value.messages[0]
+    assert not User.objects.filter(username="13500000009").exists()
+    account_register(mobile="13500000008", password="Sicher-2026-pass", client="198.51.100.9")
+
+    # The page counts by the request's address, and says so on the form.
+    response = client.post(
+        "/accounts/register/",
+        {"mobile": "13500000007", "password1": "Sicher-2026-pass", "password2": "Sicher-2026-pass"},
+        REMOTE_ADDR=office,
+    )
+    assert "1 小时内注册的账号已达上限" in response.content.decode()
+    assert not User.objects.filter(username="13500000007").exists()
+
+    # An hour on, the office registers again.
+    AuditEvent.objects.filter(action="applicants.user.registered").update(
+        created_at=timezone.now() - timedelta(hours=1, minutes=1)
+    )
+    account_register(mobile="13500000007", password="Sicher-2026-pass", client=office)
