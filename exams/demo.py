@@ -213,6 +213,19 @@ def seed(ctx: DemoContext) -> None:
         )
         if state == "submitted":
             services.session_submit(session=draft, actor=assessor)
+    # A plan the training school drew up and submitted to the authority (Qinghai's 培训机构
+    # 报审考试计划): the demo's institution login finds it under 考试计划.
+    proposed = services.session_create(
+        actor=trainer,
+        name="示例考试计划：塔式起重机司机（培训机构报审）",
+        trade=crane,
+        assessment_institution=centre,
+        theory_at=now + timedelta(days=30),
+        practical_at=now + timedelta(days=31),
+        venue="泉州市丰泽区示例实训基地",
+        capacity=30,
+    )
+    services.session_submit(session=proposed, actor=trainer)
 
     for login, name, id17, state in CANDIDATES:
         if state == "failed":

@@ -78,6 +78,12 @@ def test_seed_demo_has_applications_and_sessions_in_every_state(django_capture_o
     passed = ExamApplication.objects.get(applicant__username="13800000001")
     assert passed.status == "passed" and passed.theory_score is not None
     assert ExamApplication.objects.filter(status="scheduled").exclude(ticket_pdf="").exists()
+    # The institution login (the training school) finds the plan it proposed.
+    proposed = ExamSession.objects.get(training_institution__isnull=False)
+    assert proposed.status == "submitted"
+    assert proposed.training_institution.staffmembership_set.filter(
+        user__username="institution"
+    ).exists()
 
 
 @pytest.mark.django_db
