@@ -59,9 +59,24 @@ def _duplicate_id_message() -> str:
 
 
 # Accounts registered from one client address (its keyed hash, as for refused ID numbers) in
-# an hour: enough for a training institution registering a class from its office, few enough
-# that a fresh account per question does not make the ID-number limit moot.
+# an hour and in a day: enough for a training institution registering a class from its office,
+# few enough that a fresh account per question does not make the ID-number limit moot.
 REGISTRATIONS_PER_ADDRESS_PER_HOUR = 60
+REGISTRATIONS_PER_ADDRESS_PER_DAY = 200
+
+
+def _registrations_limited(client_key: str) -> bool:
+    now = timezone.now()
+    recent = AuditEvent.objects.filter(
+        action="applicants.user.registered",
+        data__client=client_key,
+        created_at__gte=now - timedelta(days=1),
+    )
+    return (
+        recent.count() >= REGISTRATIONS_PER_ADDRESS_PER_DAY
+        or recent.filter(created_at__gte=now - timedelta(hours=1)).count()
+        >= REGISTRATIONS_PER_ADDRESS_PER_HOUR
+    )
 
 
 def account_register(
@@ -73,19 +88,9 @@ def account_register(
     a form-wide one once ``client``'s address has registered its hourly allowance.
     """
     client_key = _client_key(client)
-    if client_key and (
-        AuditEvent.objects.filter(
-            action="applicants.user.registered",
-            data__client=client_key,
-            created_at__gte=timezone.now() - timedelta(hours=1),
-        ).count()
-        >= REGISTRATIONS_PER_ADDRESS_PER_HOUR
-    ):
+    if client_key and _registrations_limited(client_key):
         raise ValidationError(
-            _(
-                "您所在的网络 1 小时内注册的账号已达上限，请稍后再试；"
-                "培训机构集中注册的，请分批进行。"
-            ),
+            _("您所在的网络近期注册的账号已达上限，请稍后再试；培训机构集中注册的，请分批进行。"),
             code="register_rate",
         )
     mobile = (mobile or "").strip()

@@ -33,7 +33,13 @@ class AuditEvent(models.Model):
         verbose_name = _("审计事件")
         verbose_name_plural = _("审计事件")
         ordering = ("-created_at", "-id")
-        indexes = [models.Index(fields=("content_type", "object_id"))]
+        indexes = [
+            models.Index(fields=("content_type", "object_id")),
+            # The limits that count recent events of one kind (refused ID numbers, registrations
+            # per address) read a day of one action, not every event of the day or every one
+            # of the action.
+            models.Index(fields=("action", "created_at"), name="audit_action_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr}"

@@ -27,6 +27,7 @@ from certportal.imports import (
 from certportal.notifications import notify
 from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
+from certportal.storage import delete_stored_files
 from certportal.transitions import transition
 
 from ..models import ExamApplication, ExamSession, Institution, Trade
@@ -497,22 +498,16 @@ def session_update(*, session: ExamSession, actor, **fields) -> ExamSession:
 def session_reschedule(
     *, session: ExamSession, actor, theory_at: datetime, practical_at: datetime, venue: str
 ) -> ExamSession:
-    """An approved session's exam moves (time or venue), by its authority: the scheduled
-    candidates' tickets are drawn again after commit and each candidate is told. Refused once
-    its scores are published, or for times in the past. Nothing changed, nothing done."""
+    """An approved session's exam moves (time or venue), by its authority. The scheduled
+    candidates' tickets are withdrawn at once (the page says a new one is being made), drawn
+    again after commit (the ticket sweep redraws any that fails), and each candidate is told.
+    A time that changes must be later than now (the practical exam may still move once the
+    theory exam is held). Refused once its scores are published. Nothing changed, nothing done.
+    The audit event holds the old and the new values."""
     from ..tasks import render_admission_ticket
 
     _require_staff_of(actor, authority=session.authority)
     venue = (venue or "").strip()
-    errors: dict[str, list[str]] = {}
-    if theory_at <= timezone.now():
-        errors["theory_at"] = [_("理论考核时间须晚于现在。")]
-    if practical_at < theory_at:
-        errors["practical_at"] = [_("实操考核时间不能早于理论考核时间。")]
-    if not venue:
-        errors["venue"] = [_("请填写考核地点。")]
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
         row = ExamSession.objects.select_for_update().select_related("trade").get(pk=session.pk)
         if row.status != SS.APPROVED:
@@ -523,23 +518,45 @@ def session_reschedule(
                 % {"status": row.get_status_display()},
                 code="wrong_state",
             )
-        changed = [
-            name
-            for name, value in (
-                ("theory_at", theory_at),
-                ("practical_at", practical_at),
-                ("venue", venue),
-            )
-            if getattr(row, name) != value
-        ]
+        new = {"theory_at": theory_at, "practical_at": practical_at, "venue": venue}
+        changed = [name for name, value in new.items() if getattr(row, name) != value]
+        errors: dict[str, list[str]] = {}
+        now = timezone.now()
+        if "theory_at" in changed and theory_at <= now:
+            errors["theory_at"] = [_("理论考核时间须晚于现在。")]
+        if "practical_at" in changed and practical_at <= now:
+            errors["practical_at"] = [_("实操考核时间须晚于现在。")]
+        if practical_at < theory_at:
+            errors.setdefault("practical_at", []).append(_("实操考核时间不能早于理论考核时间。"))
+        if not venue:
+            errors["venue"] = [_("请填写考核地点。")]
+        if errors:
+            raise ValidationError(errors)
         if not changed:
             return row
+        before = {name: getattr(row, name) for name in changed}
         row.theory_at, row.practical_at, row.venue = theory_at, practical_at, venue
         row.save(update_fields=["theory_at", "practical_at", "venue"])
+
+        def shown(value):
+            return timezone.localtime(value).isoformat() if isinstance(value, datetime) else value
+
         audit_record(
-            actor=actor, action="exams.session.rescheduled", obj=row, data={"fields": changed}
+            actor=actor,
+            action="exams.session.rescheduled",
+            obj=row,
+            data={
+                "fields": changed,
+                "from": {name: shown(value) for name, value in before.items()},
+                "to": {name: shown(new[name]) for name in changed},
+            },
         )
-        candidates = row.applications.filter(status=A.SCHEDULED).select_related("applicant")
+        candidates = list(row.applications.filter(status=A.SCHEDULED).select_related("applicant"))
+        old_tickets = [a.ticket_pdf.name for a in candidates if a.ticket_pdf]
+        ExamApplication.objects.filter(pk__in=[a.pk for a in candidates]).update(
+            ticket_pdf="", ticket_error=""
+        )
+        transaction.on_commit(lambda: delete_stored_files(old_tickets))
         for application in candidates:
             notify(
                 user=application.applicant,
@@ -553,5 +570,5 @@ def session_reschedule(
                 },
                 url=f"/me/applications/{application.pk}/",
             )
-            enqueue_on_commit(render_admission_ticket, application.pk, True)
+            enqueue_on_commit(render_admission_ticket, application.pk)
     return row

@@ -83,48 +83,63 @@ def tickets_render_again(*, applications, actor) -> int:
     return len(chosen)
 
 
-def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplication | None:
-    """Render and store the ticket PDF. Idempotent: an existing ticket is kept unless
-    ``force``; the new file is written under a fresh name and swapped in one update, so a
-    failure leaves the previous file in place."""
-    application = (
+def _load(application_pk: int) -> ExamApplication | None:
+    return (
         ExamApplication.objects.select_related(
             "trade", "authority", "assessment_institution", "session"
         )
         .filter(pk=application_pk, ticket_number__isnull=False, session__isnull=False)
         .first()
     )
-    if application is None:
-        logger.info("no ticket to render for application %s", application_pk)
-        return None
-    if application.ticket_pdf and not force:
-        return application
-    try:
-        pdf = render_admission_ticket_pdf(ticket_data(application))
-    except (MissingGlyphError, ValueTooLong) as exc:
-        # The data cannot be drawn: trying again changes nothing. Recorded for staff and the
-        # applicant's page (unless a ticket was stored meanwhile), and the sweep skips it.
-        logger.error(
-            "admission ticket of application %s cannot be rendered: %s", application_pk, exc
-        )
-        ExamApplication.objects.filter(
-            pk=application.pk, ticket_number=application.ticket_number, ticket_pdf=""
-        ).update(ticket_error=str(exc))
-        return None
-    name = default_storage.save(f"tickets/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
-    try:
-        with transaction.atomic():
-            row = ExamApplication.objects.select_for_update().get(pk=application.pk)
-            if row.ticket_number != application.ticket_number or (row.ticket_pdf and not force):
-                default_storage.delete(name)
-                return row
-            old = row.ticket_pdf.name
-            row.ticket_pdf.name = name
-            row.ticket_error = ""
-            row.save(update_fields=["ticket_pdf", "ticket_error", "updated_at"])
-            if old:
-                transaction.on_commit(lambda: default_storage.delete(old))
-    except BaseException:
-        default_storage.delete(name)
-        raise
-    return row
+
+
+def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplication | None:
+    """Render and store the ticket PDF. Idempotent: an existing ticket is kept unless
+    ``force``; the new file is written under a fresh name and swapped in one update, so a
+    failure leaves the previous file in place. At the swap, under the row's lock, what was
+    drawn is compared with what the ticket must show now (a session moved, a name corrected
+    meanwhile): a stale drawing is thrown away and drawn again, so the last write is never an
+    older state's."""
+    for _attempt in range(3):
+        application = _load(application_pk)
+        if application is None:
+            logger.info("no ticket to render for application %s", application_pk)
+            return None
+        if application.ticket_pdf and not force:
+            return application
+        try:
+            drawn = ticket_data(application)
+            pdf = render_admission_ticket_pdf(drawn)
+        except (MissingGlyphError, ValueTooLong) as exc:
+            # The data cannot be drawn: trying again changes nothing. Recorded for staff and
+            # the applicant's page (unless a ticket was stored meanwhile); the sweep skips it.
+            logger.error(
+                "admission ticket of application %s cannot be rendered: %s", application_pk, exc
+            )
+            ExamApplication.objects.filter(
+                pk=application.pk, ticket_number=application.ticket_number, ticket_pdf=""
+            ).update(ticket_error=str(exc))
+            return None
+        name = default_storage.save(f"tickets/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
+        try:
+            with transaction.atomic():
+                row = ExamApplication.objects.select_for_update().get(pk=application.pk)
+                if row.ticket_number != application.ticket_number or (row.ticket_pdf and not force):
+                    default_storage.delete(name)
+                    return row
+                current = _load(application.pk)
+                if current is None or ticket_data(current) != drawn:
+                    default_storage.delete(name)
+                    continue  # changed while drawing: draw again from what stands now
+                old = row.ticket_pdf.name
+                row.ticket_pdf.name = name
+                row.ticket_error = ""
+                row.save(update_fields=["ticket_pdf", "ticket_error", "updated_at"])
+                if old:
+                    transaction.on_commit(lambda old=old: default_storage.delete(old))
+        except BaseException:
+            default_storage.delete(name)
+            raise
+        return row
+    logger.warning("admission ticket of application %s kept changing; left", application_pk)
+    return None

@@ -334,7 +334,7 @@ def test_registrations_from_one_address_are_limited_per_hour(monkeypatch, client
         account_register(mobile=f"1350000000{n}", password="Sicher-2026-pass", client=office)
     with pytest.raises(ValidationError) as exc:
         account_register(mobile="13500000009", password="Sicher-2026-pass", client=office)
-    assert "1 小时内注册的账号已达上限" in exc.value.messages[0]
+    assert "近期注册的账号已达上限" in exc.value.messages[0]
     assert not User.objects.filter(username="13500000009").exists()
     account_register(mobile="13500000008", password="Sicher-2026-pass", client="198.51.100.9")
 
@@ -344,7 +344,7 @@ def test_registrations_from_one_address_are_limited_per_hour(monkeypatch, client
         {"mobile": "13500000007", "password1": "Sicher-2026-pass", "password2": "Sicher-2026-pass"},
         REMOTE_ADDR=office,
     )
-    assert "1 小时内注册的账号已达上限" in response.content.decode()
+    assert "近期注册的账号已达上限" in response.content.decode()
     assert not User.objects.filter(username="13500000007").exists()
 
     # An hour on, the office registers again.
@@ -352,3 +352,8 @@ def test_registrations_from_one_address_are_limited_per_hour(monkeypatch, client
         created_at=timezone.now() - timedelta(hours=1, minutes=1)
     )
     account_register(mobile="13500000007", password="Sicher-2026-pass", client=office)
+
+    # And a day's allowance beyond the hours'.
+    monkeypatch.setattr(services, "REGISTRATIONS_PER_ADDRESS_PER_DAY", 3)
+    with pytest.raises(ValidationError):
+        account_register(mobile="13500000006", password="Sicher-2026-pass", client=office)

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -340,7 +341,9 @@ def test_the_authority_moves_an_approved_exam_and_every_candidate_gets_a_new_tic
     notice = Notice.objects.get(user=scheduled.applicant, title__contains="考试时间或地点已调整")
     assert "泉州市新考点" in notice.body and f"{later:%Y-%m-%d %H:%M}" in notice.body
     event = AuditEvent.objects.get(action="exams.session.rescheduled")
-    assert event.data == {"fields": ["theory_at", "practical_at", "venue"]}
+    assert event.data["fields"] == ["theory_at", "practical_at", "venue"]
+    assert event.data["to"]["venue"] == "泉州市新考点" and event.data["from"]["venue"] != ""
+    assert not default_storage.exists(old_ticket)  # no one downloads the old time any more
 
     # The same again changes nothing.
     services.session_reschedule(
@@ -382,6 +385,31 @@ def test_the_authority_moves_an_approved_exam_and_every_candidate_gets_a_new_tic
     client.force_login(assessor)
     page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
     assert 'name="theory_at_0"' not in page
+
+
+def test_the_practical_exam_moves_after_the_theory_exam_is_held(
+    scheduled, authority_staff, time_machine
+):
+    session = scheduled.session
+    time_machine.move_to(session.theory_at + timedelta(hours=2))
+    later = session.practical_at + timedelta(days=3)
+    moved = services.session_reschedule(
+        session=session,
+        actor=authority_staff,
+        theory_at=session.theory_at,
+        practical_at=later,
+        venue=session.venue,
+    )
+    assert moved.practical_at == later
+    with pytest.raises(ValidationError) as exc:
+        services.session_reschedule(
+            session=session,
+            actor=authority_staff,
+            theory_at=session.theory_at + timedelta(hours=1),
+            practical_at=later,
+            venue=session.venue,
+        )
+    assert "theory_at" in exc.value.message_dict
 
 
 def test_admission_ticket_pdf_has_number_and_name(scheduled):

@@ -174,3 +174,25 @@ def test_ticket_data_refuses_naive_times_and_unknown_sex(ticket):
         replace(ticket, theory_at=datetime(2026, 12, 5, 9, 0))
     with pytest.raises(ValueError, match="男 or 女"):
         replace(ticket, sex="M")
+
+
+def test_a_ticket_drawn_while_its_session_moved_is_drawn_again(scheduled, monkeypatch):
+    """Two forced redraws (a session moved twice, a name corrected beside it) may finish in
+    either order: the one that finds its drawing stale throws it away and draws again."""
+    from exams.models import ExamSession
+    from exams.services import tickets
+
+    real = tickets.render_admission_ticket_pdf
+    drawn = []
+
+    def moving_while_drawing(data):
+        drawn.append(data)
+        if len(drawn) == 1:  # someone moves the session while the first drawing is made
+            ExamSession.objects.filter(pk=scheduled.session_id).update(venue="泉州市临时考点")
+        return real(data)
+
+    first_venue = ExamSession.objects.get(pk=scheduled.session_id).venue
+    monkeypatch.setattr(tickets, "render_admission_ticket_pdf", moving_while_drawing)
+    row = tickets.ticket_render(application_pk=scheduled.pk, force=True)
+    assert [d.venue for d in drawn] == [first_venue, "泉州市临时考点"]
+    assert row.ticket_pdf
