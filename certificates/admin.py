@@ -137,7 +137,7 @@ class CertificateAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("电子证照"))
     def pdf_link(self, obj):
         if not obj.pdf:
-            if obj.is_legacy and obj.content_version == 0:
+            if obj.awaits_ecert:
                 return _("未生成（导入的原有证书）")
             return obj.render_error or _("生成中")
         return format_html(

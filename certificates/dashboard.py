@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applicants.selectors import DashboardItem, DashboardSection, DashboardTask
 from exams.eligibility import format_date
-from exams.models import ExamApplication
-from exams.selectors import policy_for
 
-from .models import CertificateRequest
-from .selectors import certificates_of, runs_to_age_limit
+from .selectors import awaiting_certificate, certificates_of, renewal_offered
 
 
 def certificates_section(user) -> DashboardSection:
     today = timezone.localdate()
     certificates = list(certificates_of(user).order_by("-valid_until", "-pk"))
     tasks = []
-    issued_for = {c.application_id for c in certificates}
-    requested = set(
-        CertificateRequest.objects.filter(application__applicant=user).values_list(
-            "application_id", flat=True
-        )
-    )
-    for application in ExamApplication.objects.filter(
-        applicant=user, status=ExamApplication.Status.PASSED
-    ).select_related("trade"):
-        if application.pk not in issued_for and application.pk not in requested:
+    for application, request in awaiting_certificate(user):
+        if request is None:
             tasks.append(
                 DashboardTask(
                     _("“%(trade)s”考核合格：申请领取证书") % {"trade": application.trade.name},
@@ -45,8 +32,7 @@ def certificates_section(user) -> DashboardSection:
                 "status": state,
                 "date": format_date(c.valid_until),
             }
-            opens = c.valid_until - timedelta(days=policy_for(c.authority).renewal_window_days)
-            if opens <= today and not c.renewal_pending and not runs_to_age_limit(c):
+            if renewal_offered(c, today):
                 tasks.append(
                     DashboardTask(
                         _("“%(trade)s”证书已进入延续受理期：申请延续") % {"trade": c.trade.name},

@@ -184,6 +184,12 @@ class Certificate(models.Model):
         return str(CertificateStatus(self.effective_status).label)
 
     @property
+    def awaits_ecert(self) -> bool:
+        """Imported, and its new-version e-certificate never asked for (content version 0):
+        it has no PDF to bring up to date, and none is made until asked."""
+        return self.is_legacy and self.content_version == 0
+
+    @property
     def is_valid(self) -> bool:
         return self.effective_status == CertificateStatus.VALID
 

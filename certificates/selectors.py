@@ -111,6 +111,42 @@ def holder_age_limit(certificate: Certificate) -> date:
     )
 
 
+def renewal_window(certificate: Certificate) -> tuple[date, date]:
+    """The renewal window: from the authority's ``renewal_window_days`` before expiry to the
+    expiry day (renewals judges applications by it; the holder's pages offer renewal in it)."""
+    days = policy_for(certificate.authority).renewal_window_days
+    return certificate.valid_until - timedelta(days=days), certificate.valid_until
+
+
+def renewal_offered(certificate: Certificate, today: date) -> bool:
+    """The holder's pages invite to renew: valid, no renewal pending, the window open, and a
+    renewal would add time (not already at the age limit)."""
+    return (
+        certificate.is_valid
+        and not certificate.renewal_pending
+        and renewal_window(certificate)[0] <= today
+        and not runs_to_age_limit(certificate)
+    )
+
+
+def awaiting_certificate(user) -> list[tuple[ExamApplication, CertificateRequest | None]]:
+    """The person's passed applications whose certificate is not issued, each with its
+    certificate request (None before they apply)."""
+    requests = {
+        r.application_id: r for r in CertificateRequest.objects.filter(application__applicant=user)
+    }
+    issued_for = set(
+        Certificate.objects.filter(holder=user).values_list("application_id", flat=True)
+    )
+    return [
+        (a, requests.get(a.pk))
+        for a in ExamApplication.objects.filter(
+            applicant=user, status=ExamApplication.Status.PASSED
+        ).select_related("trade")
+        if a.pk not in issued_for
+    ]
+
+
 def runs_to_age_limit(certificate: Certificate) -> bool:
     """Its validity already ends the day before the holder's age limit: a renewal could add
     no time, so none is offered or accepted."""

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -10,17 +8,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from certportal.errors import DomainError
-from exams.models import ExamApplication
-from exams.selectors import get_application_for_user, policy_for
+from exams.selectors import get_application_for_user
 
 from . import services
-from .models import Certificate, CertificateRequest
+from .models import Certificate
 from .selectors import (
+    awaiting_certificate,
     certificate_notes,
     certificates_of,
     certificates_visible_to,
     get_certificate_for_holder,
-    runs_to_age_limit,
+    renewal_offered,
 )
 
 
@@ -31,27 +29,9 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
     notes = certificate_notes(certificates)
     for certificate in certificates:
         certificate.note = notes.get(certificate.pk, "")
-    issued_for = {c.application_id for c in certificates}
-    requests = {
-        r.application_id: r
-        for r in CertificateRequest.objects.filter(application__applicant=request.user)
-    }
-    awaiting = [
-        (a, requests.get(a.pk))
-        for a in ExamApplication.objects.filter(
-            applicant=request.user, status="passed"
-        ).select_related("trade")
-        if a.pk not in issued_for
-    ]
     today = timezone.localdate()
-    window_open = {
-        c.pk
-        for c in certificates
-        if c.is_valid
-        and not c.renewal_pending
-        and c.valid_until - timedelta(days=policy_for(c.authority).renewal_window_days) <= today
-        and not runs_to_age_limit(c)
-    }
+    awaiting = awaiting_certificate(request.user)
+    window_open = {c.pk for c in certificates if renewal_offered(c, today)}
     return render(
         request,
         "certificates/list.html",

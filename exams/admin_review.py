@@ -33,7 +33,6 @@ from .selectors import (
     applications_visible_to,
     eligibility_report,
     membership_of,
-    policy_for,
     sessions_visible_to,
 )
 from .services.tickets import tickets_render_again
@@ -213,30 +212,13 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("审核通过"), permissions=["change"])
     def approve(self, request, queryset):
-        membership = membership_of(request.user)
-        first_reviewer = membership is not None and membership.institution_id is not None
-
-        def approve_one(application):
-            uses_training = policy_for(application.authority).uses_training_institution
-            if first_reviewer:
-                # A training institution's approval is the first review, also when repeated
-                # (nothing changes) or too late (refused for the application's state).
-                services.application_institution_approve(
-                    application=application, actor=request.user
-                )
-            elif application.status == A.SUBMITTED and uses_training:
-                if not request.user.is_superuser:
-                    raise DomainError(
-                        _("该报名尚待培训机构初审，初审通过后再由发证机关审核。"),
-                        code="awaiting_first_review",
-                    )
-                services.application_institution_approve(
-                    application=application, actor=request.user
-                )
-            else:
-                services.application_approve(application=application, actor=request.user)
-
-        run_each(self, request, queryset, _("审核通过"), approve_one)
+        run_each(
+            self,
+            request,
+            queryset,
+            _("审核通过"),
+            lambda a: services.application_review_approve(application=a, actor=request.user),
+        )
 
     @admin.action(description=gettext_lazy("退回补正（填写原因）"), permissions=["change"])
     def return_for_correction(self, request, queryset):
@@ -352,13 +334,14 @@ class CandidateInline(admin.TabularInline):
         return profile.name if profile else "—"
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("applicant__profile")
-        membership = membership_of(request.user)
-        if _trains(request.user):
-            # A training institution that proposed the plan sees its own trainees only, as
-            # applications_visible_to lets it see their applications.
-            qs = qs.filter(training_institution_id=membership.institution_id)
-        return qs
+        # Only the candidates whose applications the user may see: a training institution that
+        # proposed the plan sees its own trainees, not those of other schools.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("applicant__profile")
+            .filter(pk__in=applications_visible_to(request.user).values("pk"))
+        )
 
     def get_fields(self, request, obj=None):
         if _trains(request.user) and (

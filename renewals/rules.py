@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certificates.models import Certificate, CertificateStatus
-from certificates.selectors import holder_age_limit, runs_to_age_limit
+from certificates.selectors import holder_age_limit, renewal_window, runs_to_age_limit
 from exams.eligibility import add_months, format_date
 from exams.selectors import policy_for
 
@@ -34,8 +34,7 @@ class RenewalCheck:
 
 def window(certificate: Certificate) -> tuple[date, date]:
     """The renewal window: from ``renewal_window_days`` before expiry to the expiry day."""
-    days = policy_for(certificate.authority).renewal_window_days
-    return certificate.valid_until - timedelta(days=days), certificate.valid_until
+    return renewal_window(certificate)
 
 
 def ce_hours(certificate: Certificate) -> Decimal:
@@ -66,10 +65,6 @@ def accidents(certificate: Certificate) -> int:
         kind=ConductRecord.Kind.ACCIDENT,
         occurred_on__gte=certificate.valid_from,
     ).count()
-
-
-def age_limit(certificate: Certificate) -> date:
-    return holder_age_limit(certificate)
 
 
 def renewal_checks(
@@ -151,7 +146,7 @@ def renewal_checks(
             else _("有 %(count)d 条生产安全事故责任记录，不予延续。") % {"count": accident_count},
         )
     )
-    limit = age_limit(certificate)
+    limit = holder_age_limit(certificate)
     if today >= limit:
         message = _("已达到年龄上限（%(limit)s），不能延续。")
     elif runs_to_age_limit(certificate):

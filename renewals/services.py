@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from applicants.idcard import parse_id_number
 from applicants.validators import normalise_person_name, validate_person_name
 from certificates.models import Certificate, CertificateStatus, ValidityPeriod
+from certificates.selectors import holder_age_limit
 from certificates.services.issuance import require_authority_staff
 from certportal.audit import audit_record
 from certportal.errors import DomainError
@@ -28,7 +29,7 @@ from exams.models import Institution
 from exams.selectors import membership_of, policy_for
 
 from .models import ConductRecord, ContinuingEducation, RenewalApplication
-from .rules import add_working_days, age_limit, failing, renewal_checks
+from .rules import add_working_days, failing, renewal_checks
 
 R = RenewalApplication.Status
 logger = logging.getLogger(__name__)
@@ -464,7 +465,7 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
         years = policy_for(certificate.authority).validity_years
         new_until = min(
             add_months(certificate.valid_until, 12 * years),
-            age_limit(certificate) - timedelta(days=1),
+            holder_age_limit(certificate) - timedelta(days=1),
         )
         if new_until < new_from:
             raise DomainError(_("持证人已达到年龄上限，不能延续。"), code="retired")

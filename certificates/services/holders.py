@@ -234,7 +234,7 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
             certificate.holder_birth_date = parsed.birth_date
             certificate.holder_sex = parsed.sex
             # An imported certificate never given its e-certificate gets none from this.
-            has_ecert = not (certificate.is_legacy and certificate.content_version == 0)
+            has_ecert = not certificate.awaits_ecert
             if has_ecert:
                 certificate.content_version = F("content_version") + 1
             certificate.save(

@@ -14,11 +14,10 @@ from certportal.notifications import notify
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 
-from ..models import Certificate, CertificateStatus, effective_status
+from ..models import HELD_STATES, Certificate, CertificateStatus, effective_status
 from .issuance import require_authority_staff
 
 C = CertificateStatus
-ACTIVE = (C.VALID, C.SUSPENDED)
 # Revoked, withdrawn, cancelled: final. Nothing waits on such a certificate any more.
 ENDED = (C.REVOKED, C.WITHDRAWN, C.CANCELLED)
 
@@ -66,7 +65,7 @@ def _change(
         row.status_changed_at = timezone.now()
         # An imported certificate whose e-certificate was never made (content version 0) has
         # no PDF to bring up to date: none is made for it by a status change either.
-        has_ecert = not (row.is_legacy and row.content_version == 0)
+        has_ecert = not row.awaits_ecert
         if has_ecert:
             row.content_version = F("content_version") + 1
         if row.holder_id:
@@ -131,21 +130,21 @@ def certificate_lift_suspension(*, certificate: Certificate, actor, reason: str)
 def certificate_revoke(*, certificate: Certificate, actor, reason: str) -> Certificate:
     """01 | 02 → 03 revoked (吊销), final."""
     return _change(
-        certificate, actor=actor, to=C.REVOKED, allowed=ACTIVE, verb=_("吊销"), reason=reason
+        certificate, actor=actor, to=C.REVOKED, allowed=HELD_STATES, verb=_("吊销"), reason=reason
     )
 
 
 def certificate_withdraw(*, certificate: Certificate, actor, reason: str) -> Certificate:
     """01 | 02 → 04 withdrawn (撤销), final."""
     return _change(
-        certificate, actor=actor, to=C.WITHDRAWN, allowed=ACTIVE, verb=_("撤销"), reason=reason
+        certificate, actor=actor, to=C.WITHDRAWN, allowed=HELD_STATES, verb=_("撤销"), reason=reason
     )
 
 
 def certificate_cancel(*, certificate: Certificate, actor, reason: str) -> Certificate:
     """01 | 02 → 05 cancelled (注销), final."""
     return _change(
-        certificate, actor=actor, to=C.CANCELLED, allowed=ACTIVE, verb=_("注销"), reason=reason
+        certificate, actor=actor, to=C.CANCELLED, allowed=HELD_STATES, verb=_("注销"), reason=reason
     )
 
 
@@ -161,7 +160,7 @@ def certificate_expire(*, certificate: Certificate) -> Certificate:
         certificate,
         actor=None,
         to=C.EXPIRED,
-        allowed=ACTIVE,
+        allowed=HELD_STATES,
         verb=_("标记过期"),
         reason=_("有效期届满未延续"),
         system=True,
@@ -173,7 +172,7 @@ def expire_due(*, today: date | None = None) -> int:
     Returns the count."""
     today = today or timezone.localdate()
     due = Certificate.objects.filter(
-        status__in=ACTIVE, valid_until__lt=today, renewal_pending=False
+        status__in=HELD_STATES, valid_until__lt=today, renewal_pending=False
     )
     count = 0
     for certificate in due.iterator():

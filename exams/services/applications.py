@@ -377,6 +377,25 @@ def application_approve(*, application: ExamApplication, actor) -> ExamApplicati
     return row
 
 
+def application_review_approve(*, application: ExamApplication, actor) -> ExamApplication:
+    """审核通过 by whoever reviews: the reviewer's own step. Institution staff give the first
+    review (also when repeated: nothing changes; or too late: refused for the state); the
+    authority the final one, and is told when the first review is still awaited; a superuser
+    gives whichever is due."""
+    membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    if membership is not None and membership.institution_id is not None:
+        return application_institution_approve(application=application, actor=actor)
+    uses_training = policy_for(application.authority).uses_training_institution
+    if application.status == S.SUBMITTED and uses_training:
+        if not getattr(actor, "is_superuser", False):
+            raise DomainError(
+                _("该报名尚待培训机构初审，初审通过后再由发证机关审核。"),
+                code="awaiting_first_review",
+            )
+        return application_institution_approve(application=application, actor=actor)
+    return application_approve(application=application, actor=actor)
+
+
 def _reviewer_check(application: ExamApplication, actor) -> None:
     """First review belongs to the training institution, later ones to the authority. Once
     the application has left review (returned, rejected, …), either reviewer may ask again:
