@@ -80,15 +80,17 @@ def seed(ctx: DemoContext) -> None:
             app = exam_services.application_institution_approve(application=app, actor=trainer)
             applications.append(exam_services.application_approve(application=app, actor=reviewer))
         exam_services.session_assign(session=session, actor=assessor, applications=applications)
+        # History: held two months ago (created ahead of its date, as sessions are); scored
+        # once held.
+        ExamSession.objects.filter(pk=session.pk).update(
+            theory_at=now - timedelta(days=60), practical_at=now - timedelta(days=59)
+        )
+        session.refresh_from_db()
         for app in applications:
             exam_services.score_record(
                 application=app, actor=assessor, theory=Decimal(88), practical=Decimal(85)
             )
         exam_services.session_publish_scores(session=session, actor=reviewer)
-        # History: held two months ago (created ahead of its date, as sessions are).
-        ExamSession.objects.filter(pk=session.pk).update(
-            theory_at=now - timedelta(days=60), practical_at=now - timedelta(days=59)
-        )
         batch = services.batch_issue_start(
             session=ExamSession.objects.get(pk=session.pk), actor=reviewer
         )

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -35,6 +36,7 @@ from .selectors import (
     membership_of,
     sessions_visible_to,
 )
+from .services.sessions import local_minute
 from .services.tickets import tickets_render_again
 
 A = ExamApplication.Status
@@ -152,6 +154,16 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: decisions are the list's actions, so no 保存 buttons.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("申报人"), ordering="applicant__profile__name")
     def applicant_name(self, obj):
@@ -354,10 +366,19 @@ class CandidateInline(admin.TabularInline):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        # Scores are entered by the assessment institution or the authority; a training
-        # institution that proposed the plan sees its candidates only.
-        if obj is None or obj.status != ExamSession.Status.APPROVED or _trains(request.user):
+        # Scores are entered by the assessment institution or the authority, once the exam has
+        # begun (the practical score once the practical exam has); a training institution that
+        # proposed the plan sees its candidates only.
+        now = timezone.now()
+        if (
+            obj is None
+            or obj.status != ExamSession.Status.APPROVED
+            or _trains(request.user)
+            or obj.theory_at > now
+        ):
             return self.fields
+        if obj.practical_at > now:
+            return (*self.readonly_fields, "practical_score")
         return self.readonly_fields
 
     def get_formset(self, request, obj=None, **kwargs):
@@ -380,13 +401,15 @@ class CandidateInline(admin.TabularInline):
 
 
 def record_score(actor, row):
-    data = row.cleaned_data
+    """A row of the session page's scores; a column shown read-only (the practical score
+    before the practical exam) keeps its stored value rather than reading as empty."""
+    data, stored = row.cleaned_data, row.instance
     return services.score_record(
-        application=row.instance,
+        application=stored,
         actor=actor,
-        theory=data.get("theory_score"),
-        practical=data.get("practical_score"),
-        absent=bool(data.get("absent")),
+        theory=data.get("theory_score", stored.theory_score),
+        practical=data.get("practical_score", stored.practical_score),
+        absent=bool(data.get("absent", stored.absent)),
     )
 
 
@@ -412,7 +435,7 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     search_fields = ("name", "venue")
     list_select_related = ("trade", "assessment_institution", "authority")
     inlines = (CandidateInline,)
-    actions = ("submit", "approve", "assign", "publish")
+    actions = ("submit", "approve", "return_to_draft", "assign", "publish")
     fields = (
         "name",
         "trade",
@@ -422,6 +445,7 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         "venue",
         "capacity",
         "status",
+        "return_reason",
         "authority",
         "training_institution",
         "created_by",
@@ -432,8 +456,21 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     def get_queryset(self, request):
         return sessions_visible_to(request.user)
 
+    def get_fields(self, request, obj=None):
+        """Why the plan came back, on a plan that came back only."""
+        if obj is not None and obj.return_reason:
+            return self.fields
+        return [f for f in self.fields if f != "return_reason"]
+
     def get_readonly_fields(self, request, obj=None):
-        fixed = ("status", "authority", "training_institution", "created_by", "published_at")
+        fixed = (
+            "status",
+            "return_reason",
+            "authority",
+            "training_institution",
+            "created_by",
+            "published_at",
+        )
         if obj is None:
             return fixed
         if obj.status == ExamSession.Status.APPROVED and _authority_staff(request.user):
@@ -526,6 +563,24 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
             lambda s: services.session_approve(session=s, actor=request.user),
         )
 
+    @admin.action(description=gettext_lazy("退回修改（填写原因）"), permissions=["change"])
+    def return_to_draft(self, request, queryset):
+        def return_one(session, reason):
+            # A draft is already where a return leads: said so, not reported as a success
+            # that would suggest the reason typed was recorded.
+            if session.status == ExamSession.Status.DRAFT:
+                raise DomainError(_("考试计划已是“草稿”状态，未变更。"), code="unchanged")
+            return services.session_return(session=session, actor=request.user, reason=reason)
+
+        return with_reason(
+            self,
+            request,
+            queryset,
+            _("退回修改"),
+            return_one,
+            help_text=_("考试计划的制定人会看到这段文字，请写明需要修改的内容"),
+        )
+
     @admin.action(description=gettext_lazy("按审核通过顺序安排考生"), permissions=["change"])
     def assign(self, request, queryset):
         def assign_one(session):
@@ -556,6 +611,24 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
             _("发布成绩"),
             lambda s: services.session_publish_scores(session=s, actor=request.user),
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        session = self.get_object(request, object_id)
+        if session is not None and session.status == ExamSession.Status.APPROVED:
+            now = timezone.now()
+            if session.theory_at > now:
+                opens = _("理论考核开始（%(time)s）后方可录入成绩和缺考。")
+            elif session.practical_at > now:
+                opens = _("实操考核开始（%(time)s）后方可录入实操成绩。")
+            else:
+                opens = None
+            if opens:
+                moment = session.theory_at if session.theory_at > now else session.practical_at
+                extra_context = {
+                    **(extra_context or {}),
+                    "scoring_opens": opens % {"time": local_minute(moment)},
+                }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         return [

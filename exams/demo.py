@@ -175,6 +175,12 @@ def seed(ctx: DemoContext) -> None:
     passed_app = application(main)
     failed_app = application(failed_user)
     services.session_assign(session=past, actor=assessor, applications=[passed_app, failed_app])
+    # History: the session was held a month ago (created ahead of its date, as sessions are),
+    # and scored once held.
+    ExamSession.objects.filter(pk=past.pk).update(
+        theory_at=now - timedelta(days=30), practical_at=now - timedelta(days=29)
+    )
+    past.refresh_from_db()
     services.score_record(
         application=passed_app, actor=assessor, theory=Decimal("86"), practical=Decimal("92")
     )
@@ -182,10 +188,6 @@ def seed(ctx: DemoContext) -> None:
         application=failed_app, actor=assessor, theory=Decimal("52"), practical=None
     )
     services.session_publish_scores(session=past, actor=reviewer)
-    # History: the session was held a month ago (created ahead of its date, as sessions are).
-    ExamSession.objects.filter(pk=past.pk).update(
-        theory_at=now - timedelta(days=30), practical_at=now - timedelta(days=29)
-    )
 
     # An approved session in the future with one scheduled candidate; a submitted and a draft one.
     upcoming = services.session_create(

@@ -179,14 +179,14 @@ def _check_min_age(facts: EligibilityFacts, rules: EligibilityRules, today: date
 
 def _check_retirement(facts: EligibilityFacts, today: date) -> Check:
     limit = retirement_date(facts.birth_date, facts.sex)
-    extra = retirement_extra_months(facts.birth_date)
-    if extra:
-        age = _("%(years)d 周岁 %(months)d 个月") % {
-            "years": MALE_BASE_RETIREMENT_YEARS,
-            "months": extra,
-        }
+    # The gradual raise (up to 36 months) read as an age: 63 周岁, 61 周岁 4 个月.
+    years, months = divmod(
+        MALE_BASE_RETIREMENT_YEARS * 12 + retirement_extra_months(facts.birth_date), 12
+    )
+    if months:
+        age = _("%(years)d 周岁 %(months)d 个月") % {"years": years, "months": months}
     else:
-        age = _("%(years)d 周岁") % {"years": MALE_BASE_RETIREMENT_YEARS}
+        age = _("%(years)d 周岁") % {"years": years}
     if today < limit:
         note = ""
         if _near_age_limit(today, limit):

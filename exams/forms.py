@@ -67,3 +67,9 @@ class MedicalForm(forms.Form):
         if value > timezone.localdate():
             raise forms.ValidationError(_("体检日期不能晚于今天。"))
         return value
+
+
+class WithdrawForm(forms.Form):
+    """撤回 is final: the applicant ticks that they mean it (no script needed)."""
+
+    confirm = forms.BooleanField(label=_("我已了解撤回后本次报名即终止、不能恢复，确认撤回"))

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from applicants.models import EducationLevel, material_path
 from applicants.uploads import MaterialKind
@@ -61,7 +62,7 @@ class Authority(models.Model):
 
     class Meta:
         verbose_name = _("发证机关")
-        verbose_name_plural = _("发证机关")
+        verbose_name_plural = pgettext_lazy("plural", "发证机关")
         ordering = ("region_code",)
         constraints = [
             models.CheckConstraint(
@@ -296,6 +297,8 @@ class ExamSession(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     published_at = models.DateTimeField(_("成绩发布时间"), null=True, blank=True)
+    # Why the plan was sent back to draft (退回修改), kept until it is submitted again.
+    return_reason = models.TextField(_("退回原因"), blank=True)
 
     class Meta:
         verbose_name = _("考试计划")

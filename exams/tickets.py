@@ -80,6 +80,18 @@ NOTICE_WIDTH = TABLE_RIGHT - TABLE_LEFT - QR_SIZE - SECTION_GAP
 class ValueTooLong(ValueError):
     """A value does not fit its cell of the ticket (a venue or a name far past the usual)."""
 
+    def __init__(self, label: str) -> None:
+        self.label = label
+        super().__init__(f"{label} is too long for the admission ticket")
+
+    def explain(self) -> str:
+        """What staff read on the admin page (the message above is for the logs)."""
+        from django.utils.translation import gettext as _
+
+        return _("“%(label)s”内容过长，准考证上排不下。请修改后用“重新生成准考证”再次生成。") % {
+            "label": self.label
+        }
+
 
 @dataclass(frozen=True)
 class TicketData:
@@ -180,7 +192,7 @@ def _draw_table(canvas: Canvas, data: TicketData, fonts: FontSet) -> float:
         if not _draw_cell(
             canvas, label_right, bottom, value_right - label_right, height, value, fonts
         ):
-            raise ValueTooLong(f"{label} is too long for the admission ticket")
+            raise ValueTooLong(label)
         grid.moveTo(TABLE_LEFT, bottom)
         grid.lineTo(value_right, bottom)
         top = bottom

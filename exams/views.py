@@ -12,7 +12,7 @@ from certportal.errors import DomainError
 
 from . import services
 from .eligibility import failures
-from .forms import ApplicationForm, MedicalForm
+from .forms import ApplicationForm, MedicalForm, WithdrawForm
 from .models import ExamApplication, SubmittedMaterial
 from .selectors import (
     applications_visible_to,
@@ -89,6 +89,8 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("报名已提交，请等待审核。"))
                 return redirect("exams:application_detail", pk=pk)
             elif action == "withdraw":
+                if not WithdrawForm(request.POST).is_valid():
+                    raise DomainError(_("请先勾选确认，再撤回报名。"), code="unconfirmed")
                 services.application_withdraw(application=application, actor=request.user)
                 messages.success(request, _("报名已撤回。"))
                 return redirect("exams:application_detail", pk=pk)
@@ -133,6 +135,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": application.status in EDITABLE,
             "withdrawable": application.status
             in ("draft", "submitted", "institution_approved", "approved", "returned"),
+            "withdraw_form": WithdrawForm(),
         },
         status=status,
     )

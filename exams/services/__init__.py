@@ -22,6 +22,7 @@ from .sessions import (
     session_create,
     session_publish_scores,
     session_reschedule,
+    session_return,
     session_submit,
     session_update,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "session_create",
     "session_publish_scores",
     "session_reschedule",
+    "session_return",
     "session_submit",
     "session_update",
 ]

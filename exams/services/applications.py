@@ -15,7 +15,8 @@ from applicants.models import Material, Profile, material_path
 from applicants.uploads import MaterialKind, validate_material
 from certportal.audit import audit_record
 from certportal.errors import DomainError
-from certportal.notifications import notify
+from certportal.notifications import clause, notify
+from certportal.pii import plain_reason
 from certportal.storage import copy_stored_file, delete_stored_files
 from certportal.transitions import transition
 
@@ -38,8 +39,11 @@ class NotEligible(DomainError):
         )
 
 
-def _require_staff_of(actor, *, institution: Institution | None = None, authority=None) -> None:
-    """Refuse unless ``actor`` is a superuser or staff of that institution / authority scope."""
+def _require_staff_of(
+    actor, *, institution: Institution | None = None, authority=None, refusal: str | None = None
+) -> None:
+    """Refuse unless ``actor`` is a superuser or staff of that institution / authority scope;
+    ``refusal`` says what was refused (an application, unless told otherwise)."""
     if getattr(actor, "is_superuser", False):
         return
     membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
@@ -54,7 +58,7 @@ def _require_staff_of(actor, *, institution: Institution | None = None, authorit
             and membership.authority_id in (authority.pk, authority.parent_id)
         ):
             return
-    raise DomainError(_("您无权处理这份报名。"), code="forbidden")
+    raise DomainError(refusal or _("您无权处理这份报名。"), code="forbidden")
 
 
 def _validate_choice(
@@ -413,10 +417,7 @@ def _reviewer_check(application: ExamApplication, actor) -> None:
 
 
 def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("请填写原因，申报人会看到它。"), code="reason_required")
-    return reason
+    return plain_reason(reason, missing=_("请填写原因，申报人会看到它。"))
 
 
 def _decide_against(
@@ -437,7 +438,7 @@ def _decide_against(
         notify(
             user=row.applicant,
             title=title,
-            body=body % {"trade": row.trade.name, "reason": reason},
+            body=body % {"trade": row.trade.name, "reason": clause(reason)},
             url=f"/me/applications/{row.pk}/",
         )
 

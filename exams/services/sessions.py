@@ -25,7 +25,7 @@ from certportal.imports import (
     read_table,
 )
 from certportal.notifications import notify
-from certportal.pii import blind_index
+from certportal.pii import blind_index, plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.storage import delete_stored_files
 from certportal.transitions import transition
@@ -55,7 +55,12 @@ def session_create(
     authority = assessment_institution.authority
     proposer = _proposing_training_institution(actor, authority)
     if proposer is None:
-        _require_staff_of(actor, institution=assessment_institution, authority=authority)
+        _require_staff_of(
+            actor,
+            institution=assessment_institution,
+            authority=authority,
+            refusal=_("您无权为该考核机构制定考试计划。"),
+        )
     errors: dict[str, list[str]] = {}
     if assessment_institution.kind != Institution.Kind.ASSESSMENT:
         errors["assessment_institution"] = [_("请选择考核机构。")]
@@ -88,6 +93,11 @@ def session_create(
     return session
 
 
+def local_minute(moment: datetime) -> str:
+    """A moment as staff and candidates read it: local time, to the minute."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def _proposing_training_institution(actor, authority) -> Institution | None:
     """The actor's training institution, when it belongs to ``authority`` (staff of a training
     institution propose exam plans to their own authority only)."""
@@ -110,14 +120,18 @@ def _require_planner(actor, session: ExamSession) -> None:
         if membership and membership.institution_id == session.training_institution_id:
             return
     _require_staff_of(
-        actor, institution=session.assessment_institution, authority=session.authority
+        actor,
+        institution=session.assessment_institution,
+        authority=session.authority,
+        refusal=_("您无权修改这份考试计划。"),
     )
 
 
-def _require_ahead(session: ExamSession) -> None:
+def _require_ahead(session: ExamSession, refusal: str | None = None) -> None:
     if session.theory_at <= timezone.now():
         raise DomainError(
-            _("理论考核时间已过；请修改考试计划的时间后再报审。"), code="exam_time_passed"
+            refusal or _("理论考核时间已过；请修改考试计划的时间后再报审。"),
+            code="exam_time_passed",
         )
 
 
@@ -125,7 +139,11 @@ def session_submit(*, session: ExamSession, actor) -> ExamSession:
     """draft → submitted (报审), by the institution or the authority; not once its theory
     exam time has passed."""
     _require_planner(actor, session)
-    _require_ahead(session)
+
+    def apply(row: ExamSession):
+        _require_ahead(row)  # judged on the locked row: its times as they are now
+        row.return_reason = ""
+
     row, _changed = transition(
         session,
         allowed_from=(SS.DRAFT,),
@@ -133,15 +151,56 @@ def session_submit(*, session: ExamSession, actor) -> ExamSession:
         actor=actor,
         action="exams.session.submitted",
         verb=_("报审"),
+        apply=apply,
+    )
+    return row
+
+
+def session_return(*, session: ExamSession, actor, reason: str) -> ExamSession:
+    """submitted → draft (退回修改): the authority sends a plan back with why (a wrong venue,
+    a theory exam time that passed before it was approved), or its planner withdraws it to
+    change it. The reason stays on the plan until it is submitted again; the plan's creator
+    is told when someone else returned it."""
+    reason = plain_reason(reason, missing=_("请填写退回原因。"))
+    _require_planner(actor, session)
+
+    def apply(row: ExamSession):
+        row.return_reason = reason
+        if row.created_by_id and row.created_by_id != actor.pk:
+            notify(
+                user=row.created_by,
+                title=_("考试计划被退回修改：%(name)s") % {"name": row.name},
+                body=reason,
+                url=f"/admin/exams/examsession/{row.pk}/change/",
+            )
+
+    row, _changed = transition(
+        session,
+        allowed_from=(SS.SUBMITTED,),
+        to=SS.DRAFT,
+        actor=actor,
+        action="exams.session.returned",
+        verb=_("退回修改"),
+        reason=reason,
+        apply=apply,
     )
     return row
 
 
 def session_approve(*, session: ExamSession, actor) -> ExamSession:
     """submitted → approved, by the authority; not once its theory exam time has passed (the
-    plan goes back to draft through the institution: it is refused here with why)."""
-    _require_staff_of(actor, authority=session.authority)
-    _require_ahead(session)
+    plan goes back to draft through session_return: it is refused here with why)."""
+    _require_staff_of(
+        actor,
+        authority=session.authority,
+        refusal=_("您无权批准考试计划：只有发证机关工作人员可以批准。"),
+    )
+
+    def apply(row: ExamSession):
+        _require_ahead(
+            row, _("理论考核时间已过，不能批准；请将考试计划退回修改，改定时间后重新报审。")
+        )
+
     row, _changed = transition(
         session,
         allowed_from=(SS.SUBMITTED,),
@@ -149,6 +208,7 @@ def session_approve(*, session: ExamSession, actor) -> ExamSession:
         actor=actor,
         action="exams.session.approved",
         verb=_("批准"),
+        apply=apply,
     )
     return row
 
@@ -175,7 +235,10 @@ def session_assign(
     from ..tasks import render_admission_ticket
 
     _require_staff_of(
-        actor, institution=session.assessment_institution, authority=session.authority
+        actor,
+        institution=session.assessment_institution,
+        authority=session.authority,
+        refusal=_("您无权为这份考试计划安排考生。"),
     )
     assigned: list[ExamApplication] = []
     skipped: list[tuple[ExamApplication, str]] = []
@@ -240,7 +303,7 @@ def session_assign(
                 body=_("“%(trade)s”考核：理论 %(theory)s，地点 %(venue)s。")
                 % {
                     "trade": locked.trade.name,
-                    "theory": timezone.localtime(locked.theory_at).strftime("%Y-%m-%d %H:%M"),
+                    "theory": local_minute(locked.theory_at),
                     "venue": locked.venue,
                 },
                 url=f"/me/applications/{application.pk}/",
@@ -278,8 +341,13 @@ def _score_errors(
 
 
 def _require_scoring_open(session: ExamSession, actor) -> None:
+    """Scores are entered by the session's staff, while it is approved and once its theory
+    exam has begun: a score (or an absence) before the exam would be invented."""
     _require_staff_of(
-        actor, institution=session.assessment_institution, authority=session.authority
+        actor,
+        institution=session.assessment_institution,
+        authority=session.authority,
+        refusal=_("您无权录入这份考试计划的成绩：由考核机构或发证机关工作人员录入。"),
     )
     if session.status != SS.APPROVED:
         raise DomainError(
@@ -287,6 +355,21 @@ def _require_scoring_open(session: ExamSession, actor) -> None:
             % {"status": session.get_status_display()},
             code="wrong_state",
         )
+    if session.theory_at > timezone.now():
+        raise DomainError(
+            _("理论考核（%(time)s）尚未开始，不能录入成绩或缺考。")
+            % {"time": local_minute(session.theory_at)},
+            code="not_held",
+        )
+
+
+def _practical_not_held(session: ExamSession) -> str | None:
+    """The refusal for a practical score entered before the practical exam, or None."""
+    if session.practical_at <= timezone.now():
+        return None
+    return _("实操考核（%(time)s）尚未开始，不能录入实操成绩。") % {
+        "time": local_minute(session.practical_at)
+    }
 
 
 def score_record(
@@ -299,18 +382,30 @@ def score_record(
 ) -> ExamApplication:
     """Enter or correct one candidate's scores before the session's scores are published."""
     with transaction.atomic():
+        # The session locked first (as a reschedule locks it before its candidates): its times
+        # and status are judged as they stand, not as a reschedule is changing them.
+        session_id = (
+            ExamApplication.objects.filter(pk=application.pk)
+            .values_list("session_id", flat=True)
+            .first()
+        )
+        session = ExamSession.objects.select_for_update().filter(pk=session_id).first()
         row = (
             ExamApplication.objects.select_for_update(of=("self",))
-            .select_related("session", "authority")
+            .select_related("authority")
             .get(pk=application.pk)
         )
-        if row.status != A.SCHEDULED or row.session is None:
+        if row.status != A.SCHEDULED or session is None or row.session_id != session.pk:
             raise DomainError(_("只有已安排考试的考生可以录入成绩。"), code="wrong_state")
-        _require_scoring_open(row.session, actor)
+        row.session = session
+        _require_scoring_open(session, actor)
         for value in (theory, practical):
             if value is not None and not (0 <= value <= 100):
                 raise ValidationError(_("成绩须在 0 到 100 之间。"))
         problems = _score_errors(row, theory, practical, absent)
+        early = _practical_not_held(row.session)
+        if practical is not None and practical != row.practical_score and early is not None:
+            problems.append(("实操成绩", early))
         if problems:
             raise ValidationError([message for _column, message in problems])
         if (row.theory_score, row.practical_score, row.absent) == (theory, practical, absent):
@@ -346,6 +441,7 @@ def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> 
     every error (row, column, message). Returns the number of candidates updated.
     """
     _require_scoring_open(session, actor)
+    practical_early = _practical_not_held(session)
     scheduled = {
         a.ticket_number: a
         for a in session.applications.select_related("authority").filter(status=A.SCHEDULED)
@@ -378,6 +474,8 @@ def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> 
             theory, practical = row.get("theory"), row.get("practical")
             for column, message in _score_errors(application, theory, practical, absent):
                 errors.append(RowError(row["_row"], column, message))
+            if practical is not None and practical_early is not None:
+                errors.append(RowError(row["_row"], "实操成绩", practical_early))
             plan.append((application, theory, practical, absent))
         return errors
 
@@ -404,7 +502,11 @@ def session_publish_scores(*, session: ExamSession, actor) -> ExamSession:
     """approved → scores_published, by the authority: each scheduled candidate becomes passed
     or failed and is told in the portal and by e-mail. Refused while any candidate has no
     result (absent, theory below the pass mark, or both scores)."""
-    _require_staff_of(actor, authority=session.authority)
+    _require_staff_of(
+        actor,
+        authority=session.authority,
+        refusal=_("您无权发布成绩：只有发证机关工作人员可以发布。"),
+    )
     policy = policy_for(session.authority)
 
     def publish(row: ExamSession):
@@ -506,7 +608,11 @@ def session_reschedule(
     The audit event holds the old and the new values."""
     from ..tasks import render_admission_ticket
 
-    _require_staff_of(actor, authority=session.authority)
+    _require_staff_of(
+        actor,
+        authority=session.authority,
+        refusal=_("您无权调整考试计划：只有发证机关工作人员可以调整已批准的计划。"),
+    )
     venue = (venue or "").strip()
     with transaction.atomic():
         row = ExamSession.objects.select_for_update().select_related("trade").get(pk=session.pk)
@@ -522,9 +628,20 @@ def session_reschedule(
         changed = [name for name, value in new.items() if getattr(row, name) != value]
         errors: dict[str, list[str]] = {}
         now = timezone.now()
-        if "theory_at" in changed and theory_at <= now:
+        # An exam that has begun is history (its scores may be in): its time stays.
+        if "theory_at" in changed and row.theory_at <= now:
+            errors["theory_at"] = [
+                _("理论考核已于 %(time)s 开始，时间不能再调整。")
+                % {"time": local_minute(row.theory_at)}
+            ]
+        elif "theory_at" in changed and theory_at <= now:
             errors["theory_at"] = [_("理论考核时间须晚于现在。")]
-        if "practical_at" in changed and practical_at <= now:
+        if "practical_at" in changed and row.practical_at <= now:
+            errors["practical_at"] = [
+                _("实操考核已于 %(time)s 开始，时间不能再调整。")
+                % {"time": local_minute(row.practical_at)}
+            ]
+        elif "practical_at" in changed and practical_at <= now:
             errors["practical_at"] = [_("实操考核时间须晚于现在。")]
         if practical_at < theory_at:
             errors.setdefault("practical_at", []).append(_("实操考核时间不能早于理论考核时间。"))
@@ -564,8 +681,8 @@ def session_reschedule(
                 body=_("“%(trade)s”考核：理论 %(theory)s，实操 %(practical)s，地点 %(venue)s。")
                 % {
                     "trade": row.trade.name,
-                    "theory": timezone.localtime(theory_at).strftime("%Y-%m-%d %H:%M"),
-                    "practical": timezone.localtime(practical_at).strftime("%Y-%m-%d %H:%M"),
+                    "theory": local_minute(theory_at),
+                    "practical": local_minute(practical_at),
                     "venue": venue,
                 },
                 url=f"/me/applications/{application.pk}/",

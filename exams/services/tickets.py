@@ -38,7 +38,9 @@ def ticket_data(application: ExamApplication) -> TicketData:
     session = application.session
     return TicketData(
         ticket_number=application.ticket_number,
-        name=profile.name,
+        # The name the application was reviewed under, as the certificate prints it: the
+        # profile may be edited while another application of the person is returned.
+        name=application.submitted_name or profile.name,
         masked_id_number=mask_id_number(profile.id_number),
         sex="男" if profile.sex == "M" else "女",  # the ticket is an official Chinese form
         trade_name=application.trade.name,
@@ -118,7 +120,7 @@ def ticket_render(*, application_pk: int, force: bool = False) -> ExamApplicatio
             )
             ExamApplication.objects.filter(
                 pk=application.pk, ticket_number=application.ticket_number, ticket_pdf=""
-            ).update(ticket_error=str(exc))
+            ).update(ticket_error=exc.explain())
             return None
         name = default_storage.save(f"tickets/{uuid.uuid4().hex}.pdf", ContentFile(pdf))
         try:

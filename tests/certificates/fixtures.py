@@ -5,6 +5,7 @@ import pytest
 from certificates.services import certificate_issue
 from exams import services as exam_services
 from exams.models import Authority
+from tests.exams.fixtures import hold
 
 DEMO_CREDIT_CODE = "91350100M000100Y43"  # GB 32100's own example, for tests only
 
@@ -16,6 +17,7 @@ def issuer_credit_code(db):
 
 @pytest.fixture
 def passed(issuer_credit_code, scheduled, assessor, authority_staff):
+    hold(scheduled.session)
     exam_services.score_record(
         application=scheduled, actor=assessor, theory=Decimal(90), practical=Decimal(88)
     )

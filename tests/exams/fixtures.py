@@ -133,6 +133,18 @@ def scheduled(approved, session, assessor, django_capture_on_commit_callbacks):
     return approved
 
 
+def hold(session, *, theory_days_ago=2, practical_days_ago=1):
+    """The session's exams took place: its times moved into the past, as time passing would
+    (ORM setup; a session cannot be created in the past). Returns the session, refreshed."""
+    now = timezone.now()
+    ExamSession.objects.filter(pk=session.pk).update(
+        theory_at=now - timedelta(days=theory_days_ago),
+        practical_at=now - timedelta(days=practical_days_ago),
+    )
+    session.refresh_from_db()
+    return session
+
+
 def bulk_scheduled(session, count):
     """``count`` scheduled candidates in ``session`` (ORM setup, not the behaviour tested)."""
     from applicants.models import User

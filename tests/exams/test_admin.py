@@ -123,11 +123,12 @@ def change_form_data(html: str) -> dict[str, str]:
 def test_inline_scores_a_refused_row_keeps_the_whole_form_unsaved(client, assessor, scheduled):
     """Scores typed in the session page: a refused row (absent with a score) shows its reason
     and no row is saved; corrected, all rows are saved (and the page is no server error)."""
-    from tests.exams.fixtures import bulk_scheduled
+    from tests.exams.fixtures import bulk_scheduled, hold
 
     passed = scheduled
     session = scheduled.session
     other = bulk_scheduled(session, 1)[0][0]
+    hold(session)
     assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
     url = f"/admin/exams/examsession/{session.pk}/change/"
     data = change_form_data(client.get(url).content.decode())
@@ -148,3 +149,29 @@ def test_inline_scores_a_refused_row_keeps_the_whole_form_unsaved(client, assess
     passed.refresh_from_db()
     other.refresh_from_db()
     assert (passed.theory_score, other.theory_score) == (60, 70)
+
+
+@pytest.mark.django_db
+def test_scores_open_in_the_session_page_once_each_exam_has_begun(client, assessor, scheduled):
+    """Before the theory exam the score columns are read-only and the page says when they
+    open; between the exams only the theory score and absence may be typed."""
+    from tests.exams.fixtures import hold
+
+    session = scheduled.session
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    url = f"/admin/exams/examsession/{session.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "理论考核开始（" in page and "后方可录入成绩和缺考" in page
+    assert not any(k.endswith("-theory_score") for k in change_form_data(page))
+
+    hold(session, theory_days_ago=1, practical_days_ago=-1)
+    page = client.get(url).content.decode()
+    data = change_form_data(page)
+    assert "后方可录入实操成绩" in page
+    assert any(k.endswith("-theory_score") for k in data)
+    assert not any(k.endswith("-practical_score") for k in data)
+
+    hold(session)
+    page = client.get(url).content.decode()
+    assert 'id="scoring-opens"' not in page
+    assert any(k.endswith("-practical_score") for k in change_form_data(page))

@@ -18,7 +18,7 @@ from certportal.models import AuditEvent, Notice
 from exams import services
 from exams.models import Authority, ExamApplication, Institution, Policy, Trade
 from exams.services import NotEligible
-from tests.exams.fixtures import make_candidate, medical
+from tests.exams.fixtures import hold, make_candidate, medical
 from tests.factories import staff_factory
 
 pytestmark = pytest.mark.django_db
@@ -221,6 +221,7 @@ def test_a_certificate_the_authority_refused_no_longer_blocks_a_new_exam(
 def test_a_failed_exam_does_not_block_a_new_one_of_the_trade(
     scheduled, assessor, authority_staff, crane, centre, school
 ):
+    hold(scheduled.session)
     services.score_record(application=scheduled, actor=assessor, theory=Decimal(40), practical=None)
     services.session_publish_scores(session=scheduled.session, actor=authority_staff)
     user = scheduled.applicant
@@ -308,14 +309,14 @@ def test_return_needs_a_reason_and_tells_the_applicant(submitted, trainer):
     with pytest.raises(DomainError, match="原因"):
         services.application_return(application=submitted, actor=trainer, reason="  ")
     returned = services.application_return(
-        application=submitted, actor=trainer, reason="照片背景不是白色"
+        application=submitted, actor=trainer, reason="照片背景不是白色。"
     )
-    assert returned.status == S.RETURNED and returned.status_reason == "照片背景不是白色"
+    assert returned.status == S.RETURNED and returned.status_reason == "照片背景不是白色。"
     assert not Profile.objects.get(user=submitted.applicant).materials_locked
-    assert Notice.objects.filter(
-        user=submitted.applicant, body__contains="照片背景不是白色"
-    ).exists()
-    assert events(submitted, "exams.application.returned").get().reason == "照片背景不是白色"
+    # The reason's own full stop is not doubled by the sentence around it.
+    notice = Notice.objects.get(user=submitted.applicant, body__contains="照片背景不是白色")
+    assert "照片背景不是白色。请修改后重新提交。" in notice.body and "。。" not in notice.body
+    assert events(submitted, "exams.application.returned").get().reason == "照片背景不是白色。"
 
 
 def test_returned_application_is_corrected_and_resubmitted(submitted, trainer):

@@ -23,6 +23,12 @@ def test_a_complete_profile_with_nothing_else_invites_to_apply(client, candidate
     assert "<h2>我的报名</h2>" not in page and "<h2>我的证书</h2>" not in page
 
 
+def test_an_application_under_review_is_not_met_with_an_invitation_to_apply(client, submitted):
+    page = dashboard(client, submitted.applicant)
+    assert "可以报名考试" not in page
+    assert "暂无需要您办理的事项，办理进展见下方。" in page and "· 已提交" in page
+
+
 def test_a_returned_application_comes_first_and_the_list_shows_it(client, submitted, trainer):
     services.application_return(application=submitted, actor=trainer, reason="照片不清晰")
     page = dashboard(client, submitted.applicant)

@@ -218,6 +218,14 @@ def test_retirement_refuses_a_man_on_his_retirement_date():
     )
 
 
+def test_retirement_message_for_a_man_of_the_full_raise_names_63_years():
+    facts = replace(ELIGIBLE, birth_date=date(1980, 6, 1))
+
+    check = by_code(check_eligibility(facts, today=TODAY))["retirement"]
+
+    assert check.passed and check.message == "未达到法定退休年龄（63 周岁）。"
+
+
 def test_retirement_message_for_a_man_born_before_1965_names_60_years():
     facts = replace(ELIGIBLE, birth_date=date(1960, 3, 1))
 

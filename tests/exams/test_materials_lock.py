@@ -17,7 +17,7 @@ from certportal.errors import DomainError
 from exams import services
 from exams.models import ExamApplication, SubmittedMaterial, Trade
 from tests.applicants.corpus import good_photo
-from tests.exams.fixtures import make_candidate, medical
+from tests.exams.fixtures import hold, make_candidate, medical
 
 S = ExamApplication.Status
 
@@ -140,6 +140,7 @@ def test_published_scores_keep_the_lock_while_another_application_is_under_revie
     scheduled, assessor, authority_staff, centre, school
 ):
     submit_another(scheduled.applicant, centre, school)
+    hold(scheduled.session)
     services.score_record(
         application=scheduled, actor=assessor, theory=Decimal(90), practical=Decimal(88)
     )

@@ -22,7 +22,7 @@ from exams import services
 from exams.models import Authority, ExamApplication, ExamSession, Institution
 from exams.selectors import tickets_missing_ids
 from exams.tasks import enqueue_missing_tickets, render_admission_ticket
-from tests.exams.fixtures import bulk_scheduled, make_candidate, make_session, medical
+from tests.exams.fixtures import bulk_scheduled, hold, make_candidate, make_session, medical
 from tests.factories import staff_factory
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,7 @@ def test_a_training_institution_proposes_a_plan_that_the_authority_approves(
     approved.refresh_from_db()
     theirs.refresh_from_db()
 
+    hold(session)  # the exams took place
     client.force_login(assessor)
     page = client.get(f"/admin/exams/examsession/{session.pk}/change/").content.decode()
     assert 'name="applications-0-theory_score"' in page  # the centre enters scores
@@ -140,9 +141,56 @@ def test_a_plan_whose_exam_time_passed_is_neither_submitted_nor_approved(
         services.session_submit(session=draft, actor=assessor)
     ExamSession.objects.filter(pk=draft.pk).update(status=SS.SUBMITTED)
     draft.refresh_from_db()
-    with pytest.raises(DomainError, match="理论考核时间已过"):
+    with pytest.raises(DomainError, match="理论考核时间已过，不能批准；请将考试计划退回修改"):
         services.session_approve(session=draft, actor=authority_staff)
     assert ExamSession.objects.get(pk=draft.pk).status == SS.SUBMITTED
+
+    # The way out: the authority returns it with why; the institution changes the time and
+    # submits again, and the authority approves.
+    with pytest.raises(DomainError, match="请填写退回原因"):
+        services.session_return(session=draft, actor=authority_staff, reason="  ")
+    returned = services.session_return(
+        session=draft, actor=authority_staff, reason="理论考核时间已过，请调整后重新报审。"
+    )
+    assert returned.status == SS.DRAFT and returned.return_reason.startswith("理论考核时间已过")
+    event = AuditEvent.objects.get(action="exams.session.returned")
+    assert (event.actor_id, event.from_state, event.to_state) == (
+        authority_staff.pk,
+        SS.SUBMITTED,
+        SS.DRAFT,
+    )
+    assert Notice.objects.filter(user=assessor, title__contains="考试计划被退回修改").exists()
+    later = timezone.now() + timedelta(days=7)
+    services.session_update(
+        session=returned, actor=assessor, theory_at=later, practical_at=later + timedelta(days=1)
+    )
+    services.session_submit(session=returned, actor=assessor)
+    approved = services.session_approve(session=returned, actor=authority_staff)
+    assert approved.status == SS.APPROVED and approved.return_reason == ""
+
+
+def test_only_a_submitted_plan_is_returned_and_only_by_its_people(
+    assessor, authority_staff, other_authority_staff, other_institution_staff, crane, centre
+):
+    session = make_session(assessor, crane, centre)
+    # A draft is already where a return leads: nothing changes, nothing is recorded.
+    services.session_return(session=session, actor=authority_staff, reason="x")
+    assert ExamSession.objects.get(pk=session.pk).return_reason == ""
+    assert not AuditEvent.objects.filter(action="exams.session.returned").exists()
+    services.session_submit(session=session, actor=assessor)
+    for stranger in (other_authority_staff, other_institution_staff):
+        with pytest.raises(DomainError, match="无权"):
+            services.session_return(session=session, actor=stranger, reason="x")
+    assert ExamSession.objects.get(pk=session.pk).status == SS.SUBMITTED
+    # The planner may withdraw its own plan to change it; no notice to itself.
+    services.session_return(session=session, actor=assessor, reason="考点有变，撤回修改")
+    assert ExamSession.objects.get(pk=session.pk).status == SS.DRAFT
+    assert not Notice.objects.filter(title__contains="考试计划被退回修改").exists()
+    services.session_submit(session=session, actor=assessor)
+    services.session_approve(session=session, actor=authority_staff)
+    with pytest.raises(DomainError, match="仅“已报审”状态可以"):
+        services.session_return(session=session, actor=authority_staff, reason="x")
+    assert ExamSession.objects.get(pk=session.pk).status == SS.APPROVED
 
 
 def test_a_training_institution_cannot_propose_to_another_authority(trainer, crane):
@@ -409,7 +457,36 @@ def test_the_practical_exam_moves_after_the_theory_exam_is_held(
             practical_at=later,
             venue=session.venue,
         )
-    assert "theory_at" in exc.value.message_dict
+    assert "理论考核已于" in exc.value.message_dict["theory_at"][0]
+
+
+def test_an_exam_that_has_begun_keeps_its_time_and_its_scores(
+    scheduled, assessor, authority_staff, time_machine
+):
+    """Scores are entered once an exam has begun; that exam's time then stays, so a session
+    is never moved into the future with scores already in it."""
+    session = scheduled.session
+    time_machine.move_to(session.practical_at + timedelta(hours=2))
+    services.score_record(
+        application=scheduled, actor=assessor, theory=Decimal(80), practical=Decimal(70)
+    )
+    for field, moved in (
+        ("theory_at", {"theory_at": session.theory_at + timedelta(days=30)}),
+        ("practical_at", {"practical_at": session.practical_at + timedelta(days=30)}),
+    ):
+        times = {"theory_at": session.theory_at, "practical_at": session.practical_at, **moved}
+        if field == "theory_at":
+            times["practical_at"] = times["theory_at"] + timedelta(days=1)
+        with pytest.raises(ValidationError) as exc:
+            services.session_reschedule(
+                session=session, actor=authority_staff, venue=session.venue, **times
+            )
+        assert "开始，时间不能再调整" in exc.value.message_dict[field][0]
+    session.refresh_from_db()
+    scheduled.refresh_from_db()
+    assert session.practical_at < timezone.now()
+    assert (scheduled.theory_score, scheduled.practical_score) == (80, 70)
+    assert not AuditEvent.objects.filter(action="exams.session.rescheduled").exists()
 
 
 def test_admission_ticket_pdf_has_number_and_name(scheduled):
@@ -425,6 +502,7 @@ def test_admission_ticket_pdf_has_number_and_name(scheduled):
 
 
 def test_score_record_rules(scheduled, assessor):
+    hold(scheduled.session)
     with pytest.raises(ValidationError, match="不参加实操"):
         services.score_record(
             application=scheduled, actor=assessor, theory=Decimal("59"), practical=Decimal("80")
@@ -442,8 +520,72 @@ def test_score_record_rules(scheduled, assessor):
     assert AuditEvent.objects.filter(action="exams.application.scored").count() == 1
 
 
+def test_no_score_or_absence_before_the_theory_exam(scheduled, assessor):
+    """A score before the exam would be invented: refused, by hand and by file, until the
+    session's theory exam has begun; nothing is stored or audited."""
+    session = scheduled.session
+    for theory, absent in ((Decimal("80"), False), (None, True)):
+        with pytest.raises(DomainError, match=r"理论考核（.*）尚未开始") as exc:
+            services.score_record(
+                application=scheduled, actor=assessor, theory=theory, practical=None, absent=absent
+            )
+        assert exc.value.code == "not_held"
+    number = scheduled.applicant.profile.id_number
+    with pytest.raises(DomainError, match="尚未开始"):
+        services.score_import(
+            session=session,
+            actor=assessor,
+            data=csv_bytes([[scheduled.ticket_number, number, 80, "", ""]]),
+            filename="s.csv",
+        )
+    scheduled.refresh_from_db()
+    assert (scheduled.theory_score, scheduled.absent) == (None, False)
+    assert not AuditEvent.objects.filter(action__startswith="exams.application.scored").exists()
+    assert not AuditEvent.objects.filter(action="exams.session.scores_imported").exists()
+
+    hold(session)
+    services.score_record(
+        application=scheduled, actor=assessor, theory=Decimal("80"), practical=None
+    )
+    scheduled.refresh_from_db()
+    assert scheduled.theory_score == Decimal("80")
+
+
+def test_practical_scores_wait_for_the_practical_exam(session, assessor):
+    """Between the two exams the theory scores (and absences) may be entered; a practical
+    score is refused, naming its column in a file, and the file changes nothing."""
+    (a, number), (b, _b_number) = bulk_scheduled(session, 2)
+    hold(session, theory_days_ago=1, practical_days_ago=-1)
+    with pytest.raises(ValidationError, match=r"实操考核（.*）尚未开始"):
+        services.score_record(
+            application=a, actor=assessor, theory=Decimal("80"), practical=Decimal("70")
+        )
+    with pytest.raises(ImportRefused) as exc:
+        services.score_import(
+            session=session,
+            actor=assessor,
+            data=csv_bytes([[a.ticket_number, number, 80, 70, ""]]),
+            filename="s.csv",
+        )
+    assert [(e.row, e.column) for e in exc.value.errors] == [(2, "实操成绩")]
+    assert "尚未开始" in exc.value.errors[0].message
+    assert not ExamApplication.objects.filter(theory_score__isnull=False).exists()
+
+    services.score_record(application=a, actor=assessor, theory=Decimal("80"), practical=None)
+    services.score_record(application=b, actor=assessor, theory=None, practical=None, absent=True)
+    a.refresh_from_db()
+    assert (a.theory_score, a.practical_score) == (Decimal("80"), None)
+
+    hold(session)
+    services.score_record(
+        application=a, actor=assessor, theory=Decimal("80"), practical=Decimal("70")
+    )
+    a.refresh_from_db()
+    assert a.practical_score == Decimal("70")
+
+
 def test_staff_of_another_institution_cannot_score(scheduled, other_institution_staff):
-    with pytest.raises(DomainError, match="无权"):
+    with pytest.raises(DomainError, match="无权录入这份考试计划的成绩"):
         services.score_record(
             application=scheduled,
             actor=other_institution_staff,
@@ -473,6 +615,7 @@ def xlsx_bytes(rows):
 
 def test_score_import_from_csv_and_xlsx(session, assessor):
     candidates = bulk_scheduled(session, 4)
+    hold(session)
     rows = [[a.ticket_number, number, 85, 90, "否"] for a, number in candidates[:2]]
     assert (
         services.score_import(
@@ -496,6 +639,7 @@ def test_score_import_from_csv_and_xlsx(session, assessor):
 
 def test_score_import_with_one_bad_row_among_200_changes_nothing(session, assessor):
     candidates = bulk_scheduled(session, 200)
+    hold(session)
     rows = [[a.ticket_number, number, 80, 85, ""] for a, number in candidates]
     rows[136][3] = 101
     with pytest.raises(ImportRefused) as exc:
@@ -511,6 +655,7 @@ def test_score_import_with_one_bad_row_among_200_changes_nothing(session, assess
 
 def test_score_import_reports_wrong_ticket_id_mismatch_and_rule_breaks(session, assessor):
     (a, number), (b, other_number) = bulk_scheduled(session, 2)
+    hold(session)
     rows = [
         ["NOPE", number, 80, 80, ""],
         [a.ticket_number, other_number, 80, 80, ""],
@@ -532,6 +677,7 @@ def test_score_import_reports_wrong_ticket_id_mismatch_and_rule_breaks(session, 
 
 def test_score_import_names_the_column_of_an_absent_candidate_with_scores(session, assessor):
     [(a, number)] = bulk_scheduled(session, 1)
+    hold(session)
     with pytest.raises(ImportRefused) as exc:
         services.score_import(
             session=session,
@@ -546,6 +692,7 @@ def test_score_import_names_the_column_of_an_absent_candidate_with_scores(sessio
 
 def test_publish_sets_passed_failed_and_tells_applicants(session, assessor, authority_staff):
     candidates = bulk_scheduled(session, 4)
+    hold(session)
     for (app, _n), scores in zip(candidates, [(90, 80), (90, 60), (50, None), None], strict=True):
         if scores is None:
             services.score_record(
@@ -574,12 +721,14 @@ def test_publish_sets_passed_failed_and_tells_applicants(session, assessor, auth
 
 def test_publish_refused_while_a_candidate_has_no_result(session, assessor, authority_staff):
     (a, _), (b, _) = bulk_scheduled(session, 2)
+    hold(session)
     services.score_record(application=a, actor=assessor, theory=Decimal(90), practical=Decimal(90))
     services.score_record(application=b, actor=assessor, theory=Decimal(90), practical=None)
     with pytest.raises(DomainError, match=b.ticket_number):
         services.session_publish_scores(session=session, actor=authority_staff)
     assert ExamApplication.objects.get(pk=a.pk).status == A.SCHEDULED
-    with pytest.raises(DomainError, match="无权"):
+    # The refusal says what was refused and who may: not "this application".
+    with pytest.raises(DomainError, match="无权发布成绩：只有发证机关工作人员可以发布"):
         services.session_publish_scores(session=session, actor=assessor)
 
 
@@ -587,6 +736,7 @@ def test_publish_mails_after_commit(
     session, assessor, authority_staff, django_capture_on_commit_callbacks
 ):
     ((app, _),) = bulk_scheduled(session, 1)
+    hold(session)
     app.applicant.email = "worker@example.com"
     app.applicant.save()
     services.score_record(
@@ -599,6 +749,7 @@ def test_publish_mails_after_commit(
 
 def test_scores_cannot_change_after_publication(session, assessor, authority_staff):
     ((app, _),) = bulk_scheduled(session, 1)
+    hold(session)
     services.score_record(
         application=app, actor=assessor, theory=Decimal(90), practical=Decimal(90)
     )

@@ -165,8 +165,14 @@ def test_render_admission_ticket_wraps_a_long_venue(ticket, tmp_path):
 
 
 def test_render_admission_ticket_refuses_a_value_too_long_for_its_cell(ticket):
-    with pytest.raises(ValueError, match="考核地点"):
+    from exams.tickets import ValueTooLong
+
+    with pytest.raises(ValueTooLong, match="考核地点") as exc:
         render_admission_ticket(replace(ticket, venue="考" * 600))
+    # Staff read it in Chinese, with what to do.
+    assert exc.value.explain() == (
+        "“考核地点”内容过长，准考证上排不下。请修改后用“重新生成准考证”再次生成。"
+    )
 
 
 def test_ticket_data_refuses_naive_times_and_unknown_sex(ticket):
@@ -196,3 +202,16 @@ def test_a_ticket_drawn_while_its_session_moved_is_drawn_again(scheduled, monkey
     row = tickets.ticket_render(application_pk=scheduled.pk, force=True)
     assert [d.venue for d in drawn] == [first_venue, "泉州市临时考点"]
     assert row.ticket_pdf
+
+
+def test_the_ticket_prints_the_name_the_application_was_reviewed_under(scheduled):
+    """The profile may be edited while another application of the person is returned; a
+    ticket drawn again (a session moved) keeps the reviewed name, as the certificate will."""
+    from applicants.models import Profile
+    from exams.services.tickets import ticket_data
+
+    reviewed = scheduled.submitted_name
+    assert reviewed
+    Profile.objects.filter(user_id=scheduled.applicant_id).update(name="王大明")
+    scheduled.refresh_from_db()
+    assert ticket_data(scheduled).name == reviewed

@@ -92,7 +92,7 @@ def test_other_applicant_and_anonymous_get_404(client, scheduled, other_applican
     login(client, other_applicant)
     for url in urls:
         assert client.get(url).status_code == 404, url
-    assert client.post(urls[0], {"action": "withdraw"}).status_code == 404
+    assert client.post(urls[0], {"action": "withdraw", "confirm": "on"}).status_code == 404
     scheduled.refresh_from_db()
     assert scheduled.status == A.SCHEDULED
 
@@ -119,7 +119,10 @@ def test_admin_scopes_applications_to_institution_and_authority(
         listing = client.get("/admin/exams/examapplication/")
         assert listing.status_code == 200
         assert (f'href="{change}"' in listing.content.decode()) is sees, staff
-        assert (client.get(change).status_code == 200) is sees, staff
+        page = client.get(change)
+        assert (page.status_code == 200) is sees, staff
+        if sees:  # a read-only record: decisions are the list's actions, no 保存 button
+            assert 'name="_save"' not in page.content.decode()
 
 
 def test_admin_action_approve_and_reason_actions(client, submitted, trainer, authority_staff):
@@ -257,10 +260,11 @@ def test_holder_of_the_same_trade_certificate_is_refused(draft):
 
 
 def test_session_import_page_reports_rows(client, session, assessor):
-    from tests.exams.fixtures import bulk_scheduled
+    from tests.exams.fixtures import bulk_scheduled, hold
     from tests.exams.test_sessions import csv_bytes
 
     ((app, number),) = bulk_scheduled(session, 1)
+    hold(session)
     login(client, assessor)
     bad = csv_bytes([[app.ticket_number, number, 120, "", ""]])
     response = client.post(
@@ -279,14 +283,30 @@ def test_session_import_page_reports_rows(client, session, assessor):
     assert app.theory_score == 88
 
 
-def test_session_import_page_offers_the_error_report_as_csv(client, session, assessor):
-    import csv
-    import io
-
+def test_session_import_page_refuses_scores_before_the_exam(client, session, assessor):
     from tests.exams.fixtures import bulk_scheduled
     from tests.exams.test_sessions import csv_bytes
 
     ((app, number),) = bulk_scheduled(session, 1)
+    login(client, assessor)
+    response = client.post(
+        f"/admin/exams/examsession/{session.pk}/import-scores/",
+        {"file": SimpleUploadedFile("s.csv", csv_bytes([[app.ticket_number, number, 88, 77, ""]]))},
+    )
+    assert "尚未开始，不能录入成绩或缺考" in response.content.decode()
+    app.refresh_from_db()
+    assert app.theory_score is None
+
+
+def test_session_import_page_offers_the_error_report_as_csv(client, session, assessor):
+    import csv
+    import io
+
+    from tests.exams.fixtures import bulk_scheduled, hold
+    from tests.exams.test_sessions import csv_bytes
+
+    ((app, number),) = bulk_scheduled(session, 1)
+    hold(session)
     login(client, assessor)
     bad = csv_bytes([[app.ticket_number, number, 120, "", ""]])
     response = client.post(
@@ -320,12 +340,14 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
     from exams import services
     from exams.services.tickets import ticket_render, tickets_render_again
 
+    # The name as submitted (and reviewed) is what the ticket prints.
     Profile.objects.filter(user=approved.applicant).update(name="王\U0010fffd")
+    ExamApplication.objects.filter(pk=approved.pk).update(submitted_name="王\U0010fffd")
     with django_capture_on_commit_callbacks(execute=True):
         services.session_assign(session=session, actor=assessor, applications=[approved])
     approved.refresh_from_db()
     assert approved.status == A.SCHEDULED and not approved.ticket_pdf
-    assert "U+10FFFD" in approved.ticket_error
+    assert "U+10FFFD" in approved.ticket_error and "没有可用的字库" in approved.ticket_error
     assert not list(private_media_root.rglob("tickets/*"))
     ExamApplication.objects.filter(pk=approved.pk).update(
         updated_at=timezone.now() - timedelta(hours=1)
@@ -346,6 +368,7 @@ def test_a_ticket_that_cannot_be_drawn_is_recorded_shown_and_sent_again_by_staff
     change = client.get(f"/admin/exams/examapplication/{approved.pk}/change/").content.decode()
     assert "准考证生成失败原因" in change and "U+10FFFD" in change
     Profile.objects.filter(user=approved.applicant).update(name="王小明")
+    ExamApplication.objects.filter(pk=approved.pk).update(submitted_name="王小明")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/admin/exams/examapplication/",
@@ -378,6 +401,9 @@ def test_a_candidate_below_the_theory_mark_is_told_why_there_is_no_practical_sco
 ):
     from decimal import Decimal
 
+    from tests.exams.fixtures import hold
+
+    hold(scheduled.session)
     services.score_record(application=scheduled, actor=assessor, theory=Decimal(41), practical=None)
     services.session_publish_scores(session=scheduled.session, actor=authority_staff)
     client.force_login(scheduled.applicant)
@@ -393,3 +419,40 @@ def test_the_medical_date_help_follows_the_authoritys_policy(client, draft):
     client.force_login(draft.applicant)
     page = client.get(f"/me/applications/{draft.pk}/").content.decode()
     assert "须在近 6 个月内" in page and "须在近 3 个月内" not in page
+
+
+def test_the_authority_returns_a_submitted_plan_from_the_admin_with_why(
+    client, assessor, authority_staff, crane, centre
+):
+    from exams.models import ExamSession
+    from tests.exams.fixtures import make_session
+
+    session = make_session(assessor, crane, centre)
+    services.session_submit(session=session, actor=assessor)
+    login(client, authority_staff)
+    url = "/admin/exams/examsession/"
+    action = {"action": "return_to_draft", "_selected_action": [session.pk]}
+    form = client.post(url, action).content.decode()
+    assert "考试计划的制定人会看到这段文字" in form and "申报人会看到" not in form
+    client.post(url, {**action, "apply": "1", "reason": "考点地址不完整"})
+    session.refresh_from_db()
+    assert session.status == ExamSession.Status.DRAFT
+    client.logout()
+    login(client, assessor)
+    page = client.get(f"{url}{session.pk}/change/").content.decode()
+    assert "退回原因" in page and "考点地址不完整" in page
+
+
+def test_withdrawing_an_application_asks_for_a_tick_first(client, submitted):
+    """撤回 cannot be undone and sits under 提交报名 on a phone: one stray tap changes nothing."""
+    login(client, submitted.applicant)
+    url = f"/me/applications/{submitted.pk}/"
+    assert "我已了解撤回后本次报名即终止" in client.get(url).content.decode()
+    page = client.post(url, {"action": "withdraw"}, follow=True).content.decode()
+    assert "请先勾选确认，再撤回报名。" in page
+    submitted.refresh_from_db()
+    assert submitted.status == A.SUBMITTED
+    page = client.post(url, {"action": "withdraw", "confirm": "on"}, follow=True).content.decode()
+    assert "报名已撤回。" in page
+    submitted.refresh_from_db()
+    assert submitted.status == A.WITHDRAWN

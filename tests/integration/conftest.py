@@ -249,9 +249,11 @@ PASSED_CANDIDATES = 4
 def passed_session(session, issuer_credit_code, assessor, authority_staff):
     """A session whose scores are published with PASSED_CANDIDATES passed candidates."""
     from exams import services as exam_services
-    from tests.exams.fixtures import bulk_scheduled
+    from tests.exams.fixtures import bulk_scheduled, hold
 
-    for application, _id_number in bulk_scheduled(session, PASSED_CANDIDATES):
+    candidates = bulk_scheduled(session, PASSED_CANDIDATES)
+    hold(session)
+    for application, _id_number in candidates:
         exam_services.score_record(
             application=application, actor=assessor, theory=Decimal(90), practical=Decimal(90)
         )
