@@ -14,7 +14,7 @@ from applicants.idcard import parse_id_number
 from applicants.models import Profile
 from certportal.admin_actions import run_each, with_reason
 from certportal.errors import DomainError
-from certportal.pii import blind_index
+from certportal.pii import blind_index, mask_id_number
 from exams.selectors import sessions_visible_to
 
 from . import services
@@ -87,10 +87,10 @@ class CertificateAdmin(admin.ModelAdmin):
         export_certificates_xlsx,
     )
     change_list_template = "admin/certificates/certificate/change_list.html"
-    exclude = ("holder_id_index", "holder_photo", "pdf")
+    exclude = ("holder", "holder_id_index", "holder_photo", "pdf")
     readonly_fields = (
         "number",
-        "holder",
+        "holder_account",
         "holder_name",
         "holder_sex",
         "holder_id_number",
@@ -107,7 +107,7 @@ class CertificateAdmin(admin.ModelAdmin):
         "status_changed_at",
         "renewal_pending",
         "is_legacy",
-        "qr_token",
+        "verify_link",
         "content_version",
         "pdf_link",
         "pdf_sha256",
@@ -129,6 +129,18 @@ class CertificateAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("公民身份号码"))
     def masked_id(self, obj):
         return obj.masked_id_number
+
+    @admin.display(description=gettext_lazy("持证人账号"))
+    def holder_account(self, obj):
+        """The account's login, as text: staff have no access to accounts, and a link would
+        lead them to 无权访问."""
+        return str(obj.holder) if obj.holder_id else _("未关联账号")
+
+    @admin.display(description=gettext_lazy("查验页面（二维码）"))
+    def verify_link(self, obj):
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.verify_path, obj.verify_path
+        )
 
     @admin.display(description=gettext_lazy("状态"), ordering="status")
     def status_display(self, obj):
@@ -156,7 +168,14 @@ class CertificateAdmin(admin.ModelAdmin):
                 )
             return fn(certificate=certificate, actor=request.user, reason=reason)
 
-        return with_reason(self, request, queryset, label, apply)
+        return with_reason(
+            self,
+            request,
+            queryset,
+            label,
+            apply,
+            help_text=_("持证人会在“我的证书”中看到这段文字，请写明依据"),
+        )
 
     @admin.action(
         description=gettext_lazy("生成新版电子证照（导入的原有证书）"), permissions=["change"]
@@ -243,10 +262,35 @@ class CertificateAdmin(admin.ModelAdmin):
 
 @admin.register(CertificateRequest)
 class CertificateRequestAdmin(admin.ModelAdmin):
-    list_display = ("application", "status", "created_at", "decided_at")
+    """Whose request, for what, with which result: what the authority decides on."""
+
+    list_display = (
+        "applicant_name",
+        "masked_id",
+        "trade",
+        "ticket_number",
+        "scores",
+        "status",
+        "created_at",
+        "decided_at",
+    )
     list_filter = ("status",)
+    search_fields = ("application__ticket_number", "application__submitted_name")
     actions = ("approve", "reject")
-    readonly_fields = ("application", "status", "reason", "created_at", "decided_at")
+    fields = (
+        "applicant_name",
+        "masked_id",
+        "trade",
+        "ticket_number",
+        "session",
+        "scores",
+        "application",
+        "status",
+        "reason",
+        "created_at",
+        "decided_at",
+    )
+    readonly_fields = fields
 
     def get_queryset(self, request):
         from exams.selectors import applications_visible_to
@@ -255,6 +299,42 @@ class CertificateRequestAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .filter(application__in=applications_visible_to(request.user))
+            .select_related(
+                "application__trade", "application__session", "application__applicant__profile"
+            )
+        )
+
+    @admin.display(description=gettext_lazy("申报人"), ordering="application__submitted_name")
+    def applicant_name(self, obj):
+        application = obj.application
+        profile = getattr(application.applicant, "profile", None)
+        return application.submitted_name or (profile.name if profile else "—")
+
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def masked_id(self, obj):
+        profile = getattr(obj.application.applicant, "profile", None)
+        return mask_id_number(profile.id_number) if profile else "—"
+
+    @admin.display(description=gettext_lazy("工种"))
+    def trade(self, obj):
+        return obj.application.trade.name
+
+    @admin.display(description=gettext_lazy("准考证号"))
+    def ticket_number(self, obj):
+        return obj.application.ticket_number or "—"
+
+    @admin.display(description=gettext_lazy("考试计划"))
+    def session(self, obj):
+        return obj.application.session or "—"
+
+    @admin.display(description=gettext_lazy("成绩（理论/实操）"))
+    def scores(self, obj):
+        application = obj.application
+        if application.absent:
+            return _("缺考")
+        return " / ".join(
+            "—" if score is None else str(score)
+            for score in (application.theory_score, application.practical_score)
         )
 
     def has_add_permission(self, request):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from certportal.pii import BlindIndexField, EncryptedTextField, mask_id_number, mask_name
 from exams.models import Authority, ExamApplication, ExamSession, Trade
@@ -47,6 +49,15 @@ def pdf_path(instance, filename: str) -> str:
 # A certificate still held: valid or suspended (暂扣), within its validity or kept so by a
 # renewal submitted in time. Past its date, a suspended certificate ends like a valid one.
 HELD_STATES = (CertificateStatus.VALID, CertificateStatus.SUSPENDED)
+
+
+def running_period_end(valid_from: date) -> date | None:
+    """The last day of the period running today, when a renewal approved ahead of the expiry
+    put the certificate's recorded period in the future (new valid-from = old valid-until + 1
+    day): shown beside that period, so nobody reads it as "not valid yet". None otherwise."""
+    if valid_from > timezone.localdate():
+        return valid_from - timedelta(days=1)
+    return None
 
 
 def effective_status(status: str, valid_until, renewal_pending: bool) -> str:
@@ -194,6 +205,10 @@ class Certificate(models.Model):
         return self.effective_status == CertificateStatus.VALID
 
     @property
+    def running_until(self) -> date | None:
+        return running_period_end(self.valid_from)
+
+    @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.holder_id_number)
 
@@ -211,11 +226,16 @@ class Certificate(models.Model):
 
 
 class ValidityPeriod(models.Model):
+    class Reason(models.TextChoices):
+        ISSUED = "issued", pgettext_lazy("validity reason", "签发")
+        RENEWED = "renewed", pgettext_lazy("validity reason", "延续")
+        IMPORTED = "imported", pgettext_lazy("validity reason", "历史证书导入")
+
     certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, related_name="periods")
     valid_from = models.DateField(_("有效期起"))
     valid_until = models.DateField(_("有效期至"))
-    reason = models.CharField(_("原因"), max_length=20)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("有效期记录")

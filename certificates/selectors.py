@@ -118,14 +118,27 @@ def renewal_window(certificate: Certificate) -> tuple[date, date]:
     return certificate.valid_until - timedelta(days=days), certificate.valid_until
 
 
+# What another app knows that refuses any renewal of a certificate whatever the holder does
+# (renewals: an accident-responsibility record of the validity period). A check takes the
+# certificate and says whether it bars renewal; registered from the app's AppConfig.ready.
+RenewalBar = Callable[[Certificate], bool]
+_renewal_bars: list[RenewalBar] = []
+
+
+def register_renewal_bar(check: RenewalBar) -> None:
+    if check not in _renewal_bars:
+        _renewal_bars.append(check)
+
+
 def renewal_offered(certificate: Certificate, today: date) -> bool:
-    """The holder's pages invite to renew: valid, no renewal pending, the window open, and a
-    renewal would add time (not already at the age limit)."""
+    """The holder's pages invite to renew: valid, no renewal pending, the window open, a
+    renewal would add time (not already at the age limit), and nothing bars it."""
     return (
         certificate.is_valid
         and not certificate.renewal_pending
         and renewal_window(certificate)[0] <= today
         and not runs_to_age_limit(certificate)
+        and not any(bars(certificate) for bars in _renewal_bars)
     )
 
 

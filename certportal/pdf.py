@@ -82,6 +82,15 @@ class MissingGlyphError(ValueError):
             "install a font that covers it (fonts-hanazono covers CJK extensions A and B)"
         )
 
+    def explain(self) -> str:
+        """What staff read on the admin page (the message above is for the logs)."""
+        from django.utils.translation import gettext as _
+
+        return _(
+            "字符“%(character)s”（U+%(code)s）没有可用的字库，无法生成。请联系系统管理员安装覆盖该"
+            "字符的字体（如 fonts-hanazono），然后重新生成。"
+        ) % {"character": self.character, "code": f"{self.code_point:04X}"}
+
 
 class FontConfigurationError(ImproperlyConfigured):
     """CERT_FONT_PATH names a font that cannot be used."""

@@ -54,6 +54,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "exams.change_examsession",
         "certificates.view_certificate",
         "certificates.change_certificate",
+        # The validity history and the PDF versions, shown on the certificate's page.
+        "certificates.view_validityperiod",
+        "certificates.view_certificatepdf",
         "certificates.view_certificaterequest",
         "certificates.change_certificaterequest",
         "certificates.view_issuablesession",
@@ -61,6 +64,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "certificates.view_batchissue",
         "certificates.add_batchissue",
         "renewals.view_continuingeducation",
+        # Records of a provider of its scope, by hand or imported (Qinghai: 人事处按批次导入).
+        "renewals.add_continuingeducation",
         "renewals.view_conductrecord",
         "renewals.add_conductrecord",
         "renewals.view_renewalapplication",

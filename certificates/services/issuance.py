@@ -23,6 +23,7 @@ from certportal.audit import audit_event, audit_record, audit_record_many
 from certportal.errors import DomainError
 from certportal.models import Notice
 from certportal.notifications import notify, notify_many
+from certportal.pii import plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.storage import copy_stored_file
 from certportal.transitions import transition
@@ -307,7 +308,7 @@ def _record_issued(certificates: list[Certificate], actor, issued_on: date) -> N
             certificate=certificate,
             valid_from=issued_on,
             valid_until=certificate.valid_until,
-            reason="issued",
+            reason=ValidityPeriod.Reason.ISSUED,
         )
         for certificate in certificates
     )
@@ -334,12 +335,42 @@ def _record_issued(certificates: list[Certificate], actor, issued_on: date) -> N
         )
         for certificate in certificates
     )
+    _close_requests(certificates, actor)
     pks = [certificate.pk for certificate in certificates]
     if len(pks) == 1:
         enqueue_on_commit(render_certificate, pks[0])
         return
     for start in range(0, len(pks), RENDER_GROUP):
         enqueue_on_commit(render_certificates, pks[start : start + RENDER_GROUP])
+
+
+def _close_requests(certificates: list[Certificate], actor) -> None:
+    """A 新增申请 still open for a certificate issued another way (the batch, or staff issuing
+    it directly) is answered by that issuance: 已签发, audited, out of the pending list."""
+    requests = list(
+        CertificateRequest.objects.select_for_update()
+        .filter(
+            application_id__in=[c.application_id for c in certificates],
+            status=CertificateRequest.Status.SUBMITTED,
+        )
+        .order_by("pk")
+    )
+    if not requests:
+        return
+    now = timezone.now()
+    for request in requests:
+        request.status, request.decided_at = CertificateRequest.Status.APPROVED, now
+    CertificateRequest.objects.bulk_update(requests, ["status", "decided_at"])
+    audit_record_many(
+        audit_event(
+            actor=actor,
+            action="certificates.request.approved",
+            obj=request,
+            from_state=CertificateRequest.Status.SUBMITTED,
+            to_state=CertificateRequest.Status.APPROVED,
+        )
+        for request in requests
+    )
 
 
 # --- 新增申请: the applicant asks, the authority decides ------------------------------------
@@ -351,9 +382,12 @@ def certificate_request_submit(*, application: ExamApplication, actor) -> Certif
         raise DomainError(_("只能为本人的考核结果申请证书。"), code="forbidden")
     if application.status != ExamApplication.Status.PASSED:
         raise DomainError(_("考核合格后才能申请证书。"), code="wrong_state")
-    if Certificate.objects.filter(application=application).exists():
-        raise DomainError(_("该考核结果的证书已经签发。"), code="duplicate")
     with transaction.atomic():
+        # The application locked first, as issuance locks it: a request made while a batch
+        # issues this certificate waits for it and is refused, instead of staying open.
+        ExamApplication.objects.select_for_update().filter(pk=application.pk).first()
+        if Certificate.objects.filter(application=application).exists():
+            raise DomainError(_("该考核结果的证书已经签发。"), code="duplicate")
         request, created = CertificateRequest.objects.get_or_create(application=application)
         if created:
             audit_record(
@@ -369,6 +403,8 @@ def certificate_request_approve(*, request: CertificateRequest, actor) -> Certif
     """submitted → approved: issues the certificate through certificate_issue."""
     require_authority_staff(actor, request.application.authority)
     with transaction.atomic():
+        # Issuing closes the request (``_close_requests``, audited there): the transition
+        # below then finds it approved and records nothing twice.
         certificate = certificate_issue(application=request.application, actor=actor)
 
         def apply(row):
@@ -389,12 +425,12 @@ def certificate_request_approve(*, request: CertificateRequest, actor) -> Certif
 def certificate_request_reject(
     *, request: CertificateRequest, actor, reason: str
 ) -> CertificateRequest:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("请填写不予签发的原因。"), code="reason_required")
+    reason = plain_reason(reason, missing=_("请填写不予签发的原因。"))
     require_authority_staff(actor, request.application.authority)
 
     def apply(row):
+        if Certificate.objects.filter(application_id=row.application_id).exists():
+            raise DomainError(_("该考核结果的证书已经签发，不能再不予签发。"), code="issued")
         row.reason = reason
         row.decided_at = timezone.now()
         notify(
@@ -404,16 +440,21 @@ def certificate_request_reject(
             url="/me/certificates/",
         )
 
-    row, _changed = transition(
-        request,
-        allowed_from=(CertificateRequest.Status.SUBMITTED,),
-        to=CertificateRequest.Status.REJECTED,
-        actor=actor,
-        action="certificates.request.rejected",
-        verb=_("不予签发"),
-        reason=reason,
-        apply=apply,
-    )
+    with transaction.atomic():
+        # The application locked before the request, in issuance's order: a refusal and an
+        # issuance of the same certificate run one after the other, and the second sees the
+        # first (a certificate issued meanwhile is found in apply).
+        ExamApplication.objects.select_for_update().filter(pk=request.application_id).first()
+        row, _changed = transition(
+            request,
+            allowed_from=(CertificateRequest.Status.SUBMITTED,),
+            to=CertificateRequest.Status.REJECTED,
+            actor=actor,
+            action="certificates.request.rejected",
+            verb=_("不予签发"),
+            reason=reason,
+            apply=apply,
+        )
     return row
 
 

@@ -343,7 +343,7 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
                 certificate=certificate,
                 valid_from=row["valid_from"],
                 valid_until=row["valid_until"],
-                reason="imported",
+                reason=ValidityPeriod.Reason.IMPORTED,
             )
             if holder is not None:  # its ID number now holds a certificate: locked
                 Profile.objects.filter(user_id=holder).update(id_number_locked=True)

@@ -160,7 +160,7 @@ def certificate_render(*, certificate_pk: int) -> Certificate | None:
             _save_rendered([certificate])
     except MissingGlyphError as exc:
         # Recorded after the rollback so staff see why on the admin page; never retried.
-        Certificate.objects.filter(pk=certificate_pk).update(render_error=str(exc))
+        Certificate.objects.filter(pk=certificate_pk).update(render_error=exc.explain())
         logger.error("certificate %s cannot be rendered: %s", certificate_pk, exc)
         raise
     except BaseException:
@@ -191,7 +191,7 @@ def certificate_render_many(*, certificate_pks: Sequence[int]) -> int:
                 try:
                     version, content = _render_new_version(certificate)
                 except MissingGlyphError as exc:
-                    certificate.render_error = str(exc)
+                    certificate.render_error = exc.explain()
                     refused.append(certificate)
                     logger.error("certificate %s cannot be rendered: %s", certificate.pk, exc)
                     continue

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from certportal.errors import DomainError
 from certportal.notifications import notify
+from certportal.pii import plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 
@@ -48,9 +49,7 @@ def _change(
     on the locked row, even before the nightly sweep stores it as expired."""
     from ..tasks import render_certificate
 
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("请填写原因。"), code="reason_required")
+    reason = plain_reason(reason, missing=_("请填写原因。"))
     if not system:
         require_authority_staff(actor, certificate.authority)
 

@@ -134,6 +134,61 @@ def test_certificate_request_by_the_applicant_then_approved(
     )
 
 
+def test_a_request_still_open_is_answered_by_the_batch_and_cannot_be_refused_after(
+    passed, authority_staff, django_capture_on_commit_callbacks
+):
+    """The applicant asked, then the authority issued the session's batch: the request leaves
+    the pending list as 已签发 (audited), and refusing it afterwards is refused, no notice."""
+    request = services.certificate_request_submit(application=passed, actor=passed.applicant)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.batch_issue_start(session=passed.session, actor=authority_staff)
+    certificate = Certificate.objects.get(application=passed)
+    request.refresh_from_db()
+    assert request.status == CertificateRequest.Status.APPROVED and request.decided_at
+    assert AuditEvent.objects.filter(
+        action="certificates.request.approved", object_id=str(request.pk)
+    ).exists()
+    with pytest.raises(DomainError, match="已签发"):
+        services.certificate_request_reject(
+            request=request, actor=authority_staff, reason="材料不实"
+        )
+    request.refresh_from_db()
+    assert request.status == CertificateRequest.Status.APPROVED
+    assert not Notice.objects.filter(title="证书申请不予签发").exists()
+    assert Certificate.objects.get(pk=certificate.pk).status == "01"
+
+
+def test_a_request_is_not_refused_once_its_certificate_exists(passed, authority_staff):
+    """Even a request left open (issued before requests were closed by issuance)."""
+    request = services.certificate_request_submit(application=passed, actor=passed.applicant)
+    services.certificate_issue(application=passed, actor=authority_staff)
+    CertificateRequest.objects.filter(pk=request.pk).update(status="submitted")
+    with pytest.raises(DomainError, match="证书已经签发"):
+        services.certificate_request_reject(
+            request=request, actor=authority_staff, reason="材料不实"
+        )
+    request.refresh_from_db()
+    assert request.status == CertificateRequest.Status.SUBMITTED and not request.reason
+
+
+def test_the_migration_closes_requests_answered_before_issuance_closed_them(
+    passed, authority_staff
+):
+    """Requests left 已提交 beside a certificate issued by a batch before issuance closed them
+    leave the pending list when the migration runs."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("certificates.migrations.0005_validity_reason_choices")
+    request = services.certificate_request_submit(application=passed, actor=passed.applicant)
+    services.certificate_issue(application=passed, actor=authority_staff)
+    CertificateRequest.objects.filter(pk=request.pk).update(status="submitted", decided_at=None)
+    migration.close_answered_requests(apps, None)
+    request.refresh_from_db()
+    assert request.status == CertificateRequest.Status.APPROVED and request.decided_at
+
+
 def test_certificate_request_refused_before_passing(approved):
     with pytest.raises(DomainError, match="考核合格"):
         services.certificate_request_submit(application=approved, actor=approved.applicant)

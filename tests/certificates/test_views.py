@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.http import HttpRequest
 
@@ -87,3 +89,46 @@ def test_a_status_action_repeated_or_needless_says_nothing_changed(
     shown = act("revoke")
     assert any("证书已是“吊销”状态，未变更。" in m for m in shown), shown
     assert AuditEvent.objects.filter(action="certificates.certificate.revoked").count() == 1
+
+
+def test_the_request_list_shows_whose_request_it_is_and_the_results(
+    client, passed, authority_staff
+):
+    """The authority decides a 新增申请 from its list: name, masked ID number, trade, ticket
+    number and scores, and finds one by ticket number; never the whole ID number."""
+    from certificates import services as certificate_services
+
+    certificate_services.certificate_request_submit(application=passed, actor=passed.applicant)
+    login(client, authority_staff)
+    page = client.get("/admin/certificates/certificaterequest/").content.decode()
+    number = passed.applicant.profile.id_number
+    assert passed.submitted_name in page and passed.ticket_number in page
+    assert number[:4] + "*" * 10 + number[-4:] in page and number not in page
+    assert f"{passed.theory_score} / {passed.practical_score}" in page
+    found = client.get(
+        "/admin/certificates/certificaterequest/", {"q": passed.ticket_number}
+    ).content.decode()
+    assert passed.ticket_number in found
+    assert (
+        passed.ticket_number
+        not in client.get("/admin/certificates/certificaterequest/", {"q": "NOPE"}).content.decode()
+    )
+
+
+def test_the_validity_history_says_why_in_chinese(client, certificate, authority_staff):
+    login(client, authority_staff)
+    page = client.get(f"/admin/certificates/certificate/{certificate.pk}/change/").content.decode()
+    # The authority sees the validity history (有效期记录), each period's reason in Chinese.
+    assert "有效期记录" in page
+    assert re.search(r'<td class="field-reason">\s*<p>签发</p>', page)
+    assert "<p>issued</p>" not in page
+
+
+def test_the_certificate_page_links_only_where_staff_may_go(client, certificate, authority_staff):
+    """The holder's account as text (staff have no access to accounts: a link led to 无权访问),
+    and the public page its QR code opens, as a link."""
+    login(client, authority_staff)
+    page = client.get(f"/admin/certificates/certificate/{certificate.pk}/change/").content.decode()
+    assert "/admin/applicants/user/" not in page
+    assert certificate.holder.username in page
+    assert f'href="{certificate.verify_path}"' in page

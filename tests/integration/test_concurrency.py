@@ -25,7 +25,7 @@ from exams import services as exam_services
 from exams.models import ExamApplication
 from renewals import services as renewal_services
 from renewals.models import RenewalApplication
-from tests.exams.fixtures import bulk_scheduled
+from tests.exams.fixtures import bulk_scheduled, hold
 from tests.factories import staff_factory
 from tests.integration.conftest import tasks_sent_to
 from tests.renewals.fixtures import add_hours, expiring, fill
@@ -74,6 +74,7 @@ def _tasks_to_a_redis_of_its_own(private_redis, settings):
 def scene(session, issuer_credit_code, assessor, authority_staff, ce_staff):
     """Passed candidates not yet issued, and certificates with a submitted renewal."""
     candidates = bulk_scheduled(session, TO_ISSUE + TO_RENEW)
+    hold(session)
     for application, _id_number in candidates:
         exam_services.score_record(
             application=application, actor=assessor, theory=Decimal(90), practical=Decimal(85)
@@ -169,3 +170,81 @@ def test_parallel_issuances_and_renewal_decisions(scene, authority_staff, quanzh
             assert certificate.valid_until == until_before[renewal.pk]
             assert (periods.count(), approvals.count()) == (0, 0)
     assert RenewalApplication.objects.filter(status="approved").count() >= TO_RENEW - 1
+
+
+def test_refusing_a_request_while_its_certificate_is_issued_never_does_both(
+    scene, authority_staff, quanzhou
+):
+    """One officer issues while another refuses the applicant's 新增申请, at the same moment:
+    either the certificate is issued and the request closed as 已签发, or the request is
+    refused and nothing issued. Never a valid certificate beside a 不予签发 notice."""
+    from certificates.models import CertificateRequest
+    from certificates.services import certificate_request_reject, certificate_request_submit
+    from certportal.models import Notice
+
+    need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+    to_issue, _renewals = scene
+    second_staff = staff_factory(authority=quanzhou)
+    requests = [
+        certificate_request_submit(application=a, actor=a.applicant) for a in to_issue[:THREADS]
+    ]
+    jobs = []
+    for application, request in zip(to_issue, requests, strict=False):
+        jobs.append(lambda a=application: certificate_issue(application=a, actor=authority_staff))
+        jobs.append(
+            lambda r=request: certificate_request_reject(
+                request=r, actor=second_staff, reason="材料不实"
+            )
+        )
+
+    outcomes = run_together(jobs)
+
+    assert not [
+        o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, DomainError)
+    ]
+    for application, request in zip(to_issue, requests, strict=False):
+        request.refresh_from_db()
+        issued = Certificate.objects.filter(application=application).exists()
+        refused_notice = Notice.objects.filter(
+            user=application.applicant, title="证书申请不予签发"
+        ).exists()
+        if issued:
+            assert request.status == CertificateRequest.Status.APPROVED, application.pk
+            assert not refused_notice, application.pk
+        else:
+            assert request.status == CertificateRequest.Status.REJECTED, application.pk
+            assert refused_notice, application.pk
+
+
+def test_revoking_a_certificate_while_its_renewal_is_decided_never_deadlocks(
+    scene, authority_staff, quanzhou
+):
+    """A revocation locks the certificate, then closes its renewal; a renewal decision locks
+    both too, in the same order: each pair runs one after the other, and whichever comes
+    second either finds the renewal closed or the certificate revoked, in words."""
+    from certificates.services import certificate_revoke
+
+    need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+    _to_issue, renewals = scene
+    second_staff = staff_factory(authority=quanzhou)
+    jobs = []
+    for renewal in renewals:
+        jobs.append(
+            lambda r=renewal: renewal_services.renewal_approve(renewal=r, actor=authority_staff)
+        )
+        jobs.append(
+            lambda r=renewal: certificate_revoke(
+                certificate=r.certificate, actor=second_staff, reason="违章作业造成事故"
+            )
+        )
+
+    outcomes = run_together(jobs)
+
+    unexpected = [
+        o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, DomainError)
+    ]
+    assert not unexpected, unexpected
+    for renewal in RenewalApplication.objects.filter(pk__in=[r.pk for r in renewals]):
+        certificate = Certificate.objects.get(pk=renewal.certificate_id)
+        assert certificate.status == "03"  # every revocation went through
+        assert renewal.status in ("approved", "rejected", "withdrawn"), renewal.status
