@@ -14,6 +14,7 @@ from certportal.admin_actions import (
     run_each,
     with_reason,
 )
+from exams.models import Institution
 from exams.selectors import authorities_in_scope, membership_of
 
 from . import services
@@ -38,6 +39,11 @@ class CeForm(forms.ModelForm):
 
 
 class CeImportForm(forms.Form):
+    # For staff who are not the provider (authority staff, a superuser): whose records these
+    # are; removed for a provider's own staff.
+    provider = forms.ModelChoiceField(
+        label=gettext_lazy("继续教育机构"), queryset=Institution.objects.none()
+    )
     file = forms.FileField(label=gettext_lazy("继续教育记录文件（CSV 或 XLSX）"))
     report_csv = forms.BooleanField(
         label=gettext_lazy("有错误时下载错误报告（CSV）"), required=False
@@ -71,9 +77,14 @@ class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
-        if not request.user.is_superuser:
-            fields.remove("provider")
+        if not services.ce_providers_for(request.user).exists():
+            fields.remove("provider")  # a provider's own staff record for their institution
         return fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "provider":
+            kwargs["queryset"] = services.ce_providers_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -104,12 +115,22 @@ class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise Http404
+        providers = services.ce_providers_for(request.user)
+
+        class Form(CeImportForm):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                if providers.exists():
+                    self.fields["provider"].queryset = providers
+                else:
+                    del self.fields["provider"]
+
         return import_page(
             self,
             request,
-            form_class=CeImportForm,
-            run=lambda data, filename: services.ce_import(
-                actor=request.user, data=data, filename=filename
+            form_class=Form,
+            run=lambda data, filename, provider=None: services.ce_import(
+                actor=request.user, data=data, filename=filename, provider=provider
             ),
             done_message=_("已导入 %(count)d 条继续教育记录。"),
             done_url=reverse("admin:renewals_continuingeducation_changelist"),

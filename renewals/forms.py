@@ -3,21 +3,30 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import RenewalApplication
 
+# The commitments of the Zhejiang walk-through (本人承诺), in its words: the health
+# declaration, then its list of 无下列情形 split over the three other boxes SPEC 4.6 names
+# (no accident, fewer than 3 violations, training), the last with the truthfulness pledge.
 DECLARATIONS = (
     (
         "declare_health",
         _(
-            "经二级乙等以上医院体检合格：无听觉障碍、无色盲，视力符合要求，无妨碍从事本工种作业的疾病"
-            "（如心脏病、癫痫病、美尼尔氏症、眩晕症、高血压、精神病、突发性昏厥症以及影响肢体活动的神经系统疾病等）。"
+            "经二乙级医院体检合格。无听觉障碍、无色盲；双眼裸视力在 4.8 以上，"
+            "且矫正视力在 5.0 以上（建筑电工、建筑起重机械司机矫正视力在 5.0 以上）；"
+            "无妨碍从事本职工作的疾病，如心脏病、癫痫病、美尼尔氏症、眩晕症、高血压、精神病、"
+            "突发性昏厥症以及影响肢体活动的神经系统疾病等。"
         ),
     ),
-    ("declare_no_accident", _("对生产安全事故不负有责任，身体健康状况仍适应本特种作业岗位。")),
-    ("declare_violations", _("2 年内违章操作记录少于 3 次。")),
+    (
+        "declare_no_accident",
+        _("无下列情形：身体健康状况不再适应相应特种作业岗位的；对生产安全事故负有责任的。"),
+    ),
+    ("declare_violations", _("无下列情形：2年内违章操作记录达3次（含3次）以上的。")),
     (
         "declare_training",
         _(
-            "已按规定参加年度安全教育培训和继续教育；对本次申请全部内容的真实性负责，如有虚假，"
-            "愿意接受建设主管部门及其他有关部门依法处理。"
+            "无下列情形：未按规定参加年度安全教育培训或者继续教育的；考核发证机关规定的其他情形。"
+            "对此次申请涉及的全部申报内容的真实性负责，申报材料均符合法律法规要求，如有虚假，"
+            "本人愿意接受建设主管部门及其他有关部门依法处理。"
         ),
     ),
 )
@@ -64,7 +73,10 @@ class SignForm(forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    confirm = forms.BooleanField(label=_("我已核对以上信息，确认提交延续申请"))
+    confirm = forms.BooleanField(
+        label=_("我已核对以上信息，确认提交延续申请"),
+        error_messages={"required": _("请勾选“我已核对以上信息”，再提交。")},
+    )
 
 
 class WithdrawForm(forms.Form):

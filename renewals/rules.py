@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import chinese_calendar
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,7 @@ from certificates.selectors import holder_age_limit, renewal_window, runs_to_age
 from exams.eligibility import add_months, format_date
 from exams.selectors import policy_for
 
-from .models import ConductRecord, ContinuingEducation
+from .models import ConductRecord, ContinuingEducation, RenewalApplication
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +59,31 @@ def violations_counted(certificate: Certificate, today: date) -> int:
 
 
 def accidents(certificate: Certificate) -> int:
-    """Accident responsibility during the current validity period (any such record refuses)."""
-    return ConductRecord.objects.filter(
+    """Accident responsibility during the current validity period (any such record refuses).
+
+    A renewal approved ahead of the expiry puts the recorded period in the future while the
+    old one still runs: an accident its decision did not see (one that happened, or was
+    entered, after the decision) counts too."""
+    records = ConductRecord.objects.filter(
         certificate__holder_id_index=certificate.holder_id_index,
         kind=ConductRecord.Kind.ACCIDENT,
-        occurred_on__gte=certificate.valid_from,
-    ).count()
+    )
+    period = Q(occurred_on__gte=certificate.valid_from)
+    decided = (
+        RenewalApplication.objects.filter(
+            certificate=certificate, status=RenewalApplication.Status.APPROVED
+        )
+        .order_by("-decided_at")
+        .values_list("decided_at", flat=True)
+        .first()
+    )
+    if decided is not None:
+        period |= Q(created_at__gt=decided)
+    return records.filter(period).count()
+
+
+def accident_bars_renewal(certificate: Certificate) -> bool:
+    return accidents(certificate) > 0
 
 
 def renewal_checks(

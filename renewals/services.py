@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,13 +20,13 @@ from certificates.services.issuance import require_authority_staff
 from certportal.audit import audit_record
 from certportal.errors import DomainError
 from certportal.imports import Column, RowError, parse_date, parse_decimal_hours, read_table
-from certportal.notifications import notify
-from certportal.pii import blind_index
+from certportal.notifications import clause, notify
+from certportal.pii import blind_index, contains_id_number, plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
 from exams.eligibility import add_months, format_date
 from exams.models import Institution
-from exams.selectors import membership_of, policy_for
+from exams.selectors import authorities_in_scope, membership_of, policy_for
 
 from .models import ConductRecord, ContinuingEducation, RenewalApplication
 from .rules import add_working_days, failing, renewal_checks
@@ -48,13 +48,42 @@ class RenewalRefused(DomainError):
 # --- continuing education ------------------------------------------------------------------
 
 
-def _provider_for(actor, provider: Institution | None) -> Institution:
-    """Institution staff record for their own institution; superusers name the provider."""
-    if getattr(actor, "is_superuser", False) and provider is not None:
-        return provider
+def ce_providers_for(actor):
+    """The providers whose records ``actor`` may enter or import without being one of them:
+    every one for a superuser, those of its authorities for authority staff (Qinghai: 线下继续
+    教育由人事处按批次导入), none for anyone else."""
+    providers = Institution.objects.filter(
+        Q(offers_continuing_education=True) | Q(kind=Institution.Kind.CE_PLATFORM),
+        is_active=True,
+    )
+    if getattr(actor, "is_superuser", False):
+        return providers
     membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    if membership is None or membership.authority_id is None:
+        return providers.none()
+    return providers.filter(authority__in=authorities_in_scope(actor))
+
+
+def _provider_for(actor, provider: Institution | None) -> Institution:
+    """Institution staff record for their own institution; superusers and authority staff
+    name the provider (one of their scope)."""
+    membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    names_provider = getattr(actor, "is_superuser", False) or (
+        membership is not None and membership.authority_id is not None
+    )
+    if names_provider:
+        if provider is None:
+            raise DomainError(_("请选择继续教育机构。"), code="provider_required")
+        if not ce_providers_for(actor).filter(pk=provider.pk).exists():
+            raise DomainError(
+                _("“%(provider)s”不是您管辖范围内的继续教育机构。") % {"provider": provider},
+                code="forbidden",
+            )
+        return provider
     if membership is None or membership.institution is None:
-        raise DomainError(_("只有继续教育机构的工作人员可以录入继续教育记录。"), code="forbidden")
+        raise DomainError(
+            _("只有继续教育机构或发证机关的工作人员可以录入继续教育记录。"), code="forbidden"
+        )
     institution = membership.institution
     if not (
         institution.offers_continuing_education or institution.kind == Institution.Kind.CE_PLATFORM
@@ -286,6 +315,10 @@ def conduct_record_create(
         raise ValidationError({"occurred_on": [_("发生日期不能晚于今天。")]})
     if not description.strip():
         raise ValidationError({"description": [_("请填写情况说明。")]})
+    if contains_id_number(description):
+        raise ValidationError(
+            {"description": [_("情况说明中不要填写身份证号码：记录会显示给经办人员并记入日志。")]}
+        )
     with transaction.atomic():
         record = ConductRecord.objects.create(
             certificate=certificate,
@@ -319,8 +352,10 @@ def _require_holder(certificate: Certificate, actor) -> None:
 
 
 # Checks no effort of the holder can meet before the window closes: a new renewal is refused
-# while one of them fails, and the page offers no form.
-BLOCKS_A_NEW_DRAFT = ("status", "window", "age")
+# while one of them fails, and the page offers no form. An accident-responsibility record of
+# the validity period stays for the whole period (continuing education and violations that
+# age out can still change).
+BLOCKS_A_NEW_DRAFT = ("status", "window", "age", "accident")
 
 
 def renewal_save_draft(
@@ -392,6 +427,15 @@ def renewal_set_delivery(
     return row
 
 
+def _renewal_transition(renewal: RenewalApplication, **kwargs):
+    """``transition`` of a renewal with its certificate locked first: the order every writer of
+    both keeps (a revocation locks the certificate, then closes its renewal; the nightly lapse
+    does the same), so two of them never wait on each other in opposite orders."""
+    with transaction.atomic():
+        Certificate.objects.select_for_update().filter(pk=renewal.certificate_id).first()
+        return transition(renewal, **kwargs)
+
+
 def renewal_submit(
     *, renewal: RenewalApplication, actor, signature_name: str
 ) -> RenewalApplication:
@@ -436,7 +480,7 @@ def renewal_submit(
         row.correct_by = None
         Certificate.objects.filter(pk=row.certificate_id).update(renewal_pending=True)
 
-    row, _changed = transition(
+    row, _changed = _renewal_transition(
         renewal,
         allowed_from=(R.DRAFT, R.RETURNED),
         to=R.SUBMITTED,
@@ -476,7 +520,10 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
             content_version=F("content_version") + 1,
         )
         ValidityPeriod.objects.create(
-            certificate=certificate, valid_from=new_from, valid_until=new_until, reason="renewed"
+            certificate=certificate,
+            valid_from=new_from,
+            valid_until=new_until,
+            reason=ValidityPeriod.Reason.RENEWED,
         )
         row.decided_at = timezone.now()
         row.new_valid_until = new_until
@@ -490,7 +537,7 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
         )
         enqueue_on_commit(render_certificate, certificate.pk)
 
-    row, _changed = transition(
+    row, _changed = _renewal_transition(
         renewal,
         allowed_from=(R.SUBMITTED,),
         to=R.APPROVED,
@@ -510,9 +557,7 @@ def _end_pending(row: RenewalApplication) -> None:
 
 
 def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("请填写原因，申请人会看到它。"), code="reason_required")
+    reason = plain_reason(reason, missing=_("请填写原因，申请人会看到它。"))
     require_authority_staff(actor, renewal.certificate.authority)
 
     def apply(row: RenewalApplication):
@@ -524,7 +569,7 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
             body = _(
                 "%(reason)s。请于%(date)s前（含当日）补正并重新提交；"
                 "逾期未补正的，本次延续申请视为撤回。"
-            ) % {"reason": reason.rstrip("。；;.， "), "date": format_date(row.correct_by)}
+            ) % {"reason": clause(reason), "date": format_date(row.correct_by)}
         else:
             _end_pending(row)
         notify(
@@ -534,7 +579,7 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
             url=f"/me/certificates/{row.certificate_id}/renewal/",
         )
 
-    row, _changed = transition(
+    row, _changed = _renewal_transition(
         renewal,
         allowed_from=allowed_from,
         to=to,
@@ -682,7 +727,7 @@ def renewal_withdraw(*, renewal: RenewalApplication, actor) -> RenewalApplicatio
         if row.status == R.RETURNED:
             _end_pending(row)
 
-    row, _changed = transition(
+    row, _changed = _renewal_transition(
         renewal,
         allowed_from=WITHDRAWABLE,
         to=R.WITHDRAWN,

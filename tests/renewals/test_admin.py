@@ -80,3 +80,57 @@ def test_conduct_record_dated_in_the_future_is_refused_and_a_good_one_saved_once
     record = ConductRecord.objects.get()
     assert record.created_by == authority_staff
     assert AuditEvent.objects.filter(action="renewals.conduct.violation").count() == 1
+
+
+@pytest.mark.django_db
+def test_authority_staff_import_a_providers_records_of_their_scope(
+    client, authority_staff, other_authority_staff, certificate
+):
+    """Qinghai: 线下继续教育由人事处按批次导入. The authority names the provider (one of its
+    scope); a provider of another authority, or none, is refused and nothing is kept."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from certportal.errors import DomainError
+    from exams.models import Institution
+    from renewals import services
+    from tests.renewals.test_renewals import ce_file
+
+    school = Institution.objects.get(name="泉州示例建筑职业培训学校")
+    data = ce_file(certificate, ("线下", 8, TODAY - timedelta(days=3)))
+    with pytest.raises(DomainError, match="请选择继续教育机构"):
+        services.ce_import(actor=authority_staff, data=data, filename="ce.xlsx")
+    with pytest.raises(DomainError, match="不是您管辖范围内的继续教育机构"):
+        services.ce_import(
+            actor=other_authority_staff, data=data, filename="ce.xlsx", provider=school
+        )
+    assert not ContinuingEducation.objects.exists()
+
+    login(client, authority_staff)
+    page = client.get("/admin/renewals/continuingeducation/import/").content.decode()
+    assert 'name="provider"' in page and "泉州示例建筑职业培训学校" in page
+    assert "宁波" not in page  # only the providers of its scope are offered
+    response = client.post(
+        "/admin/renewals/continuingeducation/import/",
+        {"provider": school.pk, "file": SimpleUploadedFile("ce.xlsx", data)},
+    )
+    assert response.status_code == 302
+    record = ContinuingEducation.objects.get()
+    assert record.provider == school and record.hours == 8
+
+
+@pytest.mark.django_db
+def test_a_providers_own_staff_import_without_naming_a_provider(client, ce_staff, certificate):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.renewals.test_renewals import ce_file
+
+    login(client, ce_staff)
+    page = client.get("/admin/renewals/continuingeducation/import/").content.decode()
+    assert 'name="provider"' not in page
+    data = ce_file(certificate, ("线上", 4, TODAY - timedelta(days=2)))
+    response = client.post(
+        "/admin/renewals/continuingeducation/import/",
+        {"file": SimpleUploadedFile("ce.xlsx", data)},
+    )
+    assert response.status_code == 302
+    assert ContinuingEducation.objects.get().provider == ce_staff.staff_membership.institution

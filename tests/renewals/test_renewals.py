@@ -71,6 +71,42 @@ def test_an_accident_record_refuses(ready, authority_staff):
     assert "accident" in codes(ready)
 
 
+def test_an_accident_after_an_early_renewal_counts_at_the_next_one(
+    submitted_renewal, authority_staff
+):
+    """Approved 30 days before the expiry, the recorded period starts after the old one ends;
+    an accident in those 30 days (or one entered after the decision) was seen by no decision
+    and refuses the next renewal."""
+    certificate = submitted_renewal.certificate
+    services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    certificate.refresh_from_db()
+    assert certificate.valid_from > TODAY
+    assert "accident" not in codes(certificate, today=certificate.valid_until)
+    violation(certificate, authority_staff, 0, kind="accident")
+    assert "accident" in codes(certificate, today=certificate.valid_until)
+
+
+def test_an_accident_record_stops_the_invitation_and_the_form(client, ready, authority_staff):
+    """Nothing the holder does changes an accident-responsibility record of the period: the
+    dashboard and the certificate list no longer invite a renewal, the renewal page says why
+    and offers no form, and no draft is made."""
+    from certificates.selectors import renewal_offered
+
+    client.force_login(ready.holder)
+    assert renewal_offered(ready, TODAY)
+    assert "申请延续" in client.get("/me/").content.decode()
+    violation(ready, authority_staff, 30, kind="accident")
+    assert not renewal_offered(ready, TODAY)
+    assert "证书已进入延续受理期" not in client.get("/me/").content.decode()
+    listing = client.get("/me/certificates/").content.decode()
+    assert "延续受理期已开始：申请延续" not in listing and "继续教育学时与延续" in listing
+    page = client.get(f"/me/certificates/{ready.pk}/renewal/").content.decode()
+    assert "生产安全事故责任记录，不予延续" in page and 'name="ce_city"' not in page
+    with pytest.raises(RenewalRefused):
+        fill(ready)
+    assert not RenewalApplication.objects.exists()
+
+
 def test_holder_past_the_age_limit_refused(ready):
     Certificate.objects.filter(pk=ready.pk).update(
         holder_birth_date=date(1950, 1, 1), holder_sex="M"

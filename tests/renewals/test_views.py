@@ -18,6 +18,8 @@ def test_holder_walks_the_three_steps(client, ready):
     base = f"/me/certificates/{ready.pk}/renewal/"
     page = client.get(base).content.decode()
     assert "24 / 24" in page.replace(".0", "") and "本人承诺" in page
+    # The commitments in the Zhejiang form's own words, thresholds and catch-all included.
+    assert "双眼裸视力在 4.8 以上" in page and "考核发证机关规定的其他情形" in page
     response = client.post(base, {"ce_city": "泉州", "ce_district": "丰泽区", "save": "1"})
     assert response.status_code == 302
     assert RenewalApplication.objects.get().status == "draft"
