@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
@@ -45,5 +47,9 @@ def login_name_for_throttling(request, credentials=None) -> str:
         value = getattr(request, "POST", {}).get("username")
     value = (value or "").strip()
     if looks_like_id_number(value):
+        # The number as login reads it (full-width digits folded, 15 digits made 18): every
+        # spelling of one person's number counts against the same account.
+        with contextlib.suppress(ValidationError):
+            value = parse_id_number(value).number
         return "id:" + blind_index(value)[:24]
     return value.lower()[:150]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import EducationLevel
 from .uploads import MaterialKind
-from .validators import validate_plain_line
+from .validators import validate_mobile, validate_plain_line
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -15,6 +15,9 @@ class RegisterForm(forms.Form):
         max_length=11,
         help_text=_("11 位手机号码，用作登录账号"),
         widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "numeric"}),
+        # Checked with the other fields, so every error shows at once (the service checks it
+        # again, with whether it is taken).
+        validators=[validate_mobile],
     )
     email = forms.EmailField(
         label=_("电子邮箱（选填）"),

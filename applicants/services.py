@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import ipaddress
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from certportal import roles
 from certportal.audit import audit_record
+from certportal.client import subscriber
 from certportal.errors import DomainError
 from certportal.models import AuditEvent
 from certportal.pii import blind_index
@@ -231,13 +230,7 @@ def _client_key(client: str | None) -> str | None:
     whole (rotating through it must not buy new tries)."""
     if not client:
         return None
-    with contextlib.suppress(ValueError):
-        address = ipaddress.ip_address(client)
-        if address.version == 6 and address.ipv4_mapped:  # ::ffff:a.b.c.d, a dual-stack socket
-            client = str(address.ipv4_mapped)
-        elif address.version == 6:
-            client = str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return blind_index(f"client:{client}")
+    return blind_index(f"client:{subscriber(client)}")
 
 
 def _id_conflict_limit(user: User, id_index: str, client_key: str | None) -> str | None:

@@ -15,6 +15,7 @@ account_patterns = [
         ),
         name="login",
     ),
+    path("logout/", views.PortalLogoutView.as_view(), name="logout"),
     path("", include("django.contrib.auth.urls")),
 ]
 

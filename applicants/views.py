@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -64,6 +65,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     materials = {m.kind: m for m in Material.objects.filter(owner=request.user)}
     sections = dashboard_sections(request.user)
     tasks = sorted((t for s in sections for t in s.tasks), key=lambda t: t.order)
+    # Something under way (an application in review, a certificate): no "you may apply" as if
+    # nothing had started.
+    in_progress = any(s.items for s in sections)
     return render(
         request,
         "applicants/dashboard.html",
@@ -75,6 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "materials": materials,
             "sections": [s for s in sections if s.items or s.empty],
             "tasks": tasks,
+            "in_progress": in_progress,
             "notices": Notice.objects.filter(user=request.user)[:10],
         },
     )
@@ -224,3 +229,16 @@ def _serve(material: Material, variant: str) -> FileResponse:
             raise Http404
         return private_file_response(material.thumbnail, "image/jpeg")
     return private_file_response(material.file, material.content_type)
+
+
+class PortalLogoutView(auth_views.LogoutView):
+    """/accounts/logout/: signing out is a POST (the header's button). A GET, from a bookmark or
+    a typed address, gets a page with that button for someone signed in, and the signed-out
+    page for anyone else, instead of an empty 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return render(request, "registration/logout_confirm.html")
+        return render(request, "registration/logged_out.html")

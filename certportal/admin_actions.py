@@ -101,8 +101,9 @@ def run_each(modeladmin, request, queryset, label: str, fn) -> None:
         modeladmin.message_user(request, line, messages.ERROR)
 
 
-def with_reason(modeladmin, request, queryset, label: str, fn):
-    """An action that first asks for the reason on an intermediate page."""
+def with_reason(modeladmin, request, queryset, label: str, fn, help_text: str | None = None):
+    """An action that first asks for the reason on an intermediate page; ``help_text`` says
+    who reads it (the applicant, unless told otherwise)."""
     if "apply" in request.POST:
         form = ReasonForm(request.POST)
         if form.is_valid():
@@ -111,6 +112,8 @@ def with_reason(modeladmin, request, queryset, label: str, fn):
             return None
     else:
         form = ReasonForm()
+    if help_text:
+        form.fields["reason"].help_text = help_text
     return TemplateResponse(
         request,
         "admin/reason.html",
@@ -145,14 +148,21 @@ def import_page(
     **context,
 ):
     """The admin page that imports a CSV/XLSX file all-or-nothing: ``run(data, filename)``
-    returns how many rows it imported. Every row error is listed (or, when asked, downloaded
-    as CSV), a domain refusal is shown, success is reported and redirects to ``done_url``."""
+    returns how many rows it imported (the form's other fields, beside ``file`` and
+    ``report_csv``, are passed to it by name). Every row error is listed (or, when asked,
+    downloaded as CSV), a domain refusal is shown, success is reported and redirects to
+    ``done_url``."""
     form = form_class(request.POST or None, request.FILES or None)
     errors = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        options = {
+            name: value
+            for name, value in form.cleaned_data.items()
+            if name not in ("file", "report_csv")
+        }
         try:
-            count = run(upload.read(), upload.name)
+            count = run(upload.read(), upload.name, **options)
         except ImportRefused as exc:
             if form.cleaned_data["report_csv"]:
                 return error_report_response(exc.errors)

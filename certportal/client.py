@@ -26,8 +26,31 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address as a key (rate-limit buckets): ``"unknown"`` when there is none."""
+    """The address as recorded (lookup records): ``"unknown"`` when there is none."""
     return client_ip(request) or "unknown"
+
+
+def subscriber(address: str | None) -> str | None:
+    """The address as one subscriber holds it, for every limit counted per client: an IPv6
+    address by its /64 (one subscriber holds a whole /64, and rotating through it must not buy
+    new tries), written as the /64's first address so it still fits an IP column; an
+    IPv4-mapped one (``::ffff:a.b.c.d`` from a dual-stack socket) as the IPv4 address."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
+    return str(parsed)
+
+
+def client_subscriber(request: HttpRequest) -> str | None:
+    """``subscriber`` of the request's address: django-axes' login throttling key."""
+    return subscriber(client_ip(request))
 
 
 def client_ip(request: HttpRequest) -> str | None:

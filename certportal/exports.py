@@ -39,15 +39,13 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from stdnum.cn.ric import calc_check_digit
 
 from .audit import audit_record
-from .pii import mask_id_number
+from .pii import ID_NUMBER_IN_TEXT, is_id_number, mask_id_number
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # What XML 1.0 forbids (openpyxl's ILLEGAL_CHARACTERS_RE), DEL and the C1 controls.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-ID_NUMBER_SHAPE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # One request builds the whole file in memory: beyond this, staff narrow the list first.
@@ -67,10 +65,10 @@ def mask_id_numbers(text: str) -> str:
     """Every ID number in ``text`` masked; other 18-digit runs (a wrong check character) kept."""
 
     def mask(match: re.Match[str]) -> str:
-        number = match.group().upper()
-        return mask_id_number(number) if calc_check_digit(number) == number[-1] else match.group()
+        number = match.group()
+        return mask_id_number(number.upper()) if is_id_number(number) else number
 
-    return ID_NUMBER_SHAPE.sub(mask, text)
+    return ID_NUMBER_IN_TEXT.sub(mask, text)
 
 
 def safe_text(text: str) -> str:

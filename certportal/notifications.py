@@ -19,6 +19,12 @@ def _mail_text(notice: Notice) -> str:
     return f"{notice.body}\n\n{link}" if notice.body else link
 
 
+def clause(text: str) -> str:
+    """Staff's reason set inside a notice's sentence ("原因：%(reason)s。"): without its own
+    closing punctuation, so the notice does not read "…扫描件。。"."""
+    return text.strip().rstrip("。．.；;，, ")
+
+
 def notify(*, user, title: str, body: str = "", url: str = "") -> Notice:
     """Record a portal notice for ``user`` and mail it after commit if they have an address.
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from stdnum.cn.ric import calc_check_digit
 
 
 @lru_cache(maxsize=4)
@@ -133,3 +135,35 @@ class BlindIndexField(models.CharField):
         value = blind_index(plaintext) if plaintext else None
         setattr(model_instance, self.attname, value)
         return value
+
+
+# An 18-character ID number standing alone in free text (not part of a longer run).
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def is_id_number(candidate: str) -> bool:
+    """An 18-character run whose check character is right: an ID number, not another code."""
+    candidate = candidate.upper()
+    return calc_check_digit(candidate) == candidate[-1]
+
+
+def contains_id_number(text: str) -> bool:
+    """Whether free text (a reason, a description) holds an ID number."""
+    return any(is_id_number(m.group()) for m in ID_NUMBER_IN_TEXT.finditer(text or ""))
+
+
+def plain_reason(reason: str | None, *, missing: str) -> str:
+    """Staff's reason for a decision, stripped; refused empty (``missing`` says why it is
+    needed) or holding an ID number (it is sent to the person, shown on pages and audited)."""
+    from django.utils.translation import gettext as _
+
+    from .errors import DomainError
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(missing, code="reason_required")
+    if contains_id_number(reason):
+        raise DomainError(
+            _("原因中不要填写身份证号码：原因会通知当事人并记入日志。"), code="id_number_in_text"
+        )
+    return reason

@@ -247,7 +247,7 @@ if TRUSTED_PROXY_COUNT > 0 and not TRUSTED_PROXY_NETWORKS:
         "TRUSTED_PROXY_COUNT needs TRUSTED_PROXY_NETWORKS: the networks the proxies connect from"
     )
 
-AXES_CLIENT_IP_CALLABLE = "certportal.client.client_ip"
+AXES_CLIENT_IP_CALLABLE = "certportal.client.client_subscriber"  # IPv6 by its /64
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

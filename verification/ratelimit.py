@@ -13,7 +13,9 @@ expire: no background job, no new dependency, and one round trip to Redis per re
 
 The client address is ``certportal.client.client_address``: ``REMOTE_ADDR``, or behind
 ``TRUSTED_PROXY_COUNT`` reverse proxies the address the outermost of them saw. What a client
-writes into ``X-Forwarded-For`` itself is never believed: nobody chooses their own bucket.
+writes into ``X-Forwarded-For`` itself is never believed: nobody chooses their own bucket. An
+IPv6 address is counted by its /64 (``certportal.client.subscriber``): one subscriber holds a
+whole /64 and would otherwise have a fresh bucket at every address.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from certportal.client import client_address
+from certportal.client import client_address, subscriber
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*([smh])\s*$")
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
@@ -134,7 +136,7 @@ def hit(request: HttpRequest, bucket: str = LOOKUP) -> Verdict:
     limit, window = parse_rate(settings.VERIFY_RATE_LIMIT)
     now = clock()
     start = math.floor(now / window) * window
-    key = f"verify-rate:{bucket}:{client_address(request)}:{start}"
+    key = f"verify-rate:{bucket}:{subscriber(client_address(request))}:{start}"
     # The key outlives its window a little, so a slow request never resets a live counter.
     count = _count(key, timeout=window + 5)
     ends = start + window

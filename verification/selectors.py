@@ -22,6 +22,7 @@ from certificates.models import (
     CertificatePdf,
     CertificateStatus,
     effective_status,
+    running_period_end,
 )
 from certificates.numbering import NUMBER_MAX_LENGTH, normalise_certificate_number
 from certportal.pii import blind_index, decrypt, mask_id_number, mask_name
@@ -64,6 +65,10 @@ class PublicCertificate:
     preview_version: str
 
     @property
+    def running_until(self) -> date | None:
+        return running_period_end(self.valid_from)
+
+    @property
     def status_class(self) -> str:
         return "valid" if self.is_valid else "invalid"
 
@@ -81,6 +86,11 @@ class PublicCertificate:
             "authority": self.authority,
             "valid_from": self.valid_from.isoformat(),
             "valid_until": self.valid_until.isoformat(),
+            # Renewed ahead of the expiry: valid_from is in the future and the period running
+            # today ends here (the pages say so beside the period). Null otherwise.
+            "current_period_until": (
+                self.running_until.isoformat() if self.is_valid and self.running_until else None
+            ),
             "status": {"code": self.status, "label": self.status_label},
             "valid": self.is_valid,
             "status_changed_on": (

@@ -24,7 +24,8 @@ Both answer ``200`` with the same, masked, data as the pages::
     {"found": true, "certificates": [{"number": "闽C052026000001", "holder_name": "王**",
       "id_number": "3505**********1234", "trade": {"code": "05", "name": "…"},
       "authority": "泉州市住房和城乡建设局", "valid_from": "2026-01-05",
-      "valid_until": "2028-01-04", "status": {"code": "01", "label": "有效"}, "valid": true,
+      "valid_until": "2028-01-04", "current_period_until": null,
+      "status": {"code": "01", "label": "有效"}, "valid": true,
       "status_changed_on": null, "renewal_pending": false, "ecert_identifier": "1.2.156…"}]}
 
 Nothing found and a name that does not match give the same ``{"found": false,

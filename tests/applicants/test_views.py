@@ -26,13 +26,19 @@ def test_register_logs_in_and_leads_to_the_profile(client):
 
 
 def test_register_shows_every_problem_in_chinese_and_creates_nothing(client):
+    """Every problem at once, the mobile number's beside the others, not in a second round."""
+    from applicants.models import User
+
     response = client.post(
-        "/accounts/register/", {"mobile": "123", "password1": "1234", "password2": "4321"}
+        "/accounts/register/",
+        {"mobile": "1380000", "email": "not-an-address", "password1": "1234", "password2": "4321"},
     )
     body = response.content.decode()
     assert response.status_code == 200
     assert "两次输入的密码不一致" in body
-    assert "手机号" in body
+    assert "请输入 11 位中国大陆手机号码" in body
+    assert "输入一个有效的 Email 地址" in body
+    assert not User.objects.filter(username="1380000").exists()
 
 
 def test_login_with_id_number_or_mobile(client, profile):
@@ -54,6 +60,45 @@ def test_login_is_throttled_per_account_and_stores_no_id_number(client, profile)
         f"{a.username} {a.get_data} {a.post_data}" for a in AccessAttempt.objects.all()
     )
     assert ID_NUMBER not in stored and ID_NUMBER[:10] not in stored
+
+
+def test_every_spelling_of_an_id_number_counts_against_one_account(client, profile):
+    """Full-width digits, a lower-case x, the old 15-digit form: login reads them all as the
+    same number, so the lockout does too, from whatever address."""
+    from applicants.idcard import parse_id_number
+
+    full_width = ID_NUMBER.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    fifteen = ID_NUMBER[:6] + ID_NUMBER[8:17]
+    spellings = [ID_NUMBER, full_width, full_width[:9] + ID_NUMBER[9:], fifteen, ID_NUMBER.lower()]
+    assert {parse_id_number(s).number for s in spellings} == {ID_NUMBER}
+    for n, spelling in enumerate(spellings, start=1):
+        client.post(
+            "/accounts/login/",
+            {"username": spelling, "password": "wrong"},
+            REMOTE_ADDR=f"2001:db8:{n}::1",
+        )
+    response = client.post(
+        "/accounts/login/",
+        {"username": ID_NUMBER, "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.9",
+    )
+    assert response.status_code == 429
+
+
+def test_an_ipv6_client_is_throttled_by_its_64(client, authority_staff):
+    """One subscriber holds a whole /64: new addresses in it buy no new login tries."""
+    for number in range(5):
+        client.post(
+            "/admin/login/",
+            {"username": f"nobody{number}", "password": "wrong"},
+            REMOTE_ADDR=f"2001:db8:7:7::{number + 1}",
+        )
+    response = client.post(
+        "/admin/login/",
+        {"username": authority_staff.username, "password": PASSWORD},
+        REMOTE_ADDR="2001:db8:7:7:ffff::1",
+    )
+    assert response.status_code == 429
 
 
 def test_admin_login_is_throttled_per_address(client, authority_staff):
@@ -217,3 +262,29 @@ def test_profile_changes_are_audited_without_values(client, profile):
     events = AuditEvent.objects.filter(action__startswith="applicants.profile")
     assert events.count() == 1
     assert ID_NUMBER not in str(list(events.values()))
+
+
+def test_the_sign_out_address_opened_by_get_offers_the_button(client, applicant):
+    """/accounts/logout/ from a bookmark: a page with the sign-out button (a GET never signs
+    out: a link or an image could otherwise sign anyone out), not an empty 405."""
+    login(client, applicant)
+    page = client.get("/accounts/logout/")
+    assert page.status_code == 200 and "确认退出登录" in page.content.decode()
+    assert client.get("/me/").status_code == 200  # still signed in
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert client.get("/me/").status_code == 302  # signed out
+    assert "您已退出登录" in client.get("/accounts/logout/").content.decode()
+
+
+@pytest.mark.parametrize("path", ["/accounts/register/", "/verify/"])
+def test_every_described_by_names_an_element_of_the_page(client, path):
+    """Screen readers read a field's help and errors through aria-describedby: each id it
+    names is on the page (Django names them <id>_helptext and <id>_error)."""
+    import re
+
+    page = client.post(path, {"mobile": "1", "name": "", "id_number": ""}).content.decode()
+    named = {n for ids in re.findall(r'aria-describedby="([^"]+)"', page) for n in ids.split()}
+    assert named, "no field is described"
+    present = set(re.findall(r'\bid="([^"]+)"', page))
+    assert named <= present, named - present

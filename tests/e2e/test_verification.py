@@ -127,3 +127,37 @@ def test_the_lookup_page_on_a_phone(browser, live_server, screenshot, certificat
     assert all(urlsplit(u).netloc == home for u in requested if not u.startswith("data:"))
     screenshot(page, "1-found")
     context.close()
+
+
+def test_english_pages_fit_a_phone(
+    browser, live_server, screenshot, celery_eager, certificate, authority_staff
+):
+    """In English the status word is a long Latin word ("Suspended") and the labels are
+    longer: the QR page, the holder's certificate list and application page still fit 360 px
+    without scrolling sideways, the status word inside its banner."""
+    from tests.factories import PASSWORD
+
+    services.certificate_suspend(
+        certificate=certificate, actor=authority_staff, reason="违章作业，暂扣待查"
+    )
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", viewport=PHONE, device_scale_factor=2
+    )
+    page = context.new_page()
+    page.goto(certificate.verify_path)
+    word = page.locator("#v-status")
+    assert "Suspended" in word.inner_text()
+    assert word.evaluate("e => e.scrollWidth <= e.clientWidth"), "the status word is cut off"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "en-suspended")
+
+    page.goto("/accounts/login/")
+    page.fill("#id_username", certificate.holder.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("form [type=submit]").last.click()
+    page.wait_for_load_state()
+    for path in ("/me/certificates/", f"/me/applications/{certificate.application_id}/"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        screenshot(page, "en-" + path.strip("/").replace("/", "-"))
+    context.close()

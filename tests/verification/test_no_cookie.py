@@ -48,6 +48,23 @@ def test_the_language_switch_works_without_a_token(browser):
     assert '<html lang="en">' in page and "Verify" in page
 
 
+def test_the_language_switch_keeps_a_lookup_by_certificate_number(browser, certificate):
+    """Switched on the answer to /verify/?cert_no=…&name=…, the visitor lands on the same
+    answer in the other language, not on an empty form."""
+    from urllib.parse import urlencode
+
+    path = "/verify/?" + urlencode({"cert_no": certificate.number, "name": certificate.holder_name})
+    page = browser.get(path).content.decode()
+    assert certificate.number in page
+    response = browser.post("/i18n/setlang/", {"language": "en", "next": path})
+    assert response.status_code == 302 and response["Location"] == path
+    assert f'name="next" type="hidden" value="{path.replace("&", "&amp;")}"' in page
+    # The pages drawn by Django's templates (the holder's) keep their query the same way.
+    browser.force_login(certificate.holder)
+    page = browser.get("/me/applications/?page=1").content.decode()
+    assert 'name="next" type="hidden" value="/me/applications/?page=1"' in page
+
+
 def test_the_language_switch_goes_nowhere_else(browser):
     """A forged switch can change a visitor's language and nothing more: never off the site."""
     response = browser.post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/"})

@@ -182,3 +182,44 @@ def test_preview_before_the_pdf_exists_is_404_and_the_page_omits_it(client, auth
     assert client.get(f"/v/{certificate.qr_token}/preview.png").status_code == 404
     body = client.get(certificate.verify_path).content.decode()
     assert "preview.png" not in body and "有效" in body
+
+
+def test_a_certificate_renewed_ahead_says_which_period_runs_today(
+    client, submitted_renewal, authority_staff, django_capture_on_commit_callbacks
+):
+    """Approved before the expiry, the renewal records a period that starts after it (SPEC
+    4.6): the QR page, the lookup and the holder's list show it with the period running
+    today, so an inspector does not read it as "not valid yet"."""
+    from renewals.services import renewal_approve
+
+    certificate = submitted_renewal.certificate
+    old_until = certificate.valid_until
+    with django_capture_on_commit_callbacks(execute=True):
+        renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    certificate.refresh_from_db()
+    assert certificate.valid_from == old_until + timedelta(days=1) > timezone.localdate()
+    note = f"（延续后的有效期；当前有效期至 {old_until:%Y年%-m月%-d日}）"
+    assert note in client.get(certificate.verify_path).content.decode()
+    found = client.post(
+        "/verify/",
+        {"name": certificate.holder_name, "id_number": certificate.holder_id_number},
+    ).content.decode()
+    assert note in found and certificate.number in found
+    # The API says the same, for employers' systems that compare valid_from with today.
+    answer = client.post(
+        "/api/v1/verify",
+        {"name": certificate.holder_name, "id_number": certificate.holder_id_number},
+        content_type="application/json",
+    ).json()["certificates"][0]
+    assert answer["valid_from"] == certificate.valid_from.isoformat()
+    assert answer["current_period_until"] == old_until.isoformat()
+    client.force_login(certificate.holder)
+    assert note in client.get("/me/certificates/").content.decode()
+
+
+def test_a_period_that_runs_today_has_no_renewal_note(client, certificate):
+    assert "延续后的有效期" not in client.get(certificate.verify_path).content.decode()
+    answer = client.get(
+        "/api/v1/verify", {"cert_no": certificate.number, "name": certificate.holder_name}
+    ).json()
+    assert answer["certificates"][0]["current_period_until"] is None

@@ -132,6 +132,20 @@ def test_addresses_are_counted_apart_and_forwarded_for_is_ignored(
     assert client.get(path, REMOTE_ADDR="203.0.113.8").status_code == 200
 
 
+def test_an_ipv6_subscriber_is_counted_by_its_64(client, certificate, settings, frozen_clock):
+    """One subscriber holds a whole /64: rotating through it buys no fresh budget; the next
+    /64 is someone else."""
+    settings.VERIFY_RATE_LIMIT = "2/m"
+    path = certificate.verify_path
+    answers = [client.get(path, REMOTE_ADDR=f"2001:db8:1:2::{n}").status_code for n in range(1, 5)]
+    assert answers == [200, 200, 429, 429]
+    assert client.get(path, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+    # The record keeps the address itself.
+    from verification.models import LookupRecord
+
+    assert LookupRecord.objects.filter(client_address="2001:db8:1:2::1").exists()
+
+
 def test_a_refused_window_is_recorded_once(client, certificate, settings, frozen_clock):
     settings.VERIFY_RATE_LIMIT = "1/m"
     for _ in range(5):
