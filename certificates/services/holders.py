@@ -13,6 +13,8 @@ and a certificate never moves from one account to another by a profile edit.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -27,11 +29,13 @@ from certportal.errors import DomainError
 from certportal.notifications import notify
 from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
+from exams.eligibility import format_date
 from exams.models import OPEN_APPLICATION_STATES, ExamApplication
 from exams.selectors import authorities_in_scope
 from exams.tasks import render_admission_ticket
 
-from ..models import Certificate
+from ..models import Certificate, ValidityPeriod
+from ..selectors import holder_age_limit
 
 
 def holder_for(*, name: str, id_index: str) -> int | None:
@@ -119,7 +123,9 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
       and the certificate to come carry the corrected one; the tickets of scheduled candidates
       are drawn again after commit;
     - every certificate the account holds: holder name, ID number, birth date and sex, a new
-      content version, its PDF rendered again after commit;
+      content version, its PDF rendered again after commit; a validity that the corrected
+      birth date or sex puts past the holder's age limit ends the day before it (its period
+      too), audited with the old and new dates and told to the person;
     - imported certificates no account holds that stand under the corrected name and number
       are linked to the account (``link_imported_certificates``);
     - an audit event for the profile (the fields' names, the reason, never the values) and
@@ -233,6 +239,7 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
             certificate.holder_id_number = parsed.number
             certificate.holder_birth_date = parsed.birth_date
             certificate.holder_sex = parsed.sex
+            capped = _cap_at_age_limit(certificate)
             # An imported certificate never given its e-certificate gets none from this.
             has_ecert = not certificate.awaits_ecert
             if has_ecert:
@@ -244,6 +251,7 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
                     "holder_id_index",
                     "holder_birth_date",
                     "holder_sex",
+                    "valid_until",
                     "content_version",
                     "updated_at",
                 ]
@@ -255,6 +263,8 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
                 reason=reason,
                 data={"fields": changed},
             )
+            if capped is not None:
+                _record_cap(certificate, capped, actor=actor, reason=reason)
             if has_ecert:
                 enqueue_on_commit(render_certificate, certificate.pk)
         linked = link_imported_certificates(row, actor=actor, by="correction")
@@ -280,3 +290,38 @@ def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reaso
         )
     row.refresh_from_db()
     return row
+
+
+def _cap_at_age_limit(certificate: Certificate):
+    """Set ``valid_until`` to the day before the holder's age limit when the (corrected) birth
+    date or sex puts it past that limit (no validity reaches it: SPEC 4.5); return the old
+    date, or None when nothing changed. Never before the period's start."""
+    limit = holder_age_limit(certificate)
+    if certificate.valid_until < limit:
+        return None
+    old = certificate.valid_until
+    certificate.valid_until = max(certificate.valid_from, limit - timedelta(days=1))
+    return old if certificate.valid_until != old else None
+
+
+def _record_cap(certificate: Certificate, old_until, *, actor, reason: str) -> None:
+    ValidityPeriod.objects.filter(certificate=certificate, valid_until=old_until).update(
+        valid_until=certificate.valid_until
+    )
+    audit_record(
+        actor=actor,
+        action="certificates.certificate.validity_capped",
+        obj=certificate,
+        reason=reason,
+        data={"from": old_until.isoformat(), "to": certificate.valid_until.isoformat()},
+    )
+    notify(
+        user=certificate.holder,
+        title=_("证书有效期已调整：%(number)s") % {"number": certificate.number},
+        body=_(
+            "按更正后的身份证号码（出生日期），证书有效期不能超过法定年龄上限，"
+            "有效期至由 %(old)s 调整为 %(new)s。"
+        )
+        % {"old": format_date(old_until), "new": format_date(certificate.valid_until)},
+        url="/me/certificates/",
+    )

@@ -2,6 +2,8 @@
 once the number is locked): the profile, the applications in progress and the certificates
 held change together, or nothing does."""
 
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -81,6 +83,61 @@ def test_a_held_certificate_is_corrected_rendered_again_and_found_by_the_new_pai
     assert [c.number for c in found.certificates] == [certificate.number]
     gone = lookups.verify_person(name="王小明", id_number=old_number, address=None, kind="api")
     assert not gone.found
+
+
+def test_a_corrected_birth_date_past_the_age_limit_ends_the_validity_before_it(
+    certificate, authority_staff, django_capture_on_commit_callbacks
+):
+    """No validity reaches the holder's age limit (SPEC 4.5): a correction that makes the
+    holder older ends the certificate the day before the limit, its period too, audited and
+    told; one that changes nothing of the kind leaves the dates alone."""
+    from datetime import timedelta
+
+    from certificates.models import ValidityPeriod
+    from certificates.selectors import holder_age_limit
+
+    old_until = certificate.valid_until
+    # A man (odd sequence) born on 1 January of a year that reaches the retirement age
+    # between now and the certificate's end.
+    from exams.eligibility import retirement_date
+
+    year = next(
+        y
+        for y in range(1955, 1980)
+        if date.today() < retirement_date(date(y, 1, 1), "M") < old_until
+    )
+    older = demo_id_number(f"350503{year}0101123")
+    profile = Profile.objects.get(user=certificate.holder)
+    with django_capture_on_commit_callbacks(execute=True):
+        profile_correct(
+            profile=profile, actor=authority_staff, name="王小明", id_number=older, reason=REASON
+        )
+    certificate.refresh_from_db()
+    limit = holder_age_limit(certificate)
+    assert limit <= old_until
+    assert certificate.valid_until == limit - timedelta(days=1)
+    assert (
+        ValidityPeriod.objects.get(certificate=certificate).valid_until == certificate.valid_until
+    )
+    event = AuditEvent.objects.get(action="certificates.certificate.validity_capped")
+    assert event.data == {"from": old_until.isoformat(), "to": certificate.valid_until.isoformat()}
+    assert Notice.objects.filter(
+        user=certificate.holder, title__startswith="证书有效期已调整"
+    ).exists()
+
+
+def test_a_correction_within_the_age_limit_keeps_the_validity(certificate, authority_staff):
+    old_until = certificate.valid_until
+    profile_correct(
+        profile=Profile.objects.get(user=certificate.holder),
+        actor=authority_staff,
+        name="王小明",
+        id_number=NEW_NUMBER,
+        reason=REASON,
+    )
+    certificate.refresh_from_db()
+    assert certificate.valid_until == old_until
+    assert not AuditEvent.objects.filter(action="certificates.certificate.validity_capped").exists()
 
 
 def test_a_scheduled_candidates_ticket_is_drawn_again_with_the_corrected_name(
