@@ -434,6 +434,9 @@ def test_the_authority_returns_a_submitted_plan_from_the_admin_with_why(
     action = {"action": "return_to_draft", "_selected_action": [session.pk]}
     form = client.post(url, action).content.decode()
     assert "考试计划的制定人会看到这段文字" in form and "申报人会看到" not in form
+    # The title once, and the way back to the list in the breadcrumbs.
+    assert form.count("<h1>退回修改</h1>") == 1
+    assert 'href="/admin/exams/examsession/">考试计划</a>' in form
     client.post(url, {**action, "apply": "1", "reason": "考点地址不完整"})
     session.refresh_from_db()
     assert session.status == ExamSession.Status.DRAFT
