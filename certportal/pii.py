@@ -17,7 +17,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.translation import gettext as _
 from stdnum.cn.ric import calc_check_digit
+
+from .errors import DomainError
 
 
 @lru_cache(maxsize=4)
@@ -155,10 +158,6 @@ def contains_id_number(text: str) -> bool:
 def plain_reason(reason: str | None, *, missing: str) -> str:
     """Staff's reason for a decision, stripped; refused empty (``missing`` says why it is
     needed) or holding an ID number (it is sent to the person, shown on pages and audited)."""
-    from django.utils.translation import gettext as _
-
-    from .errors import DomainError
-
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(missing, code="reason_required")

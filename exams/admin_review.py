@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -34,6 +33,7 @@ from .selectors import (
     applications_visible_to,
     eligibility_report,
     membership_of,
+    scoring_waits_for,
     sessions_visible_to,
 )
 from .services.sessions import local_minute
@@ -369,17 +369,14 @@ class CandidateInline(admin.TabularInline):
         # Scores are entered by the assessment institution or the authority, once the exam has
         # begun (the practical score once the practical exam has); a training institution that
         # proposed the plan sees its candidates only.
-        now = timezone.now()
-        if (
-            obj is None
-            or obj.status != ExamSession.Status.APPROVED
-            or _trains(request.user)
-            or obj.theory_at > now
-        ):
+        if obj is None or obj.status != ExamSession.Status.APPROVED or _trains(request.user):
             return self.fields
-        if obj.practical_at > now:
+        waiting = scoring_waits_for(obj)
+        if waiting is None:
+            return self.readonly_fields
+        if waiting[0] == "practical":
             return (*self.readonly_fields, "practical_score")
-        return self.readonly_fields
+        return self.fields
 
     def get_formset(self, request, obj=None, **kwargs):
         base = super().get_formset(request, obj, **kwargs)
@@ -614,20 +611,22 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         session = self.get_object(request, object_id)
-        if session is not None and session.status == ExamSession.Status.APPROVED:
-            now = timezone.now()
-            if session.theory_at > now:
-                opens = _("理论考核开始（%(time)s）后方可录入成绩和缺考。")
-            elif session.practical_at > now:
-                opens = _("实操考核开始（%(time)s）后方可录入实操成绩。")
-            else:
-                opens = None
-            if opens:
-                moment = session.theory_at if session.theory_at > now else session.practical_at
-                extra_context = {
-                    **(extra_context or {}),
-                    "scoring_opens": opens % {"time": local_minute(moment)},
-                }
+        waiting = (
+            scoring_waits_for(session)
+            if session is not None and session.status == ExamSession.Status.APPROVED
+            else None
+        )
+        if waiting is not None:
+            exam, begins = waiting
+            opens = (
+                _("理论考核开始（%(time)s）后方可录入成绩和缺考。")
+                if exam == "theory"
+                else _("实操考核开始（%(time)s）后方可录入实操成绩。")
+            )
+            extra_context = {
+                **(extra_context or {}),
+                "scoring_opens": opens % {"time": local_minute(begins)},
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):

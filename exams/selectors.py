@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -275,3 +275,16 @@ def material_rules_of_latest_application(user) -> MaterialRules | None:
         .first()
     )
     return material_rules(policy_for(latest.authority)) if latest else None
+
+
+def scoring_waits_for(session: ExamSession) -> tuple[str, datetime] | None:
+    """The exam whose scores may not be entered yet, as ("theory" | "practical", its start):
+    scores and absences wait for the theory exam to begin, a practical score for the
+    practical exam. None once both have begun. The services refuse by it; the session's
+    admin page shows its columns read-only and says when they open by it."""
+    now = timezone.now()
+    if session.theory_at > now:
+        return "theory", session.theory_at
+    if session.practical_at > now:
+        return "practical", session.practical_at
+    return None

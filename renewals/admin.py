@@ -1,3 +1,5 @@
+import functools
+
 from django import forms
 from django.contrib import admin
 from django.http import Http404
@@ -48,6 +50,13 @@ class CeImportForm(forms.Form):
     report_csv = forms.BooleanField(
         label=gettext_lazy("有错误时下载错误报告（CSV）"), required=False
     )
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        if providers.exists():
+            self.fields["provider"].queryset = providers
+        else:
+            del self.fields["provider"]
 
 
 @admin.register(ContinuingEducation)
@@ -115,20 +124,12 @@ class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     def import_view(self, request):
         if not self.has_add_permission(request):
             raise Http404
-        providers = services.ce_providers_for(request.user)
-
-        class Form(CeImportForm):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                if providers.exists():
-                    self.fields["provider"].queryset = providers
-                else:
-                    del self.fields["provider"]
-
         return import_page(
             self,
             request,
-            form_class=Form,
+            form_class=functools.partial(
+                CeImportForm, providers=services.ce_providers_for(request.user)
+            ),
             run=lambda data, filename, provider=None: services.ce_import(
                 actor=request.user, data=data, filename=filename, provider=provider
             ),

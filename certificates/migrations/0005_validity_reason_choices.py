@@ -11,15 +11,41 @@ def close_answered_requests(apps, schema_editor):
     closed them: 已签发, as issuance now leaves them."""
     CertificateRequest = apps.get_model("certificates", "CertificateRequest")
     Certificate = apps.get_model("certificates", "Certificate")
-    CertificateRequest.objects.filter(
-        status="submitted",
-        application_id__in=Certificate.objects.values("application_id"),
-    ).update(status="approved", decided_at=timezone.now())
+    AuditEvent = apps.get_model("certportal", "AuditEvent")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    answered = list(
+        CertificateRequest.objects.filter(
+            status="submitted",
+            application_id__in=Certificate.objects.values("application_id"),
+        ).values_list("pk", flat=True)
+    )
+    if not answered:
+        return
+    CertificateRequest.objects.filter(pk__in=answered).update(
+        status="approved", decided_at=timezone.now()
+    )
+    kind, _created = ContentType.objects.get_or_create(
+        app_label="certificates", model="certificaterequest"
+    )
+    # Audited as issuance now audits it, with no actor (the system) and why in data.
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action="certificates.request.approved",
+            content_type=kind,
+            object_id=str(pk),
+            from_state="submitted",
+            to_state="approved",
+            data={"by": "migration: certificate already issued"},
+        )
+        for pk in answered
+    )
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("certificates", "0004_normalise_imported_numbers"),
+        ("certportal", "0003_audit_action_time"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [

@@ -31,7 +31,7 @@ from certportal.storage import delete_stored_files
 from certportal.transitions import transition
 
 from ..models import ExamApplication, ExamSession, Institution, Trade
-from ..selectors import membership_of, policy_for, trades_for
+from ..selectors import membership_of, policy_for, scoring_waits_for, trades_for
 from .applications import _require_staff_of, sync_materials_lock
 
 A = ExamApplication.Status
@@ -355,21 +355,23 @@ def _require_scoring_open(session: ExamSession, actor) -> None:
             % {"status": session.get_status_display()},
             code="wrong_state",
         )
-    if session.theory_at > timezone.now():
+    waiting = scoring_waits_for(session)
+    if waiting is not None and waiting[0] == "theory":
         raise DomainError(
             _("理论考核（%(time)s）尚未开始，不能录入成绩或缺考。")
-            % {"time": local_minute(session.theory_at)},
+            % {"time": local_minute(waiting[1])},
             code="not_held",
         )
 
 
 def _practical_not_held(session: ExamSession) -> str | None:
     """The refusal for a practical score entered before the practical exam, or None."""
-    if session.practical_at <= timezone.now():
+    waiting = scoring_waits_for(session)
+    if waiting is None:
         return None
     return _("实操考核（%(time)s）尚未开始，不能录入实操成绩。") % {
         "time": local_minute(session.practical_at)
-    }
+    }  # (after _require_scoring_open, only the practical exam can still be waited for)
 
 
 def score_record(

@@ -184,9 +184,12 @@ def test_the_migration_closes_requests_answered_before_issuance_closed_them(
     request = services.certificate_request_submit(application=passed, actor=passed.applicant)
     services.certificate_issue(application=passed, actor=authority_staff)
     CertificateRequest.objects.filter(pk=request.pk).update(status="submitted", decided_at=None)
+    AuditEvent.objects.filter(action="certificates.request.approved").delete()
     migration.close_answered_requests(apps, None)
     request.refresh_from_db()
     assert request.status == CertificateRequest.Status.APPROVED and request.decided_at
+    event = AuditEvent.objects.get(action="certificates.request.approved")
+    assert (event.object_id, event.to_state, event.actor) == (str(request.pk), "approved", None)
 
 
 def test_certificate_request_refused_before_passing(approved):
