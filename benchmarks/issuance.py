@@ -97,6 +97,7 @@ def configure_environment(media_root: Path, database: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(64),
         "PII_ENCRYPTION_KEYS": fernet_key,
         "PII_INDEX_KEY": secrets.token_urlsafe(48),
+        "SITE_URL": "https://certs.example.gov.cn",
         "DATABASE_URL": benchmark_database_url(database),
         "REDIS_URL": os.environ.get("REDIS_URL") or DEFAULT_REDIS,
         "MEDIA_ROOT": str(media_root),

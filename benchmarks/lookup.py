@@ -79,6 +79,7 @@ BENCH_ENV = {
     "PII_ENCRYPTION_KEYS": "YmVuY2htYXJrLW9ubHktcGlpLWtleS0zMi1ieXRlcyE=",
     "PII_INDEX_KEY": "benchmark-only-blind-index-key-not-for-production",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SITE_URL": "https://certs.example.gov.cn",
     "CONN_MAX_AGE": "600",
     "VERIFY_RATE_LIMIT": "1000000/s",
     "EMAIL_URL": "consolemail://",

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CertportalConfig(AppConfig):
     name = "certportal"
     verbose_name = _("平台")
+
+    def ready(self) -> None:
+        # Configuration read only when first used is checked here, as the process starts
+        # (gunicorn, Celery and manage.py all set Django up first): a malformed key or a
+        # missing font stops the start with its message, not every request or render after.
+        from .pdf import check_cert_font_path
+        from .pii import check_encryption_keys
+
+        check_encryption_keys()
+        check_cert_font_path()

@@ -1,4 +1,4 @@
-"""Security headers Django 5.2 does not set itself."""
+"""Security headers Django 5.2 does not set itself, and the health check's own way in."""
 
 from django.conf import settings
 
@@ -25,3 +25,26 @@ class SecurityHeadersMiddleware:
         )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class HealthCheckMiddleware:
+    """``/healthz`` answered ahead of every other middleware.
+
+    Its callers are the container's health check and load balancers, which ask over plain
+    HTTP at the container's own address: behind the host check (400, that address is not in
+    ALLOWED_HOSTS) and the HTTPS redirect (301) the production shape's web container was never
+    healthy. The answer says only whether the database answers, so it is no one's to guard.
+    First in MIDDLEWARE.
+    """
+
+    PATH = "/healthz"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == self.PATH and request.method in ("GET", "HEAD"):
+            from .views import healthz
+
+            return healthz(request)
+        return self.get_response(request)

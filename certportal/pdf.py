@@ -254,6 +254,29 @@ _font_set: FontSet | None = None
 _font_set_lock = threading.Lock()
 
 
+# What a TrueType or OpenType file (or collection) begins with.
+FONT_FILE_SIGNATURES = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf")
+
+
+def check_cert_font_path() -> None:
+    """Raise FontConfigurationError now if CERT_FONT_PATH is set to anything but a readable
+    font file (the font is loaded, and checked in full, by the first render)."""
+    path = getattr(settings, "CERT_FONT_PATH", "")
+    if not path:
+        return
+    try:
+        with open(path, "rb") as handle:
+            signature = handle.read(4)
+    except OSError as exc:
+        raise FontConfigurationError(
+            f"CERT_FONT_PATH={path!r} 无法读取 / cannot be read: {exc.strerror or exc}"
+        ) from exc
+    if signature not in FONT_FILE_SIGNATURES:
+        raise FontConfigurationError(
+            f"CERT_FONT_PATH={path!r} 不是 TrueType/OpenType 字体文件 / is not a font file"
+        )
+
+
 def register_fonts() -> FontSet:
     """The process's FontSet: loaded and registered with reportlab on the first call only."""
     global _font_set

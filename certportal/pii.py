@@ -38,6 +38,11 @@ def _current_fernet() -> MultiFernet:
     return _fernet(tuple(settings.PII_ENCRYPTION_KEYS))
 
 
+def check_encryption_keys() -> None:
+    """Raise ImproperlyConfigured now if PII_ENCRYPTION_KEYS holds no usable Fernet key."""
+    _current_fernet()
+
+
 def normalise(value: str) -> str:
     """The canonical form that is encrypted and indexed: trimmed, upper-case (18th char X)."""
     return value.strip().upper()

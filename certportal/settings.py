@@ -53,7 +53,32 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
 )
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+
+
+def _require_public_site_url() -> None:
+    """Every QR code and e-mail link is made from SITE_URL, and a certificate keeps its QR
+    code for years: production must not start with the development default (a QR code that
+    opens the inspector's own phone) nor any address a phone cannot reach over HTTPS."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(SITE_URL)
+    host = (parts.hostname or "").lower()
+    try:
+        local = ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_private
+    except ValueError:
+        local = host == "localhost" or host.endswith(".localhost") or "." not in host
+    if "SITE_URL" not in env.ENVIRON or parts.scheme != "https" or not host or local:
+        raise ImproperlyConfigured(
+            f"生产环境（DEBUG 关闭）须将 SITE_URL 设为公众可访问的 https 地址（二维码与邮件链接"
+            f"由它生成），当前为 {SITE_URL!r} / production needs SITE_URL, the public https "
+            "address QR codes and e-mail links are made from, e.g. https://certs.example.gov.cn"
+        )
+
+
+if not DEBUG:
+    _require_public_site_url()
+# Empty counts as unset (compose passes every variable, set or not).
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[]) or [SITE_URL]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before the host check and the HTTPS redirect: see its docstring.
+    "certportal.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "certportal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -300,7 +327,16 @@ CERT_FONT_PATH = env.str("CERT_FONT_PATH", default="")
 VERIFY_RATE_LIMIT = env.str("VERIFY_RATE_LIMIT", default="20/m")
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="certportal <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="") or "certportal <noreply@localhost>"
+if (
+    not DEBUG
+    and EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"  # noqa: F821 (EMAIL_URL)
+    and DEFAULT_FROM_EMAIL.rstrip(">").endswith("@localhost")
+):
+    raise ImproperlyConfigured(
+        "通过 SMTP 发信时须设置 DEFAULT_FROM_EMAIL（发件地址），否则邮件以 noreply@localhost "
+        "发出，多数邮件服务器会拒收 / sending through SMTP needs DEFAULT_FROM_EMAIL"
+    )
 
 # Security. Development serves plain HTTP on localhost; production is behind TLS.
 SECURE_CONTENT_TYPE_NOSNIFF = True

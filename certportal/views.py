@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 
 @require_GET
@@ -13,9 +13,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers a query, 503 otherwise (for load balancers)."""
+    """200 when the database answers a query, 503 otherwise (for load balancers; HEAD too,
+    as many monitors ask). Reached through certportal.middleware.HealthCheckMiddleware."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

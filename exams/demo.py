@@ -6,8 +6,6 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -22,6 +20,7 @@ from applicants.models import Material, Profile, User
 from applicants.services import material_upload, profile_save
 from certportal import roles
 from certportal.demo import DemoContext
+from certportal.reference import load_missing_reference
 
 from . import services
 from .models import Authority, ExamApplication, ExamSession, Institution, StaffMembership, Trade
@@ -104,7 +103,8 @@ CANDIDATES = [
 
 
 def seed(ctx: DemoContext) -> None:
-    call_command("loaddata", *settings.REFERENCE_FIXTURES, verbosity=0)
+    # Rows already there stay as staff left them (a demo seeded again keeps its edits).
+    load_missing_reference()
     authority = Authority.objects.get(pk=QUANZHOU_BUREAU)
     centre = Institution.objects.get(name=QUANZHOU_ASSESSMENT_CENTRE)
     school = Institution.objects.get(name=QUANZHOU_TRAINING_SCHOOL)

@@ -38,10 +38,15 @@ def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def services():
+def config():
     result = compose_config(COMPOSE_ENV)
     assert result.returncode == 0, result.stderr
-    return yaml.safe_load(result.stdout)["services"]
+    return yaml.safe_load(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def services(config):
+    return config["services"]
 
 
 def test_compose_has_the_production_services(services):
@@ -173,3 +178,53 @@ def test_the_container_and_compose_leave_workers_to_gunicorn_conf(services):
         assert "gunicorn" in text
         for option in ("--workers", "-w ", "--bind", "-b ", "--worker-class", "-k ", "--threads"):
             assert option not in text, text
+
+
+# Read from the environment by the settings, but fixed by the image or by compose itself.
+SET_BY_THE_SHAPE = {"DEBUG", "DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "STATIC_ROOT"}
+
+
+def test_every_setting_the_operator_may_give_reaches_the_containers(services):
+    """Compose lists the environment explicitly: a variable the settings read but compose
+    leaves out is silently its default in production (TRUSTED_PROXY_* were: every client
+    then shared the proxy's address, one rate limit and one login lockout for the country)."""
+    import re
+
+    read = set(re.findall(r'env\.\w+\("([A-Z_]+)"', (ROOT / "certportal/settings.py").read_text()))
+    assert {"SITE_URL", "TRUSTED_PROXY_COUNT", "VERIFY_RATE_LIMIT"} <= read
+    for name in ("web", "worker", "beat", "migrate"):
+        missing = read - SET_BY_THE_SHAPE - set(services[name]["environment"])
+        assert not missing, (name, sorted(missing))
+
+
+def test_the_proxy_is_believed_from_the_compose_networks_gateway_only(config):
+    import ipaddress
+
+    environment = config["services"]["web"]["environment"]
+    assert environment["TRUSTED_PROXY_COUNT"] == "1"
+    (subnet,) = [entry["subnet"] for entry in config["networks"]["default"]["ipam"]["config"]]
+    network = ipaddress.ip_network(subnet)
+    trusted = ipaddress.ip_network(environment["TRUSTED_PROXY_NETWORKS"])
+    assert trusted.num_addresses == 1 and trusted.network_address == next(network.hosts())
+
+
+def test_every_start_adds_reference_rows_without_overwriting_them(services):
+    command = " ".join(services["migrate"]["command"])
+    assert "load_reference" in command and "loaddata" not in command
+
+
+def test_the_image_never_carries_the_env_file():
+    """Compose reads secrets from an .env file beside it, in the build context: without this
+    the image would carry the keys that decrypt every ID number."""
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored and ".env.*" in ignored
+
+
+def test_the_health_check_asks_the_path_answered_before_the_host_check(services):
+    from urllib.parse import urlsplit
+
+    from certportal.middleware import HealthCheckMiddleware
+
+    check = " ".join(services["web"]["healthcheck"]["test"])
+    (url,) = [word for word in check.replace("'", " ").split() if "://" in word]
+    assert urlsplit(url).path == HealthCheckMiddleware.PATH

@@ -65,6 +65,7 @@ def gunicorn(real_services, settings, tmp_path):
         "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "PII_INDEX_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "https://certs.example.gov.cn",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"{test_database_url()}?application_name={APPLICATION_NAME}",
         "CONN_MAX_AGE": "600",

@@ -50,8 +50,7 @@ class Command(BaseCommand):
         trades = list(Trade.objects.filter(authority__isnull=True).order_by("code"))
         if authority is None or not trades:
             raise CommandError(
-                "缺少参考数据（泉州市住建局和全国工种）：请先运行 "
-                "manage.py loaddata reference institutions"
+                "缺少参考数据（泉州市住建局和全国工种）：请先运行 manage.py load_reference"
             )
         rng = random.Random(seed)  # noqa: S311 - synthetic benchmark data
         use_copy = connection.vendor == "postgresql"
