@@ -20,10 +20,12 @@ COPY verification verification
 RUN pip install -c constraints.txt .
 COPY . .
 
-# Static files are collected at build time with throwaway keys (nothing secret is baked in).
+# Static files are collected at build time with throwaway keys and address (production settings
+# refuse to start without them; nothing secret is baked in).
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
     PII_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     PII_INDEX_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(40))')" \
+    SITE_URL=https://build.invalid \
     DEBUG=false python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 1000 certportal && mkdir -p /data/media && chown certportal /data/media

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from certportal.admin_actions import user_as_text
 from certportal.pii import blind_index
 
 from .idcard import parse_id_number
@@ -25,7 +26,8 @@ def _thumbnail(material: Material, size: int = 80) -> str:
         return "—"
     url = reverse("applicants:staff_material_file", args=[material.pk, "file"])
     if not material.thumbnail:
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("查看 PDF"))
+        label = _("查看 PDF") if material.content_type == "application/pdf" else _("查看文件")
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, label)
     thumb = reverse("applicants:staff_material_file", args=[material.pk, "thumb"])
     return format_html(
         '<a href="{}" target="_blank" rel="noopener"><img src="{}" width="{}" alt="{}"></a>',
@@ -73,10 +75,9 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ("education", "sex")
     search_fields = ("name", "mobile", "employer_name")
     list_select_related = ("user",)
-    raw_id_fields = ("user",)
-    exclude = ("id_number_index",)
+    exclude = ("id_number_index", "user")
     readonly_fields = (
-        "user",
+        "account",
         "name",
         "id_number",
         "birth_date",
@@ -93,6 +94,7 @@ class ProfileAdmin(admin.ModelAdmin):
         "updated_at",
     )
     change_list_template = "admin/applicants/profile/change_list.html"
+    account = user_as_text("user", gettext_lazy("账号"))
 
     @admin.display(description=gettext_lazy("公民身份号码"))
     def masked_id(self, obj):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from applicants import admin as applicants_admin
 from applicants.idcard import parse_id_number
 from applicants.models import Profile
-from certportal.admin_actions import run_each, with_reason
+from certportal.admin_actions import run_each, user_as_text, with_reason
 from certportal.errors import DomainError
 from certportal.pii import blind_index, mask_id_number
 from exams.selectors import sessions_visible_to
@@ -407,9 +407,10 @@ class IssuableSessionAdmin(admin.ModelAdmin):
 @admin.register(BatchIssue)
 class BatchIssueAdmin(admin.ModelAdmin):
     list_display = ("session", "status", "done", "total", "created_at", "finished_at")
+    operator = user_as_text("actor", gettext_lazy("操作人"))
     readonly_fields = (
         "session",
-        "actor",
+        "operator",
         "status",
         "error",
         "progress",

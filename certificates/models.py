@@ -186,6 +186,10 @@ class Certificate(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def staff_label(self) -> str:
+        """Whose certificate, for staff acting on it (suspension, revocation: who is hit)."""
+        return f"{self.number} · {self.holder_name} · {self.trade.name}"
+
     @property
     def effective_status(self) -> str:
         return effective_status(self.status, self.valid_until, self.renewal_pending)
@@ -351,12 +355,16 @@ class BatchIssue(models.Model):
 class ReminderSent(models.Model):
     """Expiry reminders are sent once per certificate, period end and lead time."""
 
-    certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, related_name="+")
-    valid_until = models.DateField()
-    days_before = models.PositiveSmallIntegerField()
-    sent_at = models.DateTimeField(auto_now_add=True)
+    certificate = models.ForeignKey(
+        Certificate, verbose_name=_("证书"), on_delete=models.CASCADE, related_name="+"
+    )
+    valid_until = models.DateField(_("有效期至"))
+    days_before = models.PositiveSmallIntegerField(_("提前天数"))
+    sent_at = models.DateTimeField(_("发送时间"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("到期提醒记录")
+        verbose_name_plural = _("到期提醒记录")
         constraints = [
             models.UniqueConstraint(
                 fields=("certificate", "valid_until", "days_before"), name="reminder_once"

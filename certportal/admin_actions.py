@@ -4,7 +4,7 @@ every success and refusal; ask for a reason on an intermediate page first."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -13,6 +13,29 @@ from django.utils.translation import gettext as _
 from .errors import DomainError
 from .forms import ReasonForm
 from .imports import ImportRefused, errors_as_csv
+from .transitions import already_in, noting_unchanged, status_label
+
+
+def user_as_text(field: str, description):
+    """A read-only display of a user foreign key as text. Django links such a field to the
+    user's admin page, which only superusers may open: for every other staff member the link
+    led to 403 (账号, 创建人, 操作人)."""
+
+    def show(self, obj) -> str:
+        user = getattr(obj, field)
+        if user is None:
+            return "-"
+        return user.get_full_name() or user.get_username()
+
+    show.short_description = description
+    return show
+
+
+def staff_label(obj) -> str:
+    """How a row is named to staff acting on it: its ``staff_label()`` (whose it is) where the
+    model has one, else its ``str``."""
+    label = getattr(obj, "staff_label", None)
+    return label() if callable(label) else str(obj)
 
 
 def error_text(exc: DomainError | ValidationError) -> str:
@@ -63,6 +86,17 @@ class ServiceSaveAdmin:
         class ServiceForm(base):
             def clean(form):
                 cleaned = super().clean()
+                # The model fields' own validators (a capacity's maximum) run only after
+                # clean(), too late for the service's trial below: run them first.
+                for name, value in list(cleaned.items()):
+                    try:
+                        field = form._meta.model._meta.get_field(name)
+                    except FieldDoesNotExist:
+                        continue
+                    try:
+                        field.run_validators(value)
+                    except ValidationError as exc:
+                        form.add_error(name, exc)
                 if not form.errors and (form.has_changed() or not change):
                     try:
                         dry_run(
@@ -83,20 +117,41 @@ class ServiceSaveAdmin:
 
 
 def run_each(modeladmin, request, queryset, label: str, fn) -> None:
-    """Apply a service to each selected row; report successes and every refusal."""
-    done, refused = 0, []
+    """Apply a service to each selected row; report successes, every refusal, and every row
+    that was already where the action leads (the service does nothing then: counted as a
+    success, it would suggest that a reason typed again had reached the person)."""
+    done, refused, unchanged = 0, [], []
     for obj in queryset:
+        # Messages name rows by their str (a certificate's number, an application's trade and
+        # number), not staff_label: they travel in a cookie, names are kept out of it.
+        before = getattr(obj, "status", None)
         try:
-            fn(obj)
-            done += 1
-        except (DomainError, ValidationError) as exc:
+            with noting_unchanged() as seen:
+                fn(obj)
+        except DomainError as exc:
+            (unchanged if exc.code == "unchanged" else refused).append(f"{obj}: {exc.message}")
+            continue
+        except ValidationError as exc:
             refused.append(f"{obj}: {error_text(exc)}")
+            continue
+        status = already_in(obj, seen)
+        # Unchanged only if it was there before the action: a service may bring the row to its
+        # state itself and then find its own transition done (issuing closes the request).
+        if status is None or status != before:
+            done += 1
+        else:
+            unchanged.append(
+                _("%(obj)s：已是“%(status)s”状态，未变更。")
+                % {"obj": obj, "status": status_label(type(obj), status)}
+            )
     if done:
         modeladmin.message_user(
             request,
             _("%(label)s：成功 %(count)d 条。") % {"label": label, "count": done},
             messages.SUCCESS,
         )
+    for line in unchanged:
+        modeladmin.message_user(request, line, messages.WARNING)
     for line in refused:
         modeladmin.message_user(request, line, messages.ERROR)
 

@@ -465,12 +465,10 @@ def _xlsx_rows(workbook: Any, filename: str) -> Grid:
     try:
         if not workbook.worksheets:
             raise _refuse(_("Excel 文件中没有工作表。"))
-        # The first worksheet, not the active one: which sheet was open when saving is an
-        # accident; the first is what the template puts first.
-        sheet = workbook.worksheets[0]
-        # The stored dimension is whatever the saving program wrote: trusted, a wrong one makes
-        # openpyxl drop the rows below it, or pad every row to 16,384 columns.
-        sheet.reset_dimensions()
+        # The first worksheet that holds anything, not the active one: which sheet was open
+        # when saving is an accident; the first is what the template puts first, unless it was
+        # left empty and the data typed on the next.
+        sheet = next((ws for ws in workbook.worksheets if _has_content(ws)), workbook.worksheets[0])
         # openpyxl's read-only reader fills skipped rows with empty ones, so counting from 1
         # gives the row numbers Excel shows.
         for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
@@ -483,6 +481,17 @@ def _xlsx_rows(workbook: Any, filename: str) -> Grid:
         raise _refuse(_("Excel 文件已损坏，读取失败。请重新保存后上传。")) from None
     finally:
         workbook.close()
+
+
+def _has_content(sheet) -> bool:
+    # The stored dimension is whatever the saving program wrote: trusted, a wrong one makes
+    # openpyxl drop the rows below it, or pad every row to 16,384 columns.
+    sheet.reset_dimensions()
+    for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
+        _check_size(number, len(values))
+        if any(value not in (None, "") for value in values):
+            return True
+    return False
 
 
 class _MangledNumber(str):

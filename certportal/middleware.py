@@ -48,3 +48,61 @@ class HealthCheckMiddleware:
 
             return healthz(request)
         return self.get_response(request)
+
+
+def _holds_id_number(value: str) -> bool:
+    """An ID number in a search, but not an 18-character credit code (an institution's or an
+    employer's), which an all-digit one can resemble."""
+    from django.core.exceptions import ValidationError
+
+    from applicants.validators import validate_credit_code
+
+    from .pii import contains_id_number
+
+    if not contains_id_number(value):
+        return False
+    try:
+        validate_credit_code(value.strip().upper())
+    except ValidationError:
+        return True
+    return False
+
+
+class AdminIdNumberInAddressMiddleware:
+    """An ID number typed into an admin list's search box (a GET form) lands in the address:
+    the browser's history, the proxy's log, a link pasted to a colleague. Such a request is
+    sent back to the same page without it, with a message pointing to the exact lookup
+    (posted, never in an address) that the lists with ID numbers have, so that the number
+    does not stay in the address bar, nor in the links of the list's filters and pages. (The
+    request that carried it is past helping.) After MessageMiddleware in MIDDLEWARE."""
+
+    PREFIX = "/admin/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "GET" and request.path.startswith(self.PREFIX) and request.GET:
+            from django.contrib import messages
+            from django.http import HttpResponseRedirect
+            from django.utils.translation import gettext as _
+
+            holding = [
+                key
+                for key, values in request.GET.lists()
+                if key == "q" and any(_holds_id_number(value) for value in values)
+            ]
+            if holding:
+                kept = request.GET.copy()
+                for key in holding:
+                    del kept[key]
+                messages.warning(
+                    request,
+                    _(
+                        "为保护个人信息，请不要在搜索框中输入身份证号码（搜索内容会出现在网址"
+                        "中）：请使用“证书”或“实名信息”列表上方的“按身份证号码精确查找”。"
+                    ),
+                )
+                query = kept.urlencode()
+                return HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
+        return self.get_response(request)

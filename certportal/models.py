@@ -68,3 +68,23 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ReferenceRow(models.Model):
+    """A reference-data fixture row that ``load_reference`` has seen in the database: loaded
+    once, it is never loaded again, so a row staff deleted on purpose (a city's own policy
+    removed so that the province's applies) stays deleted."""
+
+    model = models.CharField(_("模型"), max_length=100)
+    key = models.CharField(_("主键"), max_length=64)
+    loaded_at = models.DateTimeField(_("载入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("已载入的参考数据")
+        verbose_name_plural = _("已载入的参考数据")
+        constraints = [
+            models.UniqueConstraint(fields=("model", "key"), name="reference_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.key}"

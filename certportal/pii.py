@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from stdnum.cn.ric import calc_check_digit
 
 from .errors import DomainError
@@ -160,6 +160,10 @@ def contains_id_number(text: str) -> bool:
     return any(is_id_number(m.group()) for m in ID_NUMBER_IN_TEXT.finditer(text or ""))
 
 
+# Why a reason holding an ID number is refused (ReasonForm says it on the page as well).
+ID_NUMBER_IN_REASON = gettext_lazy("原因中不要填写身份证号码：原因会通知当事人并记入日志。")
+
+
 def plain_reason(reason: str | None, *, missing: str) -> str:
     """Staff's reason for a decision, stripped; refused empty (``missing`` says why it is
     needed) or holding an ID number (it is sent to the person, shown on pages and audited)."""
@@ -167,7 +171,5 @@ def plain_reason(reason: str | None, *, missing: str) -> str:
     if not reason:
         raise DomainError(missing, code="reason_required")
     if contains_id_number(reason):
-        raise DomainError(
-            _("原因中不要填写身份证号码：原因会通知当事人并记入日志。"), code="id_number_in_text"
-        )
+        raise DomainError(str(ID_NUMBER_IN_REASON), code="id_number_in_text")
     return reason

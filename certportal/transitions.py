@@ -7,7 +7,9 @@ DomainError a person can act on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.db import models, transaction
@@ -17,6 +19,32 @@ from .audit import audit_record
 from .errors import DomainError
 
 M = TypeVar("M", bound=models.Model)
+
+
+# Rows a transition found already in its target state (label, pk, status), while a caller
+# watches (``noting_unchanged``): the admin's actions report them as unchanged, not as done.
+_unchanged: ContextVar[set[tuple[str, Any, str]] | None] = ContextVar(
+    "unchanged_transitions", default=None
+)
+
+
+@contextmanager
+def noting_unchanged() -> Iterator[set[tuple[str, Any, str]]]:
+    """Collect the rows whose transition was a no-op inside the block."""
+    seen: set[tuple[str, Any, str]] = set()
+    token = _unchanged.set(seen)
+    try:
+        yield seen
+    finally:
+        _unchanged.reset(token)
+
+
+def already_in(obj: models.Model, seen: set[tuple[str, Any, str]]) -> str | None:
+    """The status ``obj`` was found already in, if its transition was a no-op."""
+    for label, pk, status in seen:
+        if label == obj._meta.label and pk == obj.pk:
+            return status
+    return None
 
 
 def status_label(model: type[models.Model], value: str) -> str:
@@ -47,6 +75,9 @@ def transition(
     with transaction.atomic():
         row = model._default_manager.select_for_update().get(pk=obj.pk)
         if row.status == to:
+            seen = _unchanged.get()
+            if seen is not None:
+                seen.add((model._meta.label, row.pk, to))
             return row, False
         if row.status not in allowed:
             raise DomainError(

@@ -63,6 +63,26 @@ class PolicyAdmin(AuthorityScopedAdmin):
         "ce_hours_required",
     )
     list_select_related = ("authority",)
+
+    def get_queryset(self, request):
+        """A city's staff also read their province's policy, which governs them where the
+        city has none of its own (policy_for); they may not change it."""
+        qs = super().get_queryset(request)
+        membership = membership_of(request.user)
+        authority = membership.authority if membership is not None else None
+        if request.user.is_superuser or authority is None or authority.parent_id is None:
+            return qs
+        return qs | Policy.objects.filter(authority_id=authority.parent_id)
+
+    def has_change_permission(self, request, obj=None):
+        if (
+            obj is not None
+            and not request.user.is_superuser
+            and not authorities_in_scope(request.user).filter(pk=obj.authority_id).exists()
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
     fieldsets = (
         (None, {"fields": ("authority",)}),
         (

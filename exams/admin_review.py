@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -22,13 +22,14 @@ from certportal.admin_actions import (
     error_text,
     import_page,
     run_each,
+    user_as_text,
     with_reason,
 )
 from certportal.errors import DomainError
 
 from . import services
 from .exports import export_applications_xlsx
-from .models import ExamApplication, ExamSession
+from .models import ExamApplication, ExamSession, Institution, Trade
 from .selectors import (
     applications_visible_to,
     eligibility_report,
@@ -50,7 +51,8 @@ def _submitted_link(application, kind: str, kept) -> str:
     elif kept.thumbnail:
         image = reverse("exams:staff_submitted_material", args=[application.pk, kind, "thumb"])
     else:
-        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("查看 PDF"))
+        label = _("查看 PDF") if kept.content_type == "application/pdf" else _("查看文件")
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, label)
     return format_html(
         '<a href="{}" target="_blank" rel="noopener"><img src="{}" width="120" alt="{}"></a>',
         url,
@@ -62,7 +64,7 @@ def _submitted_link(application, kind: str, kept) -> str:
 @admin.register(ExamApplication)
 class ExamApplicationAdmin(admin.ModelAdmin):
     list_display = (
-        "pk",
+        "number",
         "applicant_name",
         "trade",
         "status",
@@ -164,6 +166,10 @@ class ExamApplicationAdmin(admin.ModelAdmin):
             "show_save_and_add_another": False,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=gettext_lazy("编号"), ordering="pk")
+    def number(self, obj):
+        return obj.pk
 
     @admin.display(description=gettext_lazy("申报人"), ordering="applicant__profile__name")
     def applicant_name(self, obj):
@@ -272,6 +278,16 @@ class ExamApplicationAdmin(admin.ModelAdmin):
             self.message_user(
                 request, _("所选报名中没有已安排考试、尚无准考证的。"), messages.WARNING
             )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        membership = membership_of(request.user)
+        institution = membership.institution if membership else None
+        if institution is not None and institution.kind == Institution.Kind.TRAINING:
+            # Candidates are placed on a plan by its assessment institution or authority
+            # (services.session_assign): offered here, the action showed an empty list.
+            actions.pop("assign_to_session", None)
+        return actions
 
     @admin.action(description=gettext_lazy("安排到考试计划"), permissions=["change"])
     def assign_to_session(self, request, queryset):
@@ -445,10 +461,11 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         "return_reason",
         "authority",
         "training_institution",
-        "created_by",
+        "creator",
         "published_at",
     )
     change_form_template = "admin/exams/examsession/change_form.html"
+    creator = user_as_text("created_by", gettext_lazy("创建人"))
 
     def get_queryset(self, request):
         return sessions_visible_to(request.user)
@@ -465,7 +482,7 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
             "return_reason",
             "authority",
             "training_institution",
-            "created_by",
+            "creator",
             "published_at",
         )
         if obj is None:
@@ -478,7 +495,24 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         return (*fixed, "trade", "assessment_institution")
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # A draft no one is scheduled on, from its own page (a plan saved twice stayed for
+        # ever); no bulk deletion.
+        return (
+            obj is not None
+            and obj.status == ExamSession.Status.DRAFT
+            and not obj.applications.exists()
+            and self.has_change_permission(request, obj)
+        )
+
+    def delete_model(self, request, obj):
+        services.session_delete(session=obj, actor=request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:  # submitted or given candidates meanwhile: rolled back
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:exams_examsession_change", args=[object_id]))
 
     @admin.display(description=gettext_lazy("已安排"))
     def candidates(self, obj):
@@ -502,6 +536,16 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
                 kwargs["queryset"] = qs.filter(authority__in=self._authorities(request))
             else:
                 kwargs["queryset"] = qs.none()
+        if db_field.name == "trade" and not request.user.is_superuser:
+            # The trades the plan's authority examines: the national ones and its province's
+            # own (a Fujian code-99 trade offered in Ningbo was refused only on saving).
+            from .selectors import trades_for
+
+            membership = membership_of(request.user)
+            authority = membership and (
+                membership.authority or getattr(membership.institution, "authority", None)
+            )
+            kwargs["queryset"] = trades_for(authority) if authority else Trade.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _authorities(self, request):
@@ -611,11 +655,15 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         session = self.get_object(request, object_id)
-        waiting = (
-            scoring_waits_for(session)
-            if session is not None and session.status == ExamSession.Status.APPROVED
-            else None
+        scores = (
+            session is not None
+            and session.status == ExamSession.Status.APPROVED
+            and services.may_enter_scores(request.user, session)
         )
+        # The import and the note only for those who may enter scores (a training
+        # institution's planner saw both, and was refused on uploading).
+        extra_context = {**(extra_context or {}), "may_enter_scores": scores}
+        waiting = scoring_waits_for(session) if scores else None
         if waiting is not None:
             exam, begins = waiting
             opens = (

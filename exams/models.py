@@ -6,6 +6,7 @@ Applications, sessions and scores join this module in the exams issue.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -115,7 +116,18 @@ class Trade(models.Model):
         verbose_name_plural = _("工种（操作类别）")
         ordering = ("code", "name")
         constraints = [
-            models.UniqueConstraint(fields=("name",), name="trade_name_unique"),
+            # A national trade's name once; a province's own trade once in that province (two
+            # provinces may each certify a trade of the same name: SPEC 2).
+            models.UniqueConstraint(
+                fields=("name",),
+                condition=Q(authority__isnull=True),
+                name="trade_national_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=("authority", "name"),
+                condition=Q(authority__isnull=False),
+                name="trade_province_name_unique",
+            ),
             models.UniqueConstraint(
                 fields=("code",),
                 condition=Q(authority__isnull=True) & ~Q(code="99"),
@@ -124,7 +136,21 @@ class Trade(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.authority_id:
+            # Two provinces may each have a trade of this name: which one.
+            return f"{self.code} {self.name}（{self.authority.abbreviation}）"
         return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        # A province's trade named like a national one would print the national trade's name
+        # on a certificate of another trade.
+        if (
+            self.authority_id
+            and Trade.objects.filter(authority__isnull=True, name=self.name)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            raise ValidationError({"name": _("已有同名的全国统一工种，省级工种请另取名称。")})
 
 
 class Institution(models.Model):
@@ -283,7 +309,13 @@ class ExamSession(models.Model):
     theory_at = models.DateTimeField(_("理论考核时间"))
     practical_at = models.DateTimeField(_("实操考核时间"))
     venue = models.CharField(_("考核地点"), max_length=200)
-    capacity = models.PositiveIntegerField(_("容量（人）"), validators=[MinValueValidator(1)])
+    capacity = models.PositiveIntegerField(
+        _("容量（人）"),
+        validators=[
+            MinValueValidator(1),
+            MaxValueValidator(10000, _("容量不能超过 10000 人；更多考生请分场次安排。")),
+        ],
+    )
     status = models.CharField(
         _("状态"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
     )
@@ -469,6 +501,11 @@ class ExamApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trade.name} #{self.pk}"
+
+    def staff_label(self) -> str:
+        """Whose application, for staff deciding on it (a reason page, an action's report)."""
+        name = self.submitted_name or getattr(getattr(self.applicant, "profile", None), "name", "")
+        return f"{name} · {self.trade.name} · #{self.pk}" if name else str(self)
 
 
 class SubmittedMaterial(models.Model):

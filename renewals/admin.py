@@ -9,11 +9,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from certificates.models import Certificate
 from certificates.selectors import certificates_visible_to
 from certportal.admin_actions import (
     ServiceSaveAdmin,
     import_page,
     run_each,
+    user_as_text,
     with_reason,
 )
 from exams.models import Institution
@@ -22,6 +24,61 @@ from exams.selectors import authorities_in_scope, membership_of
 from . import services
 from .models import ConductRecord, ContinuingEducation, RenewalApplication
 from .rules import accidents, ce_hours, due_dates, renewal_checks, violations_counted
+
+VOID_FIELDS = ("voided_at", "voider", "void_reason")
+
+
+class VoidedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("状态")
+    parameter_name = "voided"
+
+    def lookups(self, request, model_admin):
+        return (("no", _("有效")), ("yes", _("已作废")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(voided_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(voided_at__isnull=False)
+        return queryset
+
+
+class VoidableAdmin:
+    """A record entered in error is voided with a reason (``void_service``), by those who
+    may enter such records; the list shows which stand."""
+
+    actions = ("void",)
+    void_label = ""
+    void_help = ""
+    voider = user_as_text("voided_by", gettext_lazy("作废人"))
+
+    def void_service(self, *, record, actor, reason):
+        raise NotImplementedError
+
+    @admin.display(description=gettext_lazy("状态"))
+    def state(self, obj):
+        if obj.is_voided:
+            return _("已作废（%(reason)s）") % {"reason": obj.void_reason}
+        return _("有效")
+
+    def has_void_permission(self, request):
+        return self.has_add_permission(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who voided it, when and why: on a voided record's page only (not on the add form).
+        shown = VOID_FIELDS if obj is not None and obj.is_voided else ()
+        return (*super().get_readonly_fields(request, obj), *shown)
+
+    @admin.action(description=gettext_lazy("作废（录入错误，填写原因）"), permissions=["void"])
+    def void(self, request, queryset):
+        return with_reason(
+            self,
+            request,
+            queryset,
+            str(self.void_label),
+            lambda r, reason: self.void_service(record=r, actor=request.user, reason=reason),
+            help_text=str(self.void_help),
+        )
 
 
 class CeForm(forms.ModelForm):
@@ -60,14 +117,26 @@ class CeImportForm(forms.Form):
 
 
 @admin.register(ContinuingEducation)
-class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
+class ContinuingEducationAdmin(VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin):
     form = CeForm
-    list_display = ("holder_name", "masked_id", "provider", "mode", "hours", "completed_on")
-    list_filter = ("mode", ("provider", admin.RelatedOnlyFieldListFilter))
+    list_display = (
+        "holder_name",
+        "masked_id",
+        "provider",
+        "mode",
+        "hours",
+        "completed_on",
+        "course",
+        "state",
+    )
+    list_filter = (VoidedFilter, "mode", ("provider", admin.RelatedOnlyFieldListFilter))
     search_fields = ("holder_name", "course")
     list_select_related = ("provider",)
     date_hierarchy = "completed_on"
     change_list_template = "admin/renewals/continuingeducation/change_list.html"
+    void_label = gettext_lazy("作废继续教育记录")
+    void_help = gettext_lazy("记入日志；作废后该记录的学时不再计入延续，可重新录入正确的记录")
+    void_service = staticmethod(services.ce_record_void)
 
     @admin.display(description=gettext_lazy("公民身份号码"))
     def masked_id(self, obj):
@@ -140,20 +209,54 @@ class ContinuingEducationAdmin(ServiceSaveAdmin, admin.ModelAdmin):
         )
 
 
+class CertificateNumberField(forms.ModelChoiceField):
+    """A certificate typed by its number (闽C012024000003), as staff have it on paper, not by
+    the database id a raw-id box asks for; only certificates of the staff member's scope are
+    found (the form sets the queryset)."""
+
+    default_error_messages = {
+        "invalid_choice": gettext_lazy(
+            "未找到证书编号“%(value)s”，或该证书不属于您管辖的发证机关。请核对编号。"
+        ),
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=Certificate.objects.none(),
+            to_field_name="number",
+            widget=forms.TextInput(attrs={"size": 20, "autocomplete": "off"}),
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        return super().to_python((value or "").strip().upper().replace(" ", ""))
+
+
 class ConductForm(forms.ModelForm):
+    certificate = CertificateNumberField(
+        label=gettext_lazy("证书编号"),
+        help_text=gettext_lazy("填写证书上的编号，如 闽C012024000003；保存后列表显示持证人姓名"),
+    )
+
     class Meta:
         model = ConductRecord
         fields = ("certificate", "kind", "occurred_on", "description")
 
 
 @admin.register(ConductRecord)
-class ConductRecordAdmin(ServiceSaveAdmin, admin.ModelAdmin):
+class ConductRecordAdmin(VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin):
     form = ConductForm
-    list_display = ("certificate", "kind", "occurred_on", "created_by")
-    list_filter = ("kind",)
+    list_display = ("certificate", "holder", "kind", "occurred_on", "created_by", "state")
+    list_filter = (VoidedFilter, "kind")
     search_fields = ("certificate__number", "certificate__holder_name")
-    raw_id_fields = ("certificate",)
     list_select_related = ("certificate", "created_by")
+    void_label = gettext_lazy("作废违章与事故记录")
+    void_help = gettext_lazy("持证人会看到这段文字；作废后该记录不再计入延续审查")
+    void_service = staticmethod(services.conduct_record_void)
+
+    @admin.display(description=gettext_lazy("持证人"), ordering="certificate__holder_name")
+    def holder(self, obj):
+        return obj.certificate.holder_name
 
     def get_queryset(self, request):
         return (
@@ -168,12 +271,20 @@ class ConductRecordAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "certificate":
-            # Only certificates of the staff member's scope validate (the raw-id field checks
-            # the queryset), so a record can never be attached to another authority's holder.
-            kwargs["queryset"] = certificates_visible_to(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        base = super().get_form(request, obj, change=change, **kwargs)
+        scope = certificates_visible_to(request.user)
+
+        class ScopedConductForm(base):
+            def __init__(form, *args, **kw):
+                super().__init__(*args, **kw)
+                if "certificate" in form.fields:
+                    # Only certificates of the staff member's scope are found, so a record
+                    # can never be attached to another authority's holder.
+                    form.fields["certificate"].queryset = scope
+
+        ScopedConductForm.__name__ = base.__name__
+        return ScopedConductForm
 
     def save_via_service(self, request, obj, data, change):
         return services.conduct_record_create(

@@ -14,7 +14,39 @@ from certportal.pii import BlindIndexField, EncryptedTextField, mask_id_number, 
 from exams.models import Institution
 
 
-class ContinuingEducation(models.Model):
+class VoidableQuerySet(models.QuerySet):
+    def in_force(self):
+        """The records that count: not voided."""
+        return self.filter(voided_at__isnull=True)
+
+
+class Voidable(models.Model):
+    """A record entered in error is voided (作废), with who, when and why, never deleted: a
+    renewal refused on it stays explicable, and it no longer counts from then on."""
+
+    voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True, editable=False)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("作废人"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    void_reason = models.TextField(_("作废原因"), blank=True, editable=False)
+
+    objects = VoidableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+class ContinuingEducation(Voidable):
     """继续教育记录: matched to holders by ID number (providers know no accounts)."""
 
     class Mode(models.TextChoices):
@@ -64,7 +96,7 @@ class ContinuingEducation(models.Model):
         return mask_id_number(self.holder_id_number)
 
 
-class ConductRecord(models.Model):
+class ConductRecord(Voidable):
     """违章操作记录 or 事故责任记录 of a certificate, entered by authority staff."""
 
     class Kind(models.TextChoices):
@@ -95,7 +127,7 @@ class ConductRecord(models.Model):
         ordering = ("-occurred_on", "-id")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.occurred_on}"
+        return f"{self.certificate.number} {self.get_kind_display()} {self.occurred_on}"
 
 
 class RenewalApplication(models.Model):
@@ -184,6 +216,9 @@ class RenewalApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate.number} 延续 #{self.pk}"
+
+    def staff_label(self) -> str:
+        return f"{self.certificate.number} · {self.certificate.holder_name} · 延续 #{self.pk}"
 
     @property
     def first_submitted_on(self):

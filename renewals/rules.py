@@ -39,23 +39,31 @@ def window(certificate: Certificate) -> tuple[date, date]:
 
 def ce_hours(certificate: Certificate) -> Decimal:
     """Continuing-education hours completed within the current validity period."""
-    total = ContinuingEducation.objects.filter(
-        holder_id_index=certificate.holder_id_index,
-        completed_on__gte=certificate.valid_from,
-        completed_on__lte=certificate.valid_until,
-    ).aggregate(total=Sum("hours"))["total"]
+    total = (
+        ContinuingEducation.objects.in_force()
+        .filter(
+            holder_id_index=certificate.holder_id_index,
+            completed_on__gte=certificate.valid_from,
+            completed_on__lte=certificate.valid_until,
+        )
+        .aggregate(total=Sum("hours"))["total"]
+    )
     return total or Decimal(0)
 
 
 def violations_counted(certificate: Certificate, today: date) -> int:
     years = policy_for(certificate.authority).violations_lookback_years
     since = add_months(today, -12 * years)
-    return ConductRecord.objects.filter(
-        certificate__holder_id_index=certificate.holder_id_index,
-        kind=ConductRecord.Kind.VIOLATION,
-        occurred_on__gt=since,
-        occurred_on__lte=today,
-    ).count()
+    return (
+        ConductRecord.objects.in_force()
+        .filter(
+            certificate__holder_id_index=certificate.holder_id_index,
+            kind=ConductRecord.Kind.VIOLATION,
+            occurred_on__gt=since,
+            occurred_on__lte=today,
+        )
+        .count()
+    )
 
 
 def accidents(certificate: Certificate) -> int:
@@ -64,7 +72,7 @@ def accidents(certificate: Certificate) -> int:
     A renewal approved ahead of the expiry puts the recorded period in the future while the
     old one still runs: an accident its decision did not see (one that happened, or was
     entered, after the decision) counts too."""
-    records = ConductRecord.objects.filter(
+    records = ConductRecord.objects.in_force().filter(
         certificate__holder_id_index=certificate.holder_id_index,
         kind=ConductRecord.Kind.ACCIDENT,
     )

@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from applicants.idcard import parse_id_number
 from applicants.validators import normalise_person_name, validate_person_name
@@ -46,6 +47,9 @@ class RenewalRefused(DomainError):
 
 
 # --- continuing education ------------------------------------------------------------------
+
+
+_CE_LOOKUP_BATCH = 500
 
 
 def ce_providers_for(actor):
@@ -122,6 +126,10 @@ def ce_record_create(
         errors["hours"] = [_("学时须大于 0 且不超过 200。")]
     if completed_on > timezone.localdate():
         errors["completed_on"] = [_("完成日期不能晚于今天。")]
+    if number and "holder_name" not in errors:
+        index = blind_index(number)
+        if _name_differs(_holder_names([index], provider), index, name):
+            errors["holder_name"] = [str(NAME_NOT_MATCHING)]
     if errors:
         raise ValidationError(errors)
     course = course.strip()
@@ -154,13 +162,44 @@ def ce_record_create(
     return record
 
 
+NAME_NOT_MATCHING = gettext_lazy(
+    "姓名与该身份证号码持证人的姓名不一致，请核对姓名和身份证号码"
+    "（号码错一位，学时就会记到别人名下）。"
+)
+
+
+def _holder_names(indexes, provider: Institution) -> dict:
+    """For ID blind indexes, the holder names on certificates of the provider's province (the
+    certificates its hours are for): a row naming someone else is a mistyped ID number, whose
+    hours would count for that other holder. Limited to the province's certificates, so a
+    provider learns nothing of people it could not be teaching; a number with none there is
+    taken as given."""
+    from exams.models import Authority
+
+    province = provider.authority.province
+    authorities = Authority.objects.filter(Q(pk=province.pk) | Q(parent=province))
+    indexes = sorted(set(indexes))
+    known: dict = {}
+    for start in range(0, len(indexes), _CE_LOOKUP_BATCH):
+        holders = Certificate.objects.filter(
+            holder_id_index__in=indexes[start : start + _CE_LOOKUP_BATCH],
+            authority__in=authorities,
+        ).values_list("holder_id_index", "holder_name")
+        for index, name in holders:
+            known.setdefault(index, set()).add(name)
+    return known
+
+
+def _name_differs(known: dict, index: str, name: str) -> bool:
+    return index in known and name not in known[index]
+
+
 # A CE record is one course completed by one person at one provider on one day: the natural key
 # is (holder's ID number, provider, completion date, course). Mode and hours describe that
 # completion; a second row that differs only in them is the same course sent again (perhaps
 # corrected), and counting it would add hours the holder did not do. Checked in the services,
 # not by a database constraint: imports made before this check may already hold such pairs.
 CE_KEY_COLUMNS = "身份证号、完成日期、课程"
-_CE_LOOKUP_BATCH = 500
 
 
 def _lock_provider(provider: Institution) -> None:
@@ -181,7 +220,8 @@ def _recorded(provider: Institution, keys) -> dict[tuple, object]:
     found: dict[tuple, object] = {}
     for start in range(0, len(indexes), _CE_LOOKUP_BATCH):
         rows = (
-            ContinuingEducation.objects.filter(
+            ContinuingEducation.objects.in_force()
+            .filter(
                 provider=provider,
                 holder_id_index__in=indexes[start : start + _CE_LOOKUP_BATCH],
                 completed_on__range=(min(days), max(days)),
@@ -274,7 +314,14 @@ def ce_import(*, actor, data: bytes, filename: str, provider: Institution | None
             for row in rows
             if row["completed_on"] > today
         ]
-        return future + _ce_duplicates(rows, provider)
+        indexes = {row["_row"]: blind_index(row["id_number"]) for row in rows}
+        known = _holder_names(indexes.values(), provider)
+        names = [
+            RowError(row["_row"], "姓名", str(NAME_NOT_MATCHING))
+            for row in rows
+            if _name_differs(known, indexes[row["_row"]], row["name"])
+        ]
+        return future + names + _ce_duplicates(rows, provider)
 
     with transaction.atomic():
         # Read under the provider's lock, so the duplicate check sees every committed import.
@@ -319,12 +366,32 @@ def conduct_record_create(
         raise ValidationError(
             {"description": [_("情况说明中不要填写身份证号码：记录会显示给经办人员并记入日志。")]}
         )
+    description = description.strip()
     with transaction.atomic():
+        # Under the certificate's lock, so a form sent twice (a double click, the back button)
+        # cannot add the same record twice: three copies of one violation refuse a renewal.
+        Certificate.objects.select_for_update().filter(pk=certificate.pk).first()
+        if (
+            ConductRecord.objects.in_force()
+            .filter(
+                certificate=certificate,
+                kind=kind,
+                occurred_on=occurred_on,
+                description=description,
+            )
+            .exists()
+        ):
+            raise ValidationError(
+                _(
+                    "该证书已有同一日期、同一类型、情况说明相同的记录，不能重复录入；"
+                    "同一天的另一起请在情况说明中写明。"
+                )
+            )
         record = ConductRecord.objects.create(
             certificate=certificate,
             kind=kind,
             occurred_on=occurred_on,
-            description=description.strip(),
+            description=description,
             created_by=actor,
         )
         audit_record(
@@ -337,10 +404,114 @@ def conduct_record_create(
             notify(
                 user=certificate.holder,
                 title=_("新增%(kind)s记录") % {"kind": record.get_kind_display()},
-                body=description.strip(),
+                body=description,
                 url=f"/me/certificates/{certificate.pk}/renewal/",
             )
     return record
+
+
+def _void(record, *, actor, reason: str, action: str, data: dict):
+    """Void a locked CE or conduct record: refused twice, audited."""
+    if record.is_voided:
+        raise DomainError(
+            _("该记录已于 %(day)s 作废，未变更。")
+            % {"day": format_date(timezone.localdate(record.voided_at))},
+            code="unchanged",
+        )
+    record.voided_at = timezone.now()
+    record.voided_by = actor
+    record.void_reason = reason
+    record.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    audit_record(actor=actor, action=action, obj=record, reason=reason, data=data)
+    return record
+
+
+def conduct_record_void(*, record: ConductRecord, actor, reason: str) -> ConductRecord:
+    """Void a violation or accident record entered in error, by staff of the certificate's
+    authority: it no longer counts against a renewal (a renewal already decided on it stays as
+    decided). The holder is told."""
+    require_authority_staff(actor, record.certificate.authority)
+    reason = plain_reason(reason, missing=_("请填写作废原因，例如“录入错误：证书编号填错”。"))
+    with transaction.atomic():
+        row = (
+            ConductRecord.objects.select_for_update()
+            .select_related("certificate")
+            .get(pk=record.pk)
+        )
+        _void(
+            row,
+            actor=actor,
+            reason=reason,
+            action="renewals.conduct.voided",
+            data={"certificate": row.certificate_id, "kind": row.kind},
+        )
+        if row.certificate.holder_id:
+            notify(
+                user=row.certificate.holder,
+                title=_("%(kind)s记录已作废") % {"kind": row.get_kind_display()},
+                body=_(
+                    "%(day)s 的%(kind)s记录已由发证机关作废，不再计入延续审查。原因：%(reason)s。"
+                )
+                % {
+                    "day": format_date(row.occurred_on),
+                    "kind": row.get_kind_display(),
+                    "reason": clause(reason),
+                },
+                url=f"/me/certificates/{row.certificate_id}/renewal/",
+            )
+    return row
+
+
+def ce_record_void(*, record: ContinuingEducation, actor, reason: str) -> ContinuingEducation:
+    """Void a continuing-education record entered in error (wrong person, hours or date), by
+    staff of its provider, staff of the provider's authority or a superuser: its hours no
+    longer count, and the provider may enter the corrected record."""
+    membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+    allowed = getattr(actor, "is_superuser", False) or (
+        membership is not None
+        and (
+            membership.institution_id == record.provider_id
+            or (
+                membership.authority_id is not None
+                and authorities_in_scope(actor).filter(pk=record.provider.authority_id).exists()
+            )
+        )
+    )
+    if not allowed:
+        raise DomainError(
+            _("只有提供这条继续教育的机构或其发证机关的工作人员可以作废这条记录。"),
+            code="forbidden",
+        )
+    reason = plain_reason(reason, missing=_("请填写作废原因，例如“身份证号码录错”。"))
+    from applicants.models import Profile
+
+    with transaction.atomic():
+        row = ContinuingEducation.objects.select_for_update().get(pk=record.pk)
+        _void(
+            row,
+            actor=actor,
+            reason=reason,
+            action="renewals.ce.voided",
+            data={"provider": row.provider_id, "hours": str(row.hours)},
+        )
+        # The holder counts on these hours (a renewal under way may now fall short): told.
+        profile = Profile.objects.filter(id_number_index=row.holder_id_index).first()
+        if profile is not None:
+            notify(
+                user=profile.user,
+                title=_("继续教育记录已作废"),
+                body=_(
+                    "%(provider)s %(day)s 的继续教育记录（%(hours)s 学时）已作废，不再计入延续"
+                    "所需学时。原因：%(reason)s。"
+                )
+                % {
+                    "provider": row.provider.name,
+                    "day": format_date(row.completed_on),
+                    "hours": row.hours,
+                    "reason": clause(reason),
+                },
+            )
+    return row
 
 
 # --- the application -----------------------------------------------------------------------

@@ -40,10 +40,10 @@ def _context(certificate, renewal=None):
         "hours": ce_hours(certificate),
         "required_hours": policy_for(certificate.authority).ce_hours_required,
         "window": window(certificate),
-        "ce_records": ContinuingEducation.objects.filter(
-            holder_id_index=certificate.holder_id_index
-        ).select_related("provider")[:50],
-        "conduct": ConductRecord.objects.filter(
+        "ce_records": ContinuingEducation.objects.in_force()
+        .filter(holder_id_index=certificate.holder_id_index)
+        .select_related("provider")[:50],
+        "conduct": ConductRecord.objects.in_force().filter(
             certificate__holder_id_index=certificate.holder_id_index
         ),
         "renewals": RenewalApplication.objects.filter(certificate=certificate).order_by(

@@ -15,6 +15,13 @@ register = template.Library()
 
 
 @register.filter
+def staff_label(obj) -> str:
+    from certportal.admin_actions import staff_label as label
+
+    return label(obj)
+
+
+@register.filter
 def get_item(mapping, key):
     """``{{ mapping|get_item:key }}``: a dict lookup by a variable key."""
     return mapping.get(key) if mapping else None

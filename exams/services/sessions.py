@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from applicants.idcard import parse_id_number
 from applicants.models import Profile
@@ -340,15 +341,29 @@ def _score_errors(
     return problems
 
 
+SCORE_REFUSAL = gettext_lazy("您无权录入这份考试计划的成绩：由考核机构或发证机关工作人员录入。")
+
+
+def may_enter_scores(actor, session: ExamSession) -> bool:
+    """Whether ``actor`` is among those who enter the session's scores (its assessment
+    institution's staff, its authority's, a superuser), whatever its state."""
+    try:
+        _require_staff_of(
+            actor,
+            institution=session.assessment_institution,
+            authority=session.authority,
+            refusal=str(SCORE_REFUSAL),
+        )
+    except DomainError:
+        return False
+    return True
+
+
 def _require_scoring_open(session: ExamSession, actor) -> None:
     """Scores are entered by the session's staff, while it is approved and once its theory
     exam has begun: a score (or an absence) before the exam would be invented."""
-    _require_staff_of(
-        actor,
-        institution=session.assessment_institution,
-        authority=session.authority,
-        refusal=_("您无权录入这份考试计划的成绩：由考核机构或发证机关工作人员录入。"),
-    )
+    if not may_enter_scores(actor, session):
+        raise DomainError(str(SCORE_REFUSAL), code="forbidden")
     if session.status != SS.APPROVED:
         raise DomainError(
             _("考试计划状态为“%(status)s”，不能录入成绩。")
@@ -597,6 +612,33 @@ def session_update(*, session: ExamSession, actor, **fields) -> ExamSession:
             actor=actor, action="exams.session.updated", obj=row, data={"fields": sorted(fields)}
         )
     return row
+
+
+def session_delete(*, session: ExamSession, actor) -> None:
+    """Delete a draft plan no one is scheduled on (a plan saved twice, one made in error), by
+    its planner; audited with what it was. A plan once submitted stays, as its record."""
+    _require_planner(actor, session)
+    with transaction.atomic():
+        row = ExamSession.objects.select_for_update().get(pk=session.pk)
+        if row.status != SS.DRAFT:
+            raise DomainError(
+                _("只有草稿状态的考试计划可以删除；已报审的计划请先退回修改。"),
+                code="wrong_state",
+            )
+        if row.applications.exists():
+            raise DomainError(_("该考试计划已安排考生，不能删除。"), code="in_use")
+        audit_record(
+            actor=actor,
+            action="exams.session.deleted",
+            obj=row,
+            data={
+                "name": row.name,
+                "trade": row.trade_id,
+                "theory_at": row.theory_at.isoformat(),
+                "venue": row.venue,
+            },
+        )
+        row.delete()
 
 
 def session_reschedule(

@@ -52,6 +52,27 @@ def test_admin_finds_by_exact_id_number_through_post(client, certificate, author
     assert response["Location"] == f"/admin/certificates/certificate/{certificate.pk}/change/"
 
 
+def test_an_id_number_typed_into_an_admin_search_box_leaves_the_address(
+    client, certificate, authority_staff
+):
+    """The list's search box is a GET form: the number would stay in the address, the
+    browser's history and the proxy's log. The request comes back without it, told where to
+    look instead; the other parameters stay."""
+    login(client, authority_staff)
+    number = certificate.holder_id_number
+    for url, kept in (
+        (f"/admin/certificates/certificate/?q={number}&status__exact=01", "?status__exact=01"),
+        (f"/admin/renewals/renewalapplication/?q=%20{number.lower()}", ""),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == url.split("?")[0] + kept
+        page = client.get(response["Location"]).content.decode()
+        assert "请不要在搜索框中输入身份证号码" in page and number not in page
+    listing = client.get(f"/admin/certificates/certificate/?q={certificate.number}")
+    assert listing.status_code == 200  # a certificate number is searched as before
+
+
 def test_applicant_requests_the_certificate_after_passing(client, passed):
     login(client, passed.applicant)
     assert "申请领取证书" in client.get("/me/certificates/").content.decode()
@@ -113,6 +134,35 @@ def test_the_request_list_shows_whose_request_it_is_and_the_results(
         passed.ticket_number
         not in client.get("/admin/certificates/certificaterequest/", {"q": "NOPE"}).content.decode()
     )
+
+
+def test_issuing_from_a_request_is_reported_as_done_and_again_as_unchanged(
+    client, passed, authority_staff, issuer_credit_code
+):
+    """Issuing closes the request itself before the request's own transition runs: that must
+    not read as "nothing changed" (only a request decided before the action is)."""
+    from certificates import services as certificate_services
+    from certificates.models import Certificate
+
+    request = certificate_services.certificate_request_submit(
+        application=passed, actor=passed.applicant
+    )
+    login(client, authority_staff)
+
+    def approve():
+        response = client.post(
+            "/admin/certificates/certificaterequest/",
+            {"action": "approve", "_selected_action": [request.pk]},
+            follow=True,
+        )
+        return [str(m) for m in response.context["messages"]]
+
+    assert approve() == ["签发：成功 1 条。"]
+    assert Certificate.objects.filter(application=passed).count() == 1
+    shown = approve()
+    assert any("已是“已签发”状态，未变更。" in m for m in shown), shown
+    assert not any("成功" in m for m in shown)
+    assert Certificate.objects.filter(application=passed).count() == 1
 
 
 def test_the_validity_history_says_why_in_chinese(client, certificate, authority_staff):

@@ -228,3 +228,17 @@ def test_the_health_check_asks_the_path_answered_before_the_host_check(services)
     check = " ".join(services["web"]["healthcheck"]["test"])
     (url,) = [word for word in check.replace("'", " ").split() if "://" in word]
     assert urlsplit(url).path == HealthCheckMiddleware.PATH
+
+
+def test_the_image_collects_static_files_under_production_settings():
+    """collectstatic runs at build time with DEBUG off, so with every setting production
+    refuses to start without (a missing one failed the image's build)."""
+    import re
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    step = next(s for s in dockerfile.split("\nRUN ") if "collectstatic" in s)
+    assert "DEBUG=false" in step
+    given = set(re.findall(r"\b([A-Z_]+)=", step))
+    assert {"SECRET_KEY", "PII_ENCRYPTION_KEYS", "PII_INDEX_KEY", "SITE_URL"} <= given
+    site_url = re.search(r"SITE_URL=(\S+)", step).group(1)
+    assert site_url.startswith("https://") and "." in site_url

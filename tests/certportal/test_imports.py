@@ -550,3 +550,22 @@ def test_parse_decimal_hours_accepts_positive_up_to_200(text, expected):
 def test_parse_decimal_hours_refuses_bad_values(text):
     with pytest.raises(ValidationError):
         parse_decimal_hours(text)
+
+
+def test_read_table_takes_the_first_sheet_that_holds_anything():
+    """A workbook whose first sheet was left empty and the data typed on the next one (a
+    template's first sheet deleted, a new one added) is read, not called empty."""
+    workbook = Workbook()
+    workbook.active.title = "说明"
+    data_sheet = workbook.create_sheet("成绩")
+    data_sheet.append(["准考证号", "理论成绩"])
+    data_sheet.append(["Z001", 60])
+    other = workbook.create_sheet("备用")
+    other.append(["准考证号", "理论成绩"])
+    other.append(["Z999", 10])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    rows = read_table(buffer.getvalue(), "scores.xlsx", COLUMNS[:2])
+
+    assert [(row["_row"], row["ticket_number"]) for row in rows] == [(2, "Z001")]

@@ -62,3 +62,35 @@ def test_rows_the_database_lacks_are_added_and_staff_can_add_more_after():
 def test_an_unknown_fixture_is_refused_by_name():
     with pytest.raises(CommandError, match=r"找不到参考数据文件 nothing\.json"):
         call_command("load_reference", "nothing")
+
+
+@pytest.mark.django_db
+def test_a_row_staff_deleted_after_it_was_loaded_stays_deleted():
+    load()
+    policy = Policy.objects.order_by("pk").first()
+    authority = policy.authority_id
+    policy.delete()  # the city follows its province's policy from now on
+
+    assert f"新增 0 条，保留已有 {FIXTURE_ROWS} 条" in load()
+    assert not Policy.objects.filter(authority_id=authority).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_row_colliding_with_one_staff_made_is_reported_not_fatal():
+    """A release's new institution whose name staff already gave to one of their own: the
+    start goes on (web, worker and beat wait for it), the collision is named."""
+    institution = Institution.objects.order_by("-pk").first()
+    fields = {
+        "name": institution.name,
+        "kind": institution.kind,
+        "authority_id": institution.authority_id,
+    }
+    fixture_key = institution.pk
+    institution.delete()
+    Institution.objects.create(**fields)  # the same name, staff's own key
+
+    out, err = StringIO(), StringIO()
+    call_command("load_reference", stdout=out, stderr=err)
+    assert "新增 0 条" in out.getvalue()
+    assert f"exams.Institution {fixture_key}" in err.getvalue() and "冲突" in err.getvalue()
+    assert Institution.objects.filter(name=fields["name"]).count() == 1

@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django.http import HttpRequest
 
 from certportal import roles
+from certportal.errors import DomainError
 from exams.models import Institution
 from tests.factories import PASSWORD
 
@@ -13,6 +14,20 @@ def test_roles_exist_with_their_permissions():
     codenames = set(authority.permissions.values_list("codename", flat=True))
     assert {"view_trade", "view_authority", "change_policy"} <= codenames
     assert not Group.objects.get(name=roles.APPLICANT).permissions.exists()
+
+
+@pytest.mark.django_db
+def test_every_role_holds_exactly_the_permissions_it_is_given():
+    """After every migration: a permission named in ROLE_PERMISSIONS whose model came later
+    than the last sync_roles would be silently missing (staff then find a page hidden)."""
+    for role, names in roles.ROLE_PERMISSIONS.items():
+        held = {
+            f"{app}.{codename}"
+            for app, codename in Group.objects.get(name=role).permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        }
+        assert held == set(names), (role, sorted(set(names) ^ held))
 
 
 @pytest.mark.django_db
@@ -175,3 +190,167 @@ def test_scores_open_in_the_session_page_once_each_exam_has_begun(client, assess
     page = client.get(url).content.decode()
     assert 'id="scoring-opens"' not in page
     assert any(k.endswith("-practical_score") for k in change_form_data(page))
+
+
+def session_form(crane, centre, **changes):
+    return {
+        "name": "2026年第4期塔吊考核",
+        "trade": crane.pk,
+        "assessment_institution": centre.pk,
+        "theory_at_0": "2026-12-20",
+        "theory_at_1": "09:00:00",
+        "practical_at_0": "2026-12-21",
+        "practical_at_1": "09:00:00",
+        "venue": "泉州市丰泽区考点",
+        "capacity": "30",
+        "applications-TOTAL_FORMS": "0",
+        "applications-INITIAL_FORMS": "0",
+        **changes,
+    }
+
+
+@pytest.mark.django_db
+def test_a_plan_offers_only_the_trades_its_authority_examines(
+    client, assessor, other_institution_staff
+):
+    fujian_only = "高处作业吊篮操作工"  # a Fujian code-99 trade
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    page = client.get("/admin/exams/examsession/add/").content.decode()
+    assert fujian_only in page and "建筑起重机械司机（塔式起重机）" in page
+    client.logout()
+    login = other_institution_staff.username  # Ningbo (Zhejiang)
+    assert client.login(request=HttpRequest(), username=login, password=PASSWORD)
+    page = client.get("/admin/exams/examsession/add/").content.decode()
+    assert fujian_only not in page and "建筑起重机械司机（塔式起重机）" in page
+
+
+@pytest.mark.django_db
+def test_an_absurd_capacity_is_refused_on_the_form_not_a_server_error(
+    client, assessor, crane, centre
+):
+    from exams.models import ExamSession
+
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    for capacity in ("99999999999999999999", "10001"):
+        response = client.post(
+            "/admin/exams/examsession/add/", session_form(crane, centre, capacity=capacity)
+        )
+        assert response.status_code == 200
+        assert "容量不能超过 10000 人" in response.content.decode()
+    assert not ExamSession.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_draft_plan_saved_twice_can_be_deleted_by_its_planner_and_no_other(
+    client, assessor, authority_staff, other_institution_staff, crane, centre
+):
+    """The back button resubmitted the form: two identical drafts, and plans had no delete."""
+    from certportal.models import AuditEvent
+    from exams import services
+    from exams.models import ExamSession
+
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    for _ in range(2):
+        client.post("/admin/exams/examsession/add/", session_form(crane, centre))
+    first, second = ExamSession.objects.order_by("pk")
+    page = client.get(f"/admin/exams/examsession/{second.pk}/change/").content.decode()
+    assert f"/admin/exams/examsession/{second.pk}/delete/" in page
+    # Who made it is shown as text (the user's admin page is for superusers only).
+    assert "/admin/applicants/user/" not in page
+    response = client.post(f"/admin/exams/examsession/{second.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert list(ExamSession.objects.all()) == [first]
+    event = AuditEvent.objects.get(action="exams.session.deleted")
+    assert event.data["name"] == "2026年第4期塔吊考核"
+
+    client.logout()
+    other = other_institution_staff.username
+    assert client.login(request=HttpRequest(), username=other, password=PASSWORD)
+    assert client.post(
+        f"/admin/exams/examsession/{first.pk}/delete/", {"post": "yes"}
+    ).status_code in (302, 403, 404)
+    assert ExamSession.objects.filter(pk=first.pk).exists()
+
+    services.session_submit(session=first, actor=assessor)
+    client.logout()
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    page = client.get(f"/admin/exams/examsession/{first.pk}/change/").content.decode()
+    assert f"/admin/exams/examsession/{first.pk}/delete/" not in page
+    assert (
+        client.post(f"/admin/exams/examsession/{first.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert ExamSession.objects.filter(pk=first.pk).exists()
+    with pytest.raises(DomainError, match="只有草稿状态的考试计划可以删除"):
+        services.session_delete(session=first, actor=assessor)
+
+
+@pytest.mark.django_db
+def test_training_staff_are_not_offered_what_only_assessment_staff_may_do(
+    client, trainer, assessor, scheduled
+):
+    """Placing candidates on a plan and entering its scores are the assessment institution's
+    (or the authority's): offered to a training school, both were refused on use."""
+    from exams.models import ExamSession
+
+    ExamSession.objects.filter(pk=scheduled.session_id).update(
+        training_institution=trainer.staff_membership.institution
+    )
+    session_page = f"/admin/exams/examsession/{scheduled.session_id}/change/"
+    import_link = f"/admin/exams/examsession/{scheduled.session_id}/import-scores/"
+
+    assert client.login(request=HttpRequest(), username=trainer.username, password=PASSWORD)
+    listing = client.get("/admin/exams/examapplication/").content.decode()
+    assert 'value="approve"' in listing and 'value="assign_to_session"' not in listing
+    page = client.get(session_page)
+    assert page.status_code == 200
+    assert import_link not in page.content.decode()
+    client.logout()
+
+    assert client.login(request=HttpRequest(), username=assessor.username, password=PASSWORD)
+    listing = client.get("/admin/exams/examapplication/").content.decode()
+    assert 'value="assign_to_session"' in listing
+    assert import_link in client.get(session_page).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_city_reads_the_provincial_policy_that_governs_it_but_cannot_change_it(
+    client, authority_staff
+):
+    from exams.models import Policy
+
+    fujian = Policy.objects.get(authority_id=350000)
+    assert client.login(
+        request=HttpRequest(), username=authority_staff.username, password=PASSWORD
+    )  # Quanzhou, a city of Fujian, without a policy of its own
+    listing = client.get("/admin/exams/policy/").content.decode()
+    assert "福建省住房和城乡建设厅" in listing
+    page = client.get(f"/admin/exams/policy/{fujian.pk}/change/")
+    assert page.status_code == 200 and 'name="theory_pass_mark"' not in page.content.decode()
+    posted = client.post(f"/admin/exams/policy/{fujian.pk}/change/", {"theory_pass_mark": "50"})
+    assert posted.status_code == 403
+    fujian.refresh_from_db()
+    assert fujian.theory_pass_mark == 60
+
+
+@pytest.mark.django_db
+def test_two_provinces_may_each_have_a_trade_of_the_same_name(client, superuser):
+    """SPEC 2: a province's own trades (code 99) carry their own names; Fujian's
+    建筑起重机械维修工 did not let Zhejiang certify one of that name."""
+    from django.db import IntegrityError, transaction
+
+    from exams.models import Trade
+
+    assert client.login(request=HttpRequest(), username=superuser.username, password=PASSWORD)
+    form = {"code": "99", "old_code": "", "name": "建筑起重机械维修工", "authority": 330000}
+    form["is_active"] = "on"
+    assert client.post("/admin/exams/trade/add/", form).status_code == 302
+    assert Trade.objects.filter(name="建筑起重机械维修工").count() == 2
+
+    again = client.post("/admin/exams/trade/add/", form)  # the same province twice: refused
+    assert again.status_code == 200 and Trade.objects.filter(name="建筑起重机械维修工").count() == 2
+    national = {**form, "name": "建筑起重机械司机（塔式起重机）"}
+    page = client.post("/admin/exams/trade/add/", national).content.decode()
+    assert "已有同名的全国统一工种" in page
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Trade.objects.create(code="99", name="建筑起重机械司机（塔式起重机）", authority=None)

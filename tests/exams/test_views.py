@@ -182,6 +182,8 @@ def test_repeating_a_review_decision_changes_nothing_and_is_not_called_forbidden
     action_messages(client, "approve", submitted)
     shown = action_messages(client, "approve", submitted)  # again: nothing changes
     assert not any("无权" in m for m in shown), shown
+    # ... and it is said so, not reported as a success.
+    assert shown == [f"{submitted}：已是“培训机构初审通过”状态，未变更。"], shown
     assert ExamApplication.objects.get(pk=submitted.pk).status == A.INSTITUTION_APPROVED
     events = AuditEvent.objects.filter(action="exams.application.institution_approved")
     assert events.count() == 1
@@ -203,6 +205,13 @@ def test_repeating_a_review_decision_changes_nothing_and_is_not_called_forbidden
     shown = action_messages(client, "return_for_correction", submitted, **reason)
     assert not any("无权" in m for m in shown), shown
     assert ExamApplication.objects.get(pk=submitted.pk).status == A.RETURNED
+    # A second return with a new reason: the first stands, and staff are told nothing changed.
+    shown = action_messages(
+        client, "return_for_correction", submitted, apply="1", reason="照片不清晰"
+    )
+    assert any("已是“退回补正”状态，未变更。" in m for m in shown), shown
+    assert not any("成功" in m for m in shown), shown
+    assert ExamApplication.objects.get(pk=submitted.pk).status_reason == "学历证明不清晰"
 
 
 def test_admin_detail_shows_materials_and_eligibility(client, submitted, trainer):

@@ -3,13 +3,16 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from certportal.errors import DomainError
+from certportal.imports import ImportRefused
 from certportal.models import AuditEvent
 from renewals.models import ConductRecord, ContinuingEducation
 from tests.factories import PASSWORD
 
-from .fixtures import TODAY
+from .fixtures import TODAY, expiring
 
 
 def login(client, user):
@@ -65,7 +68,7 @@ def test_conduct_record_dated_in_the_future_is_refused_and_a_good_one_saved_once
 ):
     login(client, authority_staff)
     form = {
-        "certificate": certificate.pk,
+        "certificate": certificate.number,
         "kind": "violation",
         "occurred_on": (TODAY + timedelta(days=1)).isoformat(),
         "description": "未按规定佩戴安全帽作业",
@@ -134,3 +137,209 @@ def test_a_providers_own_staff_import_without_naming_a_provider(client, ce_staff
     )
     assert response.status_code == 302
     assert ContinuingEducation.objects.get().provider == ce_staff.staff_membership.institution
+
+
+@pytest.mark.django_db
+def test_conduct_record_is_entered_by_certificate_number_within_the_staffs_scope(
+    client, authority_staff, other_authority_staff, certificate
+):
+    """Staff have the number on paper, not the database id; another authority's certificate
+    is not found, and nothing is saved."""
+    form = {
+        "certificate": certificate.pk,
+        "kind": "violation",
+        "occurred_on": (TODAY - timedelta(days=1)).isoformat(),
+        "description": "未按规定佩戴安全帽作业",
+    }
+    login(client, other_authority_staff)
+    form["certificate"] = certificate.number
+    page = client.post("/admin/renewals/conductrecord/add/", form).content.decode()
+    assert f"未找到证书编号“{certificate.number}”" in page
+    assert not ConductRecord.objects.exists()
+
+    login(client, authority_staff)
+    form["certificate"] = str(certificate.pk)
+    page = client.post("/admin/renewals/conductrecord/add/", form).content.decode()
+    assert "未找到证书编号" in page and not ConductRecord.objects.exists()
+
+    form["certificate"] = f" {certificate.number.lower()} "
+    assert client.post("/admin/renewals/conductrecord/add/", form).status_code == 302
+    listing = client.get("/admin/renewals/conductrecord/").content.decode()
+    assert certificate.number in listing and certificate.holder_name in listing
+
+
+@pytest.mark.django_db
+def test_a_conduct_record_sent_twice_is_kept_once(client, authority_staff, certificate):
+    """The back button and a second click sent the same form again: three copies of one
+    violation were three violations, enough to refuse a renewal."""
+    login(client, authority_staff)
+    form = {
+        "certificate": certificate.number,
+        "kind": "violation",
+        "occurred_on": (TODAY - timedelta(days=1)).isoformat(),
+        "description": "高处作业未系安全带",
+    }
+    assert client.post("/admin/renewals/conductrecord/add/", form).status_code == 302
+    again = client.post("/admin/renewals/conductrecord/add/", form)
+    assert again.status_code == 200
+    assert "不能重复录入" in again.content.decode()
+    assert ConductRecord.objects.count() == 1
+
+    form["description"] = "高处作业未系安全带（下午第二次）"
+    assert client.post("/admin/renewals/conductrecord/add/", form).status_code == 302
+    assert ConductRecord.objects.count() == 2
+
+
+def void_action(client, url, record, reason):
+    return client.post(
+        url,
+        {
+            "action": "void",
+            "_selected_action": [record.pk],
+            "apply": "1",
+            "reason": reason,
+        },
+        follow=True,
+    )
+
+
+@pytest.mark.django_db
+def test_an_accident_record_entered_in_error_is_voided_and_no_longer_bars_renewal(
+    client, authority_staff, other_authority_staff, certificate
+):
+    from certportal.models import Notice
+    from renewals import services
+    from renewals.rules import accidents
+
+    certificate = expiring(certificate)
+    record = services.conduct_record_create(
+        actor=authority_staff,
+        certificate=certificate,
+        kind="accident",
+        occurred_on=TODAY - timedelta(days=5),
+        description="塔吊倾覆事故负有责任",
+    )
+    assert accidents(certificate) == 1
+    url = "/admin/renewals/conductrecord/"
+
+    login(client, other_authority_staff)  # not this certificate's authority: not even listed
+    void_action(client, url, record, "录错证书")
+    record.refresh_from_db()
+    assert not record.is_voided
+
+    login(client, authority_staff)
+    page = void_action(client, url, record, "持证人350503198912051074录错").content.decode()
+    assert "原因中不要填写身份证号码" in page and "持证人350503198912051074录错" in page
+    record.refresh_from_db()
+    assert not record.is_voided
+
+    page = void_action(client, url, record, "录入错误：证书编号填错").content.decode()
+    assert "作废违章与事故记录：成功 1 条。" in page
+    record.refresh_from_db()
+    assert record.is_voided and record.voided_by == authority_staff
+    assert record.void_reason == "录入错误：证书编号填错"
+    assert accidents(certificate) == 0
+    assert AuditEvent.objects.filter(action="renewals.conduct.voided", object_id=str(record.pk))
+    notice = Notice.objects.filter(user=certificate.holder).order_by("-pk").first()
+    assert "已作废" in notice.title and "证书编号填错" in notice.body
+
+    page = void_action(client, url, record, "再次作废").content.decode()
+    assert "该记录已于" in page and "作废，未变更。" in page
+    record.refresh_from_db()
+    assert record.void_reason == "录入错误：证书编号填错"
+    assert "已作废（录入错误：证书编号填错）" in client.get(url).content.decode()
+
+    # The holder's renewal page no longer lists it.
+    client.force_login(certificate.holder)
+    page = client.get(f"/me/certificates/{certificate.pk}/renewal/").content.decode()
+    assert "塔吊倾覆事故负有责任" not in page
+
+
+@pytest.mark.django_db
+def test_ce_hours_voided_by_the_provider_stop_counting_and_may_be_entered_again(
+    client, ce_staff, assessor, certificate
+):
+    from renewals import services
+    from renewals.rules import ce_hours
+
+    certificate = expiring(certificate)
+
+    def enter(hours):
+        return services.ce_record_create(
+            actor=ce_staff,
+            name=certificate.holder_name,
+            id_number=certificate.holder_id_number,
+            mode="offline",
+            hours=hours,
+            completed_on=TODAY - timedelta(days=3),
+            course="塔式起重机安全操作",
+        )
+
+    record = enter(30)
+    assert ce_hours(certificate) == 30
+    with pytest.raises(DomainError, match="只有提供这条继续教育的机构或其发证机关的工作人员"):
+        services.ce_record_void(record=record, actor=assessor, reason="学时录错")
+
+    login(client, ce_staff)
+    page = void_action(
+        client, "/admin/renewals/continuingeducation/", record, "学时录错，应为 8 学时"
+    ).content.decode()
+    assert "作废继续教育记录：成功 1 条。" in page
+    assert ce_hours(certificate) == 0
+    from certportal.models import Notice
+
+    notice = Notice.objects.filter(user=certificate.holder).order_by("-pk").first()
+    assert notice.title == "继续教育记录已作废" and "应为 8 学时" in notice.body
+    corrected = enter(8)  # the same person, day and course: allowed once the wrong one is void
+    assert ce_hours(certificate) == 8 and corrected.pk != record.pk
+
+
+@pytest.mark.django_db
+def test_ce_record_whose_name_is_not_the_id_numbers_holder_is_refused(
+    ce_staff, superuser, certificate
+):
+    """A mistyped ID number would credit the hours to someone else: the name the provider
+    gives must be the one the portal knows for that number (without saying which)."""
+    from renewals import services
+    from tests.renewals.test_renewals import ce_xlsx
+
+    with pytest.raises(ValidationError) as refused:
+        services.ce_record_create(
+            actor=ce_staff,
+            name="张三丰",
+            id_number=certificate.holder_id_number,
+            mode="online",
+            hours=8,
+            completed_on=TODAY - timedelta(days=3),
+        )
+    assert "姓名与该身份证号码持证人的姓名不一致" in str(refused.value)
+    assert certificate.holder_name not in str(refused.value)
+
+    number = certificate.holder_id_number
+    data = ce_xlsx(
+        [
+            [certificate.holder_name, number, "线上", 8, TODAY - timedelta(days=3)],
+            ["张三丰", number, "线上", 30, TODAY - timedelta(days=2)],
+        ]
+    )
+    with pytest.raises(ImportRefused) as refused:
+        services.ce_import(actor=ce_staff, data=data, filename="ce.xlsx")
+    # The row naming someone else, not the good row of the same number.
+    assert [(e.row, e.column) for e in refused.value.errors] == [(3, "姓名")]
+    assert not ContinuingEducation.objects.exists()
+
+    # A provider of another province learns nothing of this holder: taken as given.
+    from exams.models import Institution
+
+    ningbo = Institution.objects.get(name="宁波示例建设工程考核中心")
+    Institution.objects.filter(pk=ningbo.pk).update(offers_continuing_education=True)
+    record = services.ce_record_create(
+        actor=superuser,
+        name="张三丰",
+        id_number=number,
+        mode="online",
+        hours=8,
+        completed_on=TODAY - timedelta(days=3),
+        provider=ningbo,
+    )
+    assert record.holder_name == "张三丰"

@@ -410,10 +410,10 @@ def test_ce_import_one_bad_row_refuses_the_whole_file(certificate, ce_staff):
     assert not ContinuingEducation.objects.exists()
 
 
-def ce_file(certificate, *rows):
+def ce_file(certificate, *rows, name=None):
     return ce_xlsx(
         [
-            [certificate.holder_name, certificate.holder_id_number, mode, hours, on]
+            [name or certificate.holder_name, certificate.holder_id_number, mode, hours, on]
             for mode, hours, on in rows
         ]
     )

@@ -15,5 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("fixtures", nargs="*", help="fixture labels (default: the reference)")
 
     def handle(self, *args, **options):
-        added, kept = load_missing_reference(options["fixtures"] or None)
-        self.stdout.write(f"参考数据：新增 {added} 条，保留已有 {kept} 条")
+        result = load_missing_reference(options["fixtures"] or None)
+        self.stdout.write(f"参考数据：新增 {result.added} 条，保留已有 {result.kept} 条")
+        for row in result.conflicts:
+            self.stderr.write(f"未载入（与已有记录的名称或唯一项冲突，请在后台核对）：{row}")

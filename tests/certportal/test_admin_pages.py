@@ -1,0 +1,50 @@
+"""The admin's own pages (imports, the correction) read like the rest of the admin: the title
+once, and breadcrumbs back through the list (and the record) they belong to."""
+
+import pytest
+from django.http import HttpRequest
+
+from applicants.models import Profile
+from tests.factories import PASSWORD
+
+
+def login(client, user):
+    assert client.login(request=HttpRequest(), username=user.username, password=PASSWORD)
+
+
+def breadcrumbs(page: str) -> str:
+    start = page.index('<div class="breadcrumbs">')
+    return page[start : page.index("</div>", start)]
+
+
+@pytest.mark.django_db
+def test_score_import_page(client, assessor, scheduled):
+    session = scheduled.session
+    login(client, assessor)
+    page = client.get(f"/admin/exams/examsession/{session.pk}/import-scores/").content.decode()
+    assert page.count("<h1>导入成绩：") == 1
+    crumbs = breadcrumbs(page)
+    assert 'href="/admin/exams/examsession/">' in crumbs
+    assert f'href="/admin/exams/examsession/{session.pk}/change/">' in crumbs
+
+
+@pytest.mark.django_db
+def test_ce_import_page(client, ce_staff):
+    login(client, ce_staff)
+    page = client.get("/admin/renewals/continuingeducation/import/").content.decode()
+    assert page.count("<h1>导入继续教育记录</h1>") == 1
+    assert 'href="/admin/renewals/continuingeducation/">' in breadcrumbs(page)
+
+
+@pytest.mark.django_db
+def test_profile_correction_page(client, authority_staff, certificate):
+    profile = Profile.objects.get(user=certificate.holder)
+    login(client, authority_staff)
+    page = client.get(f"/admin/applicants/profile/{profile.pk}/correct/").content.decode()
+    assert page.count("<h1>更正实名信息：") == 1
+    crumbs = breadcrumbs(page)
+    assert 'href="/admin/applicants/profile/">' in crumbs
+    assert f'href="/admin/applicants/profile/{profile.pk}/change/">' in crumbs
+    # The account is shown as text: its admin page is for superusers alone.
+    change = client.get(f"/admin/applicants/profile/{profile.pk}/change/").content.decode()
+    assert certificate.holder.username in change and "/admin/applicants/user/" not in change
