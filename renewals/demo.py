@@ -67,6 +67,17 @@ def seed(ctx: DemoContext) -> None:
                 occurred_on=today - timedelta(days=60),
                 description="未按规定佩戴安全带作业",
             )
+            # One entered against the wrong certificate, and voided: it no longer counts.
+            mistaken = services.conduct_record_create(
+                actor=reviewer,
+                certificate=certificate,
+                kind="violation",
+                occurred_on=today - timedelta(days=20),
+                description="施工升降机超载运行",
+            )
+            services.conduct_record_void(
+                record=mistaken, actor=reviewer, reason="录入错误：应记在另一本证书上"
+            )
         renewal = services.renewal_save_draft(
             certificate=certificate,
             actor=holder,

@@ -96,3 +96,6 @@ def test_seed_demo_has_renewals_in_every_state_and_ce_records():
     assert statuses == sorted(RenewalApplication.Status.values)
     assert ContinuingEducation.objects.count() == 10
     assert set(ConductRecord.objects.values_list("kind", flat=True)) == {"violation", "accident"}
+    # A record entered in error and voided, beside those that stand.
+    assert ConductRecord.objects.filter(voided_at__isnull=False).count() == 1
+    assert ConductRecord.objects.in_force().count() == 2
