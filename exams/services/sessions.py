@@ -273,13 +273,11 @@ def session_assign(
         if applications is not None:
             wanted = {a.pk for a in applications}
             eligible = {a.pk for a in candidates.filter(pk__in=wanted)}
-            for application in ExamApplication.objects.filter(pk__in=wanted - eligible):
-                skipped.append(
-                    (
-                        application,
-                        _("不是本计划工种、发证机关和考核机构的审核通过报名，或已安排。"),
-                    )
-                )
+            others = ExamApplication.objects.filter(pk__in=wanted - eligible).select_related(
+                "trade", "authority", "assessment_institution", "session"
+            )
+            for application in others:
+                skipped.append((application, _why_not_assignable(application, locked)))
             candidates = candidates.filter(pk__in=eligible)
         for application in candidates:
             if taken >= locked.capacity:
@@ -313,6 +311,28 @@ def session_assign(
             enqueue_on_commit(render_admission_ticket, pk)
             assigned.append(application)
     return AssignResult(assigned=assigned, skipped=skipped)
+
+
+def _why_not_assignable(application: ExamApplication, session: ExamSession) -> str:
+    """Why a selected application cannot go on this plan, in the words staff can act on."""
+    if application.session_id is not None:
+        return _("已安排在考试计划“%(name)s”。") % {"name": application.session.name}
+    if application.status != A.APPROVED:
+        return _("状态为“%(status)s”，只有“审核通过”的报名可以安排考试。") % {
+            "status": application.get_status_display()
+        }
+    if application.trade_id != session.trade_id:
+        return _("报考工种为“%(trade)s”，与本计划的工种“%(planned)s”不同。") % {
+            "trade": application.trade.name,
+            "planned": session.trade.name,
+        }
+    if application.authority_id != session.authority_id:
+        return _("报名属于%(authority)s，不是本计划的发证机关。") % {
+            "authority": application.authority.name
+        }
+    return _("报名选择的考核机构是%(institution)s，不是本计划的考核机构。") % {
+        "institution": application.assessment_institution.name
+    }
 
 
 # --- scores ------------------------------------------------------------------------------

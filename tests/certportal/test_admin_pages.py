@@ -33,6 +33,7 @@ def test_ce_import_page(client, ce_staff):
     login(client, ce_staff)
     page = client.get("/admin/renewals/continuingeducation/import/").content.decode()
     assert page.count("<h1>导入继续教育记录</h1>") == 1
+    assert "css/admin.css" in page  # wide lists scroll instead of squeezing names
     assert 'href="/admin/renewals/continuingeducation/">' in breadcrumbs(page)
 
 

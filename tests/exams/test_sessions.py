@@ -323,6 +323,29 @@ def test_assign_skips_applications_of_another_trade(approved, assessor, authorit
     )
     result = services.session_assign(session=other, actor=assessor, applications=[approved])
     assert result.assigned == [] and len(result.skipped) == 1
+    # Said in words staff can act on: which trade, against which.
+    [(_application, why)] = result.skipped
+    assert why == (f"报考工种为“{approved.trade.name}”，与本计划的工种“{other.trade.name}”不同。")
+
+
+def test_assign_says_why_a_selected_application_is_not_placed(
+    submitted, assessor, authority_staff, crane, centre
+):
+    session = make_session(assessor, crane, centre, approve_with=authority_staff)
+    result = services.session_assign(session=session, actor=assessor, applications=[submitted])
+    assert [why for _a, why in result.skipped] == [
+        "状态为“已提交”，只有“审核通过”的报名可以安排考试。"
+    ]
+
+
+def test_assign_says_on_which_plan_a_candidate_already_is(
+    approved, assessor, authority_staff, crane, centre
+):
+    first = make_session(assessor, crane, centre, approve_with=authority_staff)
+    services.session_assign(session=first, actor=assessor, applications=[approved])
+    second = make_session(assessor, crane, centre, approve_with=authority_staff)
+    result = services.session_assign(session=second, actor=assessor, applications=[approved])
+    assert [why for _a, why in result.skipped] == [f"已安排在考试计划“{first.name}”。"]
 
 
 def test_assign_takes_only_candidates_who_chose_the_sessions_assessment_institution(
