@@ -27,16 +27,72 @@ HOLDERS = [
     ("13800000024", "李秀英", "35050319830505120", CertificateStatus.CANCELLED),
 ]
 LEGACY_EXPIRED = ("13800000025", "周建军", "35050319750606131")
+# Passed, each with a 新增申请: one awaiting the authority's decision, one refused.
+REQUESTERS = [
+    ("13800000026", "郭志强", "35050319790303135", "submitted"),
+    ("13800000027", "马丽萍", "35050319880808146", "rejected"),
+]
 
 
-def seed(ctx: DemoContext) -> None:
-    Authority.objects.filter(pk=350000, credit_code="").update(credit_code=DEMO_ISSUER_CODE)
+def _passed_on_a_session(ctx: DemoContext, name: str, people, *, crane):
+    """A session of ``crane`` planned, approved, held two months ago and published, each of
+    ``people`` (login, name, ID17) applying through the school and passing on it: the session
+    and their applications."""
     reviewer, assessor, trainer = (
         ctx.objects["reviewer"],
         ctx.objects["assessor"],
         ctx.objects["trainer"],
     )
     centre, school = ctx.objects["assessment_centre"], ctx.objects["institution"]
+    now = timezone.now()
+    session = exam_services.session_create(
+        actor=assessor,
+        name=name,
+        trade=crane,
+        assessment_institution=centre,
+        theory_at=now + timedelta(days=1),
+        practical_at=now + timedelta(days=2),
+        venue="泉州市丰泽区示例实训基地",
+        capacity=20,
+    )
+    exam_services.session_submit(session=session, actor=assessor)
+    exam_services.session_approve(session=session, actor=reviewer)
+    applications = []
+    for login, person, id17 in people:
+        user = _candidate(ctx, login, person, id17)
+        app = exam_services.application_create(
+            applicant=user,
+            trade=crane,
+            assessment_institution=centre,
+            training_institution=school,
+        )
+        app = exam_services.application_attach_medical(
+            application=app,
+            actor=user,
+            data=demo_medical_certificate(),
+            exam_date=timezone.localdate() - timedelta(days=10),
+        )
+        app = exam_services.application_submit(application=app, actor=user)
+        app = exam_services.application_institution_approve(application=app, actor=trainer)
+        applications.append(exam_services.application_approve(application=app, actor=reviewer))
+    exam_services.session_assign(session=session, actor=assessor, applications=applications)
+    # History: held two months ago (created ahead of its date, as sessions are); scored once
+    # held.
+    ExamSession.objects.filter(pk=session.pk).update(
+        theory_at=now - timedelta(days=60), practical_at=now - timedelta(days=59)
+    )
+    session.refresh_from_db()
+    for app in applications:
+        exam_services.score_record(
+            application=app, actor=assessor, theory=Decimal(88), practical=Decimal(85)
+        )
+    exam_services.session_publish_scores(session=session, actor=reviewer)
+    return session, [ExamApplication.objects.get(pk=app.pk) for app in applications]
+
+
+def seed(ctx: DemoContext) -> None:
+    Authority.objects.filter(pk=350000, credit_code="").update(credit_code=DEMO_ISSUER_CODE)
+    reviewer = ctx.objects["reviewer"]
 
     if not Certificate.objects.filter(number__startswith="闽C").exists():
         # 王小明's passed application: the applicant's own request, approved by the authority.
@@ -48,49 +104,12 @@ def seed(ctx: DemoContext) -> None:
             services.certificate_request_approve(request=request, actor=reviewer)
 
         crane = Trade.objects.get(code="05", authority__isnull=True)
-        now = timezone.now()
-        session = exam_services.session_create(
-            actor=assessor,
-            name="示例考试计划：塔式起重机司机（批量签发）",
-            trade=crane,
-            assessment_institution=centre,
-            theory_at=now + timedelta(days=1),
-            practical_at=now + timedelta(days=2),
-            venue="泉州市丰泽区示例实训基地",
-            capacity=20,
+        session, applications = _passed_on_a_session(
+            ctx,
+            "示例考试计划：塔式起重机司机（批量签发）",
+            [(login, name, id17) for login, name, id17, _status in HOLDERS],
+            crane=crane,
         )
-        exam_services.session_submit(session=session, actor=assessor)
-        exam_services.session_approve(session=session, actor=reviewer)
-        applications = []
-        for login, name, id17, _status in HOLDERS:
-            user = _candidate(ctx, login, name, id17)
-            app = exam_services.application_create(
-                applicant=user,
-                trade=crane,
-                assessment_institution=centre,
-                training_institution=school,
-            )
-            app = exam_services.application_attach_medical(
-                application=app,
-                actor=user,
-                data=demo_medical_certificate(),
-                exam_date=timezone.localdate() - timedelta(days=10),
-            )
-            app = exam_services.application_submit(application=app, actor=user)
-            app = exam_services.application_institution_approve(application=app, actor=trainer)
-            applications.append(exam_services.application_approve(application=app, actor=reviewer))
-        exam_services.session_assign(session=session, actor=assessor, applications=applications)
-        # History: held two months ago (created ahead of its date, as sessions are); scored
-        # once held.
-        ExamSession.objects.filter(pk=session.pk).update(
-            theory_at=now - timedelta(days=60), practical_at=now - timedelta(days=59)
-        )
-        session.refresh_from_db()
-        for app in applications:
-            exam_services.score_record(
-                application=app, actor=assessor, theory=Decimal(88), practical=Decimal(85)
-            )
-        exam_services.session_publish_scores(session=session, actor=reviewer)
         batch = services.batch_issue_start(
             session=ExamSession.objects.get(pk=session.pk), actor=reviewer
         )
@@ -109,6 +128,21 @@ def seed(ctx: DemoContext) -> None:
             change(
                 certificate=Certificate.objects.get(application=app), actor=reviewer, reason=reason
             )
+
+        # 新增申请 awaiting the authority, and one refused: passed on a later session, not
+        # issued by its batch.
+        _later, requested = _passed_on_a_session(
+            ctx,
+            "示例考试计划：塔式起重机司机（个人申请）",
+            [(login, name, id17) for login, name, id17, _state in REQUESTERS],
+            crane=crane,
+        )
+        for (_login, _name, _id17, state), app in zip(REQUESTERS, requested, strict=True):
+            request = services.certificate_request_submit(application=app, actor=app.applicant)
+            if state == "rejected":
+                services.certificate_request_reject(
+                    request=request, actor=reviewer, reason="考核期间有违纪行为，经核查不予签发"
+                )
 
         # Issued before the portal: imported while valid, its holder had the new-version
         # e-certificate made, then it ran out (its date moved back 3 weeks) and the sweep

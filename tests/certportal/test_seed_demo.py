@@ -75,6 +75,15 @@ def test_seed_demo_has_applications_and_sessions_in_every_state(django_capture_o
     assert set(ExamSession.objects.values_list("status", flat=True)) == set(
         ExamSession.Status.values
     )
+    from certificates.models import Certificate, CertificateRequest
+
+    # A request awaiting the authority and one refused, beside those issuing closed.
+    assert set(CertificateRequest.objects.values_list("status", flat=True)) == set(
+        CertificateRequest.Status.values
+    )
+    pending = CertificateRequest.objects.get(status="submitted")
+    assert pending.application.applicant.username == "13800000026"
+    assert not Certificate.objects.filter(application=pending.application).exists()
     passed = ExamApplication.objects.get(applicant__username="13800000001")
     assert passed.status == "passed" and passed.theory_score is not None
     assert ExamApplication.objects.filter(status="scheduled").exclude(ticket_pdf="").exists()
