@@ -34,6 +34,7 @@ VERBS = {
     "expired": _("过期"),
     "created": _("创建"),
     "corrected": _("更正实名信息"),
+    "correction_refused": _("更正实名信息被拒绝"),
     "deleted": _("删除"),
     "ecert_requested": _("申请电子证照"),
     "exported": _("导出"),

@@ -112,6 +112,26 @@ def may_correct_profile(actor, profile: Profile) -> bool:
 
 
 def profile_correct(*, profile: Profile, actor, name: str, id_number: str, reason: str) -> Profile:
+    """Authority staff correct a person's name and ID number (``_profile_correct`` says how).
+    A refused attempt is audited too (``applicants.profile.correction_refused``: the fields
+    refused and the refusal's code, never the values typed): a number another account holds,
+    tried on someone's profile, is worth knowing of."""
+    try:
+        return _profile_correct(
+            profile=profile, actor=actor, name=name, id_number=id_number, reason=reason
+        )
+    except (ValidationError, DomainError) as exc:
+        fields = sorted(exc.message_dict) if hasattr(exc, "error_dict") else []
+        audit_record(
+            actor=actor,
+            action="applicants.profile.correction_refused",
+            obj=profile,
+            data={"fields": fields, "code": getattr(exc, "code", None) or ""},
+        )
+        raise
+
+
+def _profile_correct(*, profile: Profile, actor, name: str, id_number: str, reason: str) -> Profile:
     """Authority staff correct a person's name and ID number, with the reason.
 
     The applicant cannot change a locked ID number (or a name under review) and is told to

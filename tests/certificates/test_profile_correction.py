@@ -34,7 +34,10 @@ def snapshot(user):
         list(
             ExamApplication.objects.filter(applicant=user).values_list("submitted_name", flat=True)
         ),
-        AuditEvent.objects.filter(action__contains="correct").count(),
+        # Corrections made (a refused attempt is recorded as such: asserted where it matters).
+        AuditEvent.objects.filter(action__contains="correct")
+        .exclude(action="applicants.profile.correction_refused")
+        .count(),
     )
 
 
@@ -227,6 +230,12 @@ def test_a_number_another_account_registered_is_refused(certificate, authority_s
 
     assert "不能更正为该号码" in exc.value.message_dict["id_number"][0]
     assert snapshot(certificate.holder) == before
+    # The attempt is on record: who tried, on whose profile, which field; never the number.
+    from certportal.models import AuditEvent
+
+    event = AuditEvent.objects.get(action="applicants.profile.correction_refused")
+    assert event.actor == authority_staff and event.data == {"fields": ["id_number"], "code": ""}
+    assert OTHER_ID_NUMBER not in str(event.data) + event.reason + event.object_repr
 
 
 def test_a_number_with_someone_elses_certificate_is_refused(certificate, superuser):
