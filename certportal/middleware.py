@@ -87,15 +87,9 @@ class AdminIdNumberInAddressMiddleware:
             from django.http import HttpResponseRedirect
             from django.utils.translation import gettext as _
 
-            holding = [
-                key
-                for key, values in request.GET.lists()
-                if key == "q" and any(_holds_id_number(value) for value in values)
-            ]
-            if holding:
+            if any(_holds_id_number(value) for value in request.GET.getlist("q")):
                 kept = request.GET.copy()
-                for key in holding:
-                    del kept[key]
+                del kept["q"]
                 messages.warning(
                     request,
                     _(

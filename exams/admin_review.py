@@ -606,19 +606,15 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("退回修改（填写原因）"), permissions=["change"])
     def return_to_draft(self, request, queryset):
-        def return_one(session, reason):
-            # A draft is already where a return leads: said so, not reported as a success
-            # that would suggest the reason typed was recorded.
-            if session.status == ExamSession.Status.DRAFT:
-                raise DomainError(_("考试计划已是“草稿”状态，未变更。"), code="unchanged")
-            return services.session_return(session=session, actor=request.user, reason=reason)
-
         return with_reason(
             self,
             request,
             queryset,
             _("退回修改"),
-            return_one,
+            # A draft already is where a return leads: run_each says so (not "成功").
+            lambda session, reason: services.session_return(
+                session=session, actor=request.user, reason=reason
+            ),
             help_text=_("考试计划的制定人会看到这段文字，请写明需要修改的内容"),
         )
 

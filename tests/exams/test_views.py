@@ -446,9 +446,15 @@ def test_the_authority_returns_a_submitted_plan_from_the_admin_with_why(
     # The title once, and the way back to the list in the breadcrumbs.
     assert form.count("<h1>退回修改</h1>") == 1
     assert 'href="/admin/exams/examsession/">考试计划</a>' in form
-    client.post(url, {**action, "apply": "1", "reason": "考点地址不完整"})
+    client.post(url, {**action, "apply": "1", "reason": "考点地址不完整"}, follow=True)
     session.refresh_from_db()
     assert session.status == ExamSession.Status.DRAFT
+    # Returned again: said unchanged, the first reason kept.
+    again = client.post(url, {**action, "apply": "1", "reason": "再次退回"}, follow=True)
+    shown = [str(m) for m in again.context["messages"]]
+    assert shown == [f"{session}：已是“草稿”状态，未变更。"], shown
+    session.refresh_from_db()
+    assert session.return_reason == "考点地址不完整"
     client.logout()
     login(client, assessor)
     page = client.get(f"{url}{session.pk}/change/").content.decode()
