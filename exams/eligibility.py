@@ -52,6 +52,14 @@ def birthday(birth_date: date, years: int) -> date:
         return date(birth_date.year + years, 3, 1)
 
 
+def term_end(start: date, years: int) -> date:
+    """The last day of a term of ``years`` years that begins on ``start``: the day before its
+    anniversary (``birthday``), so that every term, first issued or renewed, ends the same way.
+    A term from 1 March 2030 ends on 29 February 2032; one from 29 February 2024 on
+    28 February 2026 (its anniversary in a common year is 1 March)."""
+    return birthday(start, years) - timedelta(days=1)
+
+
 def retirement_extra_months(birth_date: date) -> int:
     """Months added to a man's 60 years: one per started 4 months of birth after 1964-12
     (1965-01…04 → 1, 1965-05…08 → 2, …), at most 36 (born 1976-09 or later)."""

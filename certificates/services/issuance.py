@@ -27,7 +27,7 @@ from certportal.pii import plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.storage import copy_stored_file
 from certportal.transitions import transition
-from exams.eligibility import add_months, upper_age_limit
+from exams.eligibility import term_end, upper_age_limit
 from exams.models import ExamApplication, ExamSession
 from exams.selectors import authorities_in_scope, membership_of, policy_for
 
@@ -72,7 +72,7 @@ def validity_for(*, authority, birth_date: date, sex: str, start: date) -> date:
 
 
 def _valid_until(policy, *, birth_date: date, sex: str, start: date) -> date:
-    until = add_months(start, 12 * policy.validity_years) - timedelta(days=1)
+    until = term_end(start, policy.validity_years)
     limit = upper_age_limit(birth_date, sex, female_max_age=policy.female_max_age)
     return min(until, limit - timedelta(days=1))
 

@@ -103,6 +103,13 @@ def test_a_womans_validity_stops_at_the_authoritys_female_age_limit(quanzhou):
     assert until == date(2030, 6, 14)
 
 
+def test_a_certificate_issued_on_a_leap_day_runs_through_28_february(quanzhou):
+    until = services.validity_for(
+        authority=quanzhou, birth_date=date(1990, 6, 15), sex="M", start=date(2024, 2, 29)
+    )
+    assert until == date(2026, 2, 28)
+
+
 def test_holder_of_a_valid_certificate_of_the_trade_is_not_eligible(certificate, passed):
     from exams.eligibility import failures
     from exams.models import ExamApplication

@@ -17,6 +17,7 @@ from exams.eligibility import (
     format_span,
     retirement_date,
     retirement_extra_months,
+    term_end,
 )
 
 TODAY = date(2026, 11, 22)
@@ -65,6 +66,21 @@ def test_add_months_keeps_the_day_or_clamps_to_month_end(start, months, expected
 def test_birthday_of_29_february_is_1_march_in_a_common_year():
     assert birthday(date(2008, 2, 29), 18) == date(2026, 3, 1)
     assert birthday(date(2008, 2, 29), 20) == date(2028, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("start", "years", "expected"),
+    [
+        (date(2026, 5, 22), 2, date(2028, 5, 21)),
+        (date(2026, 3, 1), 2, date(2028, 2, 29)),  # the term ends on a leap day
+        (date(2030, 3, 1), 2, date(2032, 2, 29)),  # a renewal from 1 March the same
+        (date(2024, 2, 29), 2, date(2026, 2, 28)),  # from a leap day: through 28 February
+        (date(2024, 2, 29), 4, date(2028, 2, 28)),
+        (date(2027, 1, 1), 2, date(2028, 12, 31)),
+    ],
+)
+def test_a_term_ends_the_day_before_its_anniversary(start, years, expected):
+    assert term_end(start, years) == expected
 
 
 # --- retirement_date -----------------------------------------------------------------------

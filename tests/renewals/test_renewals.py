@@ -288,6 +288,32 @@ def test_approval_dates_across_a_leap_day(submitted_renewal, authority_staff):
     )
 
 
+def test_a_renewed_term_ends_as_a_first_issued_one_would(submitted_renewal, authority_staff):
+    """Valid until 28 February 2030: the new term runs from 1 March 2030 for two years, through
+    29 February 2032, as a certificate issued on 1 March 2030 would (not 28 February, two
+    years after the old last day)."""
+    from certificates.services import validity_for
+
+    certificate = submitted_renewal.certificate
+    # (Its present term starts where the fixture's CE hours fall.)
+    Certificate.objects.filter(pk=certificate.pk).update(
+        valid_from=date(2026, 3, 1), valid_until=date(2030, 2, 28)
+    )
+    services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    certificate.refresh_from_db()
+    assert (certificate.valid_from, certificate.valid_until) == (
+        date(2030, 3, 1),
+        date(2032, 2, 29),
+    )
+    issued = validity_for(
+        authority=certificate.authority,
+        birth_date=certificate.holder_birth_date,
+        sex=certificate.holder_sex,
+        start=date(2030, 3, 1),
+    )
+    assert issued == certificate.valid_until
+
+
 def test_approval_capped_at_the_age_limit(submitted_renewal, authority_staff):
     from exams.eligibility import add_months
 
