@@ -597,11 +597,13 @@ def batch_issue_run(*, batch_id: int, issued_on: date | None = None) -> BatchIss
                 batch.pk,
                 token,
                 status=BatchIssue.Status.FAILED,
+                # Staff read this: what to do, and the batch's number by which the operators
+                # find the logged traceback, not the exception's class.
                 error=_(
-                    "签发中断（%(kind)s）。已签发的证书有效；"
-                    "请重新发起批量签发，已签发者不会重复签发。"
+                    "签发因系统故障中断（已记录，运维人员可按批次号 %(batch)s 查找）。"
+                    "已签发的证书有效；请重新发起批量签发，已签发者不会重复签发。"
                 )
-                % {"kind": type(error).__name__},
+                % {"batch": batch.pk},
                 finished_at=timezone.now(),
                 lease_token=None,
                 lease_until=None,

@@ -369,7 +369,8 @@ def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run
 
     batch.refresh_from_db()
     assert batch.status == BatchIssue.Status.FAILED and batch.finished_at
-    assert "签发中断（KeyError）" in batch.error and "不会重复签发" in batch.error
+    assert f"签发因系统故障中断（已记录，运维人员可按批次号 {batch.pk} 查找）" in batch.error
+    assert "不会重复签发" in batch.error and "KeyError" not in batch.error
     assert batch.done == 2 and batch.lease_token is None
     failed = AuditEvent.objects.get(action="certificates.batch.failed")
     assert failed.object_id == str(batch.pk) and failed.data == {"error": "KeyError"}
@@ -382,7 +383,7 @@ def test_a_batch_that_breaks_midway_is_marked_failed_with_its_reason_and_not_run
     client.force_login(authority_staff)
     page = client.get(f"/admin/certificates/batchissue/{batch.pk}/change/")
     assert page.status_code == 200
-    assert "失败原因" in page.text and "签发中断（KeyError）" in page.text
+    assert "失败原因" in page.text and "签发因系统故障中断" in page.text
     done = start_batch()
     services.batch_issue_run(batch_id=done.pk)
     page = client.get(f"/admin/certificates/batchissue/{done.pk}/change/")
