@@ -54,9 +54,10 @@ def birthday(birth_date: date, years: int) -> date:
 
 def term_end(start: date, years: int) -> date:
     """The last day of a term of ``years`` years that begins on ``start``: the day before its
-    anniversary (``birthday``), so that every term, first issued or renewed, ends the same way.
-    A term from 1 March 2030 ends on 29 February 2032; one from 29 February 2024 on
-    28 February 2026 (its anniversary in a common year is 1 March)."""
+    anniversary (``birthday``). A term from 1 March 2026 ends on 29 February 2028; one from
+    29 February 2024 on 28 February 2026 (its anniversary in a common year is 1 March), not
+    on the 27th. (A renewal does not start a term: SPEC 4.6 adds the years to the old last
+    day.)"""
     return birthday(start, years) - timedelta(days=1)
 
 

@@ -25,7 +25,7 @@ from certportal.notifications import clause, notify
 from certportal.pii import blind_index, contains_id_number, plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
-from exams.eligibility import format_date, term_end
+from exams.eligibility import add_months, format_date
 from exams.models import Institution
 from exams.selectors import authorities_in_scope, membership_of, policy_for
 
@@ -664,9 +664,8 @@ def renewal_submit(
 
 
 def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> RenewalApplication:
-    """submitted → approved: validity extended (new from = old until + 1 day, new until = the
-    end of a term of the policy's validity years from there, as at issuance, capped at
-    retirement), the period recorded, the PDF re-rendered
+    """submitted → approved: validity extended (new from = old until + 1 day, new until = old
+    until + validity years, capped at retirement), the period recorded, the PDF re-rendered
     as a new version, the holder told."""
     from certificates.tasks import render_certificate
 
@@ -680,7 +679,9 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
         new_from = certificate.valid_until + timedelta(days=1)
         years = policy_for(certificate.authority).validity_years
         new_until = min(
-            term_end(new_from, years),
+            # SPEC 4.6: old valid-until + validity years (28 Feb 2030 → 28 Feb 2032), as the
+            # authority computes it by hand; not a fresh term from new valid-from.
+            add_months(certificate.valid_until, 12 * years),
             holder_age_limit(certificate) - timedelta(days=1),
         )
         if new_until < new_from:
