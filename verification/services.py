@@ -53,6 +53,21 @@ class UploadAnswer:
     def is_current(self) -> bool:
         return self.found and self.version == self.latest_version
 
+    def as_json(self) -> dict:
+        """The API's answer: the certificate as a lookup shows it, and which of its PDF
+        versions the file is (an older version is genuine but superseded)."""
+        if not self.found:
+            return {"found": False, "certificates": [], "pdf": None}
+        return {
+            "found": True,
+            "certificates": [self.certificate.as_json()],
+            "pdf": {
+                "version": self.version,
+                "latest_version": self.latest_version,
+                "is_current": self.is_current,
+            },
+        }
+
 
 def _address(value: str | None) -> str | None:
     try:
@@ -195,18 +210,20 @@ def verify_number(*, number: str, name: str, address: str | None, kind: str) -> 
     return _look_up(selectors.number_lookup(number=number, name=name), kind=kind, address=address)
 
 
-def verify_token(*, token: str, address: str | None) -> LookupAnswer:
+def verify_token(*, token: str, address: str | None, kind: str = LookupKind.QR) -> LookupAnswer:
     """The QR page's certificate. The token is the only key: it is random and unguessable."""
-    return _look_up(selectors.token_lookup(token), kind=LookupKind.QR, address=address)
+    return _look_up(selectors.token_lookup(token), kind=kind, address=address)
 
 
-def verify_upload(*, sha256: str, address: str | None) -> UploadAnswer:
+def verify_upload(
+    *, sha256: str, address: str | None, kind: str = LookupKind.UPLOAD
+) -> UploadAnswer:
     """Whether a file with this SHA-256 is an e-certificate PDF the portal issued. The file
     itself is neither stored nor needed: only its digest."""
     pdf = selectors.pdf_by_sha256(sha256)
     lookup_record(
         address=address,
-        kind=LookupKind.UPLOAD,
+        kind=kind,
         outcome=_outcome(pdf),
         certificate_ids=[pdf.certificate_id] if pdf else [],
     )

@@ -28,16 +28,28 @@ Both answer ``200`` with the same, masked, data as the pages::
       "status": {"code": "01", "label": "有效"}, "valid": true,
       "status_changed_on": null, "renewal_pending": false, "ecert_identifier": "1.2.156…"}]}
 
+By the QR code (what ``/v/<token>/`` shows; the scanned address itself is accepted too), and
+by an e-certificate file's SHA-256 (what upload-to-verify answers, without sending the file)::
+
+    GET /api/v1/verify?token=Qx3…
+    GET /api/v1/verify?sha256=9f86d08…
+
+The digest's answer adds which PDF version the file is: ``"pdf": {"version": 1,
+"latest_version": 2, "is_current": false}`` (``null`` when nothing matches). One way per
+request: ``token`` or ``sha256`` with any other field is ``conflicting_fields``.
+
 Nothing found and a name that does not match give the same ``{"found": false,
 "certificates": []}``. Errors: ``{"error": {"code": "…", "message": "中文说明"}}`` with ``400``
 (``missing_fields``, ``invalid_id_number``, ``invalid_cert_no``, ``invalid_name``,
-``invalid_json``, ``id_number_in_url``, ``body_too_large``), ``405`` (``method_not_allowed``)
+``invalid_token``, ``invalid_sha256``, ``conflicting_fields``, ``invalid_json``,
+``id_number_in_url``, ``body_too_large``), ``405`` (``method_not_allowed``)
 or ``429`` (``rate_limited``, with ``Retry-After`` and ``retry_after`` in seconds).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -339,7 +351,7 @@ def _api_input(request: HttpRequest) -> dict[str, str]:
                     "请用 POST 提交 name 和 id_number。"
                 ),
             )
-        return {key: request.GET.get(key, "") for key in ("cert_no", "name")}
+        return {key: request.GET[key] for key in _GET_KEYS if key in request.GET}
     if len(request.body) > MAX_API_BODY:
         raise _ApiError("body_too_large", _("请求内容过长。"))
     if request.content_type == "application/json":
@@ -351,9 +363,47 @@ def _api_input(request: HttpRequest) -> dict[str, str]:
             raise _ApiError("invalid_json", _("请求内容应为 JSON 对象。"))
     else:
         data = request.POST
-    return {
-        key: str(data.get(key) or "") for key in ("cert_no", "name", "id_number") if key in data
-    }
+    return {key: str(data.get(key) or "") for key in _POST_KEYS if key in data}
+
+
+_GET_KEYS = ("cert_no", "name", "token", "sha256")
+_POST_KEYS = ("cert_no", "name", "id_number", "token", "sha256")
+# A QR token as ``certificates.models.new_qr_token`` makes them (URL-safe base64), and a
+# SHA-256 digest in hexadecimal, as ``sha256sum`` prints it.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SHA256_SHAPE = re.compile(r"[0-9A-Fa-f]{64}")
+
+
+def _api_key_lookup(data: dict[str, str]) -> tuple[str, str] | None:
+    """``("token", value)`` or ``("sha256", value)`` for a lookup by QR token or by file
+    digest, ``None`` for the lookups by name. Either key alone: one lookup, one answer."""
+    keys = [key for key in ("token", "sha256") if key in data]
+    if not keys:
+        return None
+    key = keys[0]
+    if len(keys) > 1 or any(v.strip() for k, v in data.items() if k != key):
+        raise _ApiError(
+            "conflicting_fields",
+            _(
+                "一次只能用一种方式查验：token（二维码）、sha256（证书文件摘要）、"
+                "cert_no + name（证书编号）或 name + id_number（身份证号），四选一。"
+            ),
+        )
+    value = data[key].strip()
+    if key == "token":
+        # A scanned QR code is a whole address: its token is what follows /v/.
+        value = value.rstrip("/").rsplit("/v/", 1)[-1] if "/v/" in value else value
+        if not _TOKEN_SHAPE.fullmatch(value):
+            raise _ApiError(
+                "invalid_token",
+                _("token 格式不正确：应为证书二维码中的网址，或网址里 /v/ 之后的部分。"),
+            )
+    elif not _SHA256_SHAPE.fullmatch(value):
+        raise _ApiError(
+            "invalid_sha256",
+            _("sha256 格式不正确：应为证书 PDF 文件的 SHA-256 摘要，64 位十六进制数字。"),
+        )
+    return key, value.lower() if key == "sha256" else value
 
 
 def _api_form(data: dict[str, str]):
@@ -367,7 +417,8 @@ def _api_form(data: dict[str, str]):
             "missing_fields",
             _(
                 "缺少字段：%(fields)s。按证书编号查验请提供 cert_no 和 name（GET），"
-                "按身份证号查验请提供 name 和 id_number（POST）。"
+                "按身份证号查验请提供 name 和 id_number（POST）；"
+                "也可只提供二维码的 token 或证书文件的 sha256。"
             )
             % {"fields": "、".join(missing)},
         )
@@ -398,11 +449,19 @@ def api_verify(request: HttpRequest) -> HttpResponse:
 def _api_lookup(request: HttpRequest) -> HttpResponse:
     address = client_address(request)
     try:
-        form = _api_form(_api_input(request))
+        data = _api_input(request)
+        by_key = _api_key_lookup(data)
+        form = None if by_key else _api_form(data)
     except _ApiError as exc:
         services.lookup_record(address=address, kind=LookupKind.API, outcome=LookupOutcome.INVALID)
         return _api_error(exc.code, str(exc.message), 400)
-    if isinstance(form, PersonLookupForm):
+    if by_key:
+        key, value = by_key
+        if key == "token":
+            answer = services.verify_token(token=value, address=address, kind=LookupKind.API)
+        else:
+            answer = services.verify_upload(sha256=value, address=address, kind=LookupKind.API)
+    elif isinstance(form, PersonLookupForm):
         answer = services.verify_person(
             name=form.cleaned_data["name"],
             id_number=form.cleaned_data["id_number"],

@@ -163,3 +163,70 @@ def test_the_id_number_guard_catches_a_leak(certificate):
     """Every response in these tests passes IdGuardClient; the guard must actually bite."""
     with pytest.raises(AssertionError):
         assert_no_full_id(f"<p>{certificate.holder_id_number}</p>".encode())
+
+
+# --- by QR token and by file digest --------------------------------------------------------
+
+
+def test_by_qr_token_as_the_qr_page_answers(client, by_status):
+    """An inspector's system that scans the QR code gets the QR page's answer as JSON, by the
+    token or by the scanned address as it stands."""
+    from verification.models import LookupKind, LookupRecord
+
+    for status, certificate in by_status.items():
+        for token in (certificate.qr_token, f"https://example.invalid/v/{certificate.qr_token}/"):
+            found = only_certificate(client.get(API, {"token": token}), certificate)
+            assert found["status"]["code"] == status
+            assert found["holder_name"] == mask_name(certificate.holder_name)
+    unknown = client.get(API, {"token": "A" * 24})
+    assert unknown.json() == {"found": False, "certificates": []}
+    assert set(LookupRecord.objects.values_list("kind", flat=True)) == {LookupKind.API}
+
+
+def test_by_the_sha256_of_an_issued_pdf(
+    client, certificate, authority_staff, django_capture_on_commit_callbacks
+):
+    import hashlib
+
+    from certificates import services
+    from certificates.models import CertificatePdf
+
+    first = CertificatePdf.objects.get(certificate=certificate, version=1)
+    with first.file.open("rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    data = client.get(API, {"sha256": digest.upper()}).json()
+    assert data["found"] is True and data["certificates"][0]["number"] == certificate.number
+    assert data["pdf"] == {"version": 1, "latest_version": 1, "is_current": True}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.certificate_revoke(
+            certificate=certificate, actor=authority_staff, reason="违章操作造成生产安全事故"
+        )
+    data = post_json(client, {"sha256": digest}).json()
+    assert data["pdf"] == {"version": 1, "latest_version": 2, "is_current": False}
+    assert data["certificates"][0]["status"]["code"] == C.REVOKED  # the status now
+
+    other = hashlib.sha256(b"not a certificate").hexdigest()
+    assert client.get(API, {"sha256": other}).json() == {
+        "found": False,
+        "certificates": [],
+        "pdf": None,
+    }
+
+
+def test_a_malformed_token_or_digest_is_a_400(client, certificate):
+    assert error_of(client.get(API, {"token": "../../etc"}), 400)["code"] == "invalid_token"
+    assert error_of(client.get(API, {"token": ""}), 400)["code"] == "invalid_token"
+    assert error_of(client.get(API, {"sha256": "abc"}), 400)["code"] == "invalid_sha256"
+    assert error_of(post_json(client, {"sha256": "g" * 64}), 400)["code"] == "invalid_sha256"
+
+
+def test_one_way_per_request(client, certificate):
+    both = client.get(API, {"token": certificate.qr_token, "sha256": "a" * 64})
+    assert error_of(both, 400)["code"] == "conflicting_fields"
+    with_name = client.get(API, {"token": certificate.qr_token, "name": certificate.holder_name})
+    assert error_of(with_name, 400)["code"] == "conflicting_fields"
+    person = {"sha256": "a" * 64, "name": "王小明", "id_number": certificate.holder_id_number}
+    error = error_of(post_json(client, person), 400)
+    assert error["code"] == "conflicting_fields"
+    assert certificate.holder_id_number not in error["message"]
