@@ -100,6 +100,14 @@ def _reference_data_for_transactional_tests(request, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _failed_logins_do_not_add_up(settings):
+    """Every test logs in from 127.0.0.1, and the per-address count of failed logins lives in
+    the cache (Redis in CI) for the cool-off time: the whole suite's failures would add up to
+    the address's budget. Tests of that budget set their own, at addresses of their own."""
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 1_000_000
+
+
+@pytest.fixture(autouse=True)
 def private_media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT

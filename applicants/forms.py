@@ -1,7 +1,9 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from .backends import looks_like_id_number
 from .models import EducationLevel
 from .uploads import MaterialKind
 from .validators import validate_mobile, validate_plain_line
@@ -44,16 +46,36 @@ class RegisterForm(forms.Form):
         return data
 
 
+class LoginNameInput(forms.TextInput):
+    """The login box: after a failed login it gives a mobile number or a staff name back to
+    correct, but never an ID number (the page would carry it, and a shared computer's page
+    cache with it)."""
+
+    def format_value(self, value):
+        if value and looks_like_id_number(str(value)):
+            return None
+        return super().format_value(value)
+
+
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("手机号或身份证号"),
         max_length=150,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+        widget=LoginNameInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     error_messages = {
         "invalid_login": _("账号或密码不正确。连续多次错误后将暂时锁定，请注意核对。"),
         "inactive": _("该账号已停用，请联系发证机关。"),
     }
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """The admin's login form, with the same login box."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        widget = self.fields["username"].widget
+        self.fields["username"].widget = LoginNameInput(attrs=widget.attrs)
 
 
 class ProfileForm(forms.Form):

@@ -41,7 +41,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .audit import audit_record
-from .pii import ID_NUMBER_IN_TEXT, is_id_number, mask_id_number
+from .pii import mask_id_numbers
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # What XML 1.0 forbids (openpyxl's ILLEGAL_CHARACTERS_RE), DEL and the C1 controls.
@@ -59,16 +59,6 @@ SHEET_TITLE_MAX = 31  # Excel's limit
 def neutralise_formula(text: str) -> str:
     """``=1+1`` → ``'=1+1``: a spreadsheet shows the text instead of running it."""
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def mask_id_numbers(text: str) -> str:
-    """Every ID number in ``text`` masked; other 18-digit runs (a wrong check character) kept."""
-
-    def mask(match: re.Match[str]) -> str:
-        number = match.group()
-        return mask_id_number(number.upper()) if is_id_number(number) else number
-
-    return ID_NUMBER_IN_TEXT.sub(mask, text)
 
 
 def safe_text(text: str) -> str:

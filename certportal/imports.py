@@ -35,6 +35,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from .exports import write_csv
+from .pii import mask_id_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -454,7 +455,9 @@ def _xlsx_grid(data: bytes, filename: str) -> Grid:
     except Exception:
         # openpyxl raises anything from KeyError to XML parse errors on a file that is a ZIP
         # but not a workbook (.docx, a renamed archive, a damaged save).
-        logger.info("imports: %r is a ZIP openpyxl cannot open", filename, exc_info=True)
+        logger.info(
+            "imports: %r is a ZIP openpyxl cannot open", file_label(filename), exc_info=True
+        )
         raise _refuse(
             _("文件不是有效的 Excel 工作簿（.xlsx），请在 Excel 或 WPS 中另存为 .xlsx 或 CSV。")
         ) from None
@@ -477,7 +480,7 @@ def _xlsx_rows(workbook: Any, filename: str) -> Grid:
     except ImportRefused:
         raise
     except Exception:
-        logger.info("imports: reading %r failed", filename, exc_info=True)
+        logger.info("imports: reading %r failed", file_label(filename), exc_info=True)
         raise _refuse(_("Excel 文件已损坏，读取失败。请重新保存后上传。")) from None
     finally:
         workbook.close()
@@ -537,7 +540,16 @@ def _normalise_header(text: str) -> str:
 
 
 def _quote(text: str) -> str:
+    """A cell quoted back in a message: short, and with no ID number in clear (a file without
+    its header row has a person's row where the headers should be)."""
+    text = mask_id_numbers(text)
     return text if len(text) <= QUOTED_TEXT_MAX else text[:QUOTED_TEXT_MAX] + "…"
+
+
+def file_label(filename: str) -> str:
+    """An uploaded file's name as it may be logged or audited: people name files after the
+    person in them (``张三-3505…-继续教育.xlsx``), so any ID number is masked."""
+    return mask_id_numbers(filename or "")[:100]
 
 
 def _map_headers(

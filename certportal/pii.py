@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -145,14 +146,33 @@ class BlindIndexField(models.CharField):
         return value
 
 
-# An 18-character ID number standing alone in free text (not part of a longer run).
-ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+# An 18-character ID number in free text, not part of a longer run of digits: in ASCII or
+# full-width digits (what a Chinese input method types), and next to letters too
+# ("身份证ID350…"), so that neither spelling slips past the guards and the masking.
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9０-９])")
+
+
+def folded_id_number(candidate: str) -> str:
+    """An 18-character run as ASCII: full-width digits and X folded, upper case."""
+    return unicodedata.normalize("NFKC", candidate).upper()
 
 
 def is_id_number(candidate: str) -> bool:
     """An 18-character run whose check character is right: an ID number, not another code."""
-    candidate = candidate.upper()
+    candidate = folded_id_number(candidate)
     return calc_check_digit(candidate) == candidate[-1]
+
+
+def mask_id_numbers(text: str) -> str:
+    """Every ID number in ``text`` masked; other 18-digit runs (a wrong check character) kept.
+    For what staff or a file chose to call something (a reason, a file's name) before it is
+    shown, logged or audited."""
+
+    def mask(match: re.Match[str]) -> str:
+        number = match.group()
+        return mask_id_number(folded_id_number(number)) if is_id_number(number) else number
+
+    return ID_NUMBER_IN_TEXT.sub(mask, text)
 
 
 def contains_id_number(text: str) -> bool:

@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "certportal.middleware.AdminIdNumberInAddressMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # An address past its budget of failed logins is refused before the password is read.
+    "applicants.throttle.LoginAddressThrottleMiddleware",
     # Last, as django-axes requires: turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -278,7 +280,10 @@ if TRUSTED_PROXY_COUNT > 0 and not TRUSTED_PROXY_NETWORKS:
 AXES_CLIENT_IP_CALLABLE = "certportal.client.client_subscriber"  # IPv6 by its /64
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# By account only: an address has its own, larger budget (applicants.throttle), so that one
+# office's typos do not lock everyone behind its address out of every account.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 AXES_USERNAME_CALLABLE = "applicants.backends.login_name_for_throttling"
 AXES_SENSITIVE_PARAMETERS = ["username", "password", "password1", "password2", "id_number"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from applicants.forms import StaffLoginForm
 from applicants.urls import account_patterns
 
 from . import views
@@ -9,6 +10,7 @@ from . import views
 admin.site.site_header = _("建筑施工特种作业人员证书服务平台 · 管理后台")
 admin.site.site_title = _("证书服务平台管理")
 admin.site.index_title = _("业务管理")
+admin.site.login_form = StaffLoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -157,7 +157,15 @@ class ContinuingEducationAdmin(VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin
         fields = list(super().get_fields(request, obj))
         if not services.ce_providers_for(request.user).exists():
             fields.remove("provider")  # a provider's own staff record for their institution
+        if obj is not None:
+            # A record is only read once saved: nobody decides anything on its page, so the
+            # ID number is masked there as in the list.
+            fields[fields.index("holder_id_number")] = "masked_id"
         return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        shown = ("masked_id",) if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), *shown)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "provider":

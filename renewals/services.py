@@ -20,7 +20,14 @@ from certificates.selectors import holder_age_limit
 from certificates.services.issuance import require_authority_staff
 from certportal.audit import audit_record
 from certportal.errors import DomainError
-from certportal.imports import Column, RowError, parse_date, parse_decimal_hours, read_table
+from certportal.imports import (
+    Column,
+    RowError,
+    file_label,
+    parse_date,
+    parse_decimal_hours,
+    read_table,
+)
 from certportal.notifications import clause, notify
 from certportal.pii import blind_index, contains_id_number, plain_reason
 from certportal.queue import enqueue_on_commit
@@ -346,7 +353,7 @@ def ce_import(*, actor, data: bytes, filename: str, provider: Institution | None
             actor=actor,
             action="renewals.ce.imported",
             obj=provider,
-            data={"rows": len(rows), "file": filename[:100]},
+            data={"rows": len(rows), "file": file_label(filename)},
         )
     return len(rows)
 

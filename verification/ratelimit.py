@@ -76,7 +76,7 @@ class Verdict:
         return self.count == self.limit + 1
 
 
-def _count(key: str, timeout: int) -> int:
+def count_in_window(key: str, timeout: int) -> int:
     """Add one to the counter ``key``, creating it with its expiry: one command to Redis.
 
     Django's cache API would need three round trips (``add``, then ``incr``, which first
@@ -138,7 +138,7 @@ def hit(request: HttpRequest, bucket: str = LOOKUP) -> Verdict:
     start = math.floor(now / window) * window
     key = f"verify-rate:{bucket}:{subscriber(client_address(request))}:{start}"
     # The key outlives its window a little, so a slow request never resets a live counter.
-    count = _count(key, timeout=window + 5)
+    count = count_in_window(key, timeout=window + 5)
     ends = start + window
     return Verdict(
         allowed=count <= limit,

@@ -23,6 +23,7 @@ from certportal.imports import (
     ImportRefused,
     RowError,
     check_unique,
+    file_label,
     parse_date,
     read_table,
 )
@@ -352,7 +353,7 @@ def import_certificates(*, data: bytes, filename: str, actor=None) -> int:
                 action="certificates.certificate.imported",
                 obj=certificate,
                 to_state=certificate.status,
-                data={"file": filename[:100]},
+                data={"file": file_label(filename)},
             )
     return len(plan)
 

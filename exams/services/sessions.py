@@ -21,6 +21,7 @@ from certportal.imports import (
     Column,
     RowError,
     check_unique,
+    file_label,
     parse_bool_cn,
     parse_score,
     read_table,
@@ -530,7 +531,7 @@ def score_import(*, session: ExamSession, actor, data: bytes, filename: str) -> 
             actor=actor,
             action="exams.session.scores_imported",
             obj=session,
-            data={"rows": len(plan), "file": filename[:100]},
+            data={"rows": len(plan), "file": file_label(filename)},
         )
     return len(plan)
 

@@ -155,10 +155,11 @@ def test_behind_a_proxy_lookups_are_limited_per_client_not_for_everyone(client, 
 
 @pytest.mark.django_db
 def test_behind_a_proxy_login_lockout_is_per_client(client, settings, applicant):
-    """Five failed logins lock the address that made them (as the proxy reports it), not the
-    proxy and everyone behind it."""
+    """An address's failed logins lock the address that made them (as the proxy reports it),
+    not the proxy and everyone behind it."""
     from tests.factories import PASSWORD
 
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 5
     settings.TRUSTED_PROXY_COUNT = 1
     settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
     proxy = {"REMOTE_ADDR": "10.0.0.5"}

@@ -317,6 +317,26 @@ def test_read_table_without_any_known_header_reports_only_the_header():
     assert {e.row for e in errors} == {1}
 
 
+def test_a_file_without_its_header_row_never_quotes_an_id_number():
+    """The first data row stands where the headers should be: its cells are quoted back as
+    unknown columns, with the ID number masked."""
+    errors = refusal(csv_bytes([f"张三,{ID_NUMBER},80"]))
+
+    text = " ".join(f"{e.column} {e.message}" for e in errors)
+    assert "张三" in text and "1101**********002X" in text
+    assert ID_NUMBER not in text and ID_NUMBER[:17] not in text
+
+
+def test_an_unreadable_workbook_is_logged_without_the_id_number_in_its_name(caplog):
+    name = f"张三{ID_NUMBER}.xlsx"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("word/document.xml", "<w/>")
+    with caplog.at_level("INFO", logger="certportal.imports"), pytest.raises(ImportRefused):
+        read_table(archive.getvalue(), name, COLUMNS)
+    assert "1101**********002X" in caplog.text and ID_NUMBER not in caplog.text
+
+
 def test_read_table_header_only_is_refused():
     errors = refusal(csv_bytes(["准考证号,理论成绩"]))
 

@@ -39,7 +39,13 @@ def test_ce_record_with_a_wrong_id_number_is_refused_on_the_form(client, ce_staf
     form["holder_id_number"] = certificate.holder_id_number
     response = client.post("/admin/renewals/continuingeducation/add/", form)
     assert response.status_code == 302
-    assert ContinuingEducation.objects.get().hours == 8
+    record = ContinuingEducation.objects.get()
+    assert record.hours == 8
+
+    # Its page, read afterwards, masks the number as the list does.
+    page = client.get(f"/admin/renewals/continuingeducation/{record.pk}/change/").content.decode()
+    assert record.masked_id_number in page and certificate.holder_name in page
+    assert certificate.holder_id_number not in page
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from certificates.models import Certificate, CertificatePdf, ValidityPeriod
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 from certportal.models import AuditEvent
+from certportal.pii import mask_id_number
 from exams.models import Institution
 from renewals import services
 from renewals.models import ConductRecord, ContinuingEducation, RenewalApplication
@@ -454,6 +455,15 @@ def test_ce_import_of_the_same_file_twice_is_refused_the_second_time(certificate
     assert ContinuingEducation.objects.count() == 2
     assert ce_hours(certificate) == hours
     assert AuditEvent.objects.filter(action="renewals.ce.imported").count() == 1
+
+
+def test_a_ce_file_named_after_a_person_is_audited_without_the_id_number(certificate, ce_staff):
+    certificate = expiring(certificate)
+    data = ce_file(certificate, ("线上", 16, TODAY - timedelta(days=5)))
+    number = certificate.holder_id_number
+    services.ce_import(actor=ce_staff, data=data, filename=f"王小明-{number}-继续教育.xlsx")
+    event = AuditEvent.objects.get(action="renewals.ce.imported")
+    assert event.data["file"] == f"王小明-{mask_id_number(number)}-继续教育.xlsx"
 
 
 def test_ce_import_with_two_identical_rows_is_refused_whole(certificate, ce_staff):

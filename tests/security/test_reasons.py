@@ -27,6 +27,20 @@ def test_an_id_number_is_told_apart_from_other_numbers(certificate):
     assert not contains_id_number(f"编号 {wrong_check}")  # not an ID number
     assert not contains_id_number(f"准考证号 20263505050001{number[:6]}")  # a longer code
     assert not contains_id_number(f"证书 {certificate.number}")
+    # Next to letters, and in full-width digits as a Chinese input method types them.
+    assert contains_id_number(f"核查冒用身份证ID{number}的情况")
+    full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    assert contains_id_number(f"号码{full_width}")
+
+
+def test_masking_catches_every_spelling(certificate):
+    from certportal.exports import mask_id_numbers
+    from certportal.pii import mask_id_number
+
+    number = certificate.holder_id_number
+    full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    masked = mask_id_numbers(f"（冒用）ID{number}；{full_width}。")
+    assert masked == f"（冒用）ID{mask_id_number(number)}；{mask_id_number(number)}。"
 
 
 def test_refusing_a_certificate_request_with_an_id_number_in_the_reason_is_refused(
