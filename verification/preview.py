@@ -25,7 +25,9 @@ from certportal.pdf import UMING_PATH, WQY_MICROHEI_PATH
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_DPI = 96  # A4 → 794 × 1123 px: sharp on a phone's screen
+# A4 → 596 × 842 px: the text stays legible at the 320-odd CSS pixels a phone gives the image
+# (about two device pixels each), and the image is a third lighter than at 96 dpi.
+PREVIEW_DPI = 72
 # What pdftoppm makes of an A4 page at PREVIEW_DPI (the page's <img> reserves this box).
 PREVIEW_SIZE = (math.ceil(210 / 25.4 * PREVIEW_DPI), math.ceil(297 / 25.4 * PREVIEW_DPI))
 PLAIN_CACHE_SECONDS = 7 * 24 * 3600
@@ -84,8 +86,18 @@ def plain_preview(certificate: Certificate) -> bytes:
     return png
 
 
-def watermark(png: bytes, when: datetime) -> bytes:
-    """``png`` with 仅供查验 and ``when`` (to the minute) tiled across it and in a banner."""
+# What the QR page offers: WebP to every browser that takes it (<picture>), PNG otherwise.
+# WebP of the page as drawn (not of a 256-colour palette, whose dithering it would spend its
+# bytes on): 30–36 KB at quality 40 (text still crisp at this size) against 43–53 KB for the
+# palette PNG, so that the QR page with its preview stays within SPEC 7's 50 KB
+# (benchmarks/pages.py).
+FORMATS = ("png", "webp")
+WEBP_QUALITY = 40
+
+
+def watermark(png: bytes, when: datetime, fmt: str = "png") -> bytes:
+    """``png`` with 仅供查验 and ``when`` (to the minute) tiled across it and in a banner, as
+    ``fmt`` (one of FORMATS)."""
     stamp = f"{when:%Y-%m-%d %H:%M}"
     image = Image.open(BytesIO(png)).convert("RGBA")
     width, height = image.size
@@ -126,19 +138,24 @@ def watermark(png: bytes, when: datetime) -> bytes:
 
     image.alpha_composite(overlay)
     out = BytesIO()
-    # A 256-colour palette: a quarter of the bytes (about 60 KB instead of 230 KB on a phone's
-    # data plan) and no visible loss; the photo is dithered.
+    if fmt == "webp":
+        image.convert("RGB").save(out, format="WEBP", quality=WEBP_QUALITY, method=4)
+        return out.getvalue()
+    # A 256-colour palette: a quarter of the bytes and no visible loss; the photo is dithered.
     image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(
         out, format="PNG"
     )
     return out.getvalue()
 
 
-def watermarked_preview(certificate: Certificate, when: datetime) -> bytes:
-    """The preview for a request at ``when``: drawn once per certificate version and minute."""
-    key = f"verify-preview-wm:{certificate.pdf_sha256}:{when:%Y%m%d%H%M}"
-    png = cache.get(key)
-    if png is None:
-        png = watermark(plain_preview(certificate), when)
-        cache.set(key, png, WATERMARKED_CACHE_SECONDS)
-    return png
+def watermarked_preview(certificate: Certificate, when: datetime, fmt: str = "png") -> bytes:
+    """The preview for a request at ``when``: drawn once per certificate version, minute and
+    format."""
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
+    key = f"verify-preview-wm:{certificate.pdf_sha256}:{PREVIEW_DPI}:{fmt}:{when:%Y%m%d%H%M}"
+    image = cache.get(key)
+    if image is None:
+        image = watermark(plain_preview(certificate), when, fmt)
+        cache.set(key, image, WATERMARKED_CACHE_SECONDS)
+    return image

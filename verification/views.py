@@ -298,16 +298,17 @@ def qr(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET"])
 @rate_limited(respond=_preview_refusal, bucket=ratelimit.PREVIEW)
-def qr_preview(request: HttpRequest, token: str) -> HttpResponse:
-    """The current e-certificate as a PNG watermarked 仅供查验 and the time of the request."""
+def qr_preview(request: HttpRequest, token: str, fmt: str = "png") -> HttpResponse:
+    """The current e-certificate as an image (PNG or WebP) watermarked 仅供查验 and the time
+    of the request."""
     certificate = certificate_by_token(token)
     if certificate is None:
         raise Http404
     try:
-        png = watermarked_preview(certificate, timezone.localtime())
+        image = watermarked_preview(certificate, timezone.localtime(), fmt)
     except PreviewUnavailable as exc:
         raise Http404 from exc
-    response = HttpResponse(png, content_type="image/png")
+    response = HttpResponse(image, content_type=f"image/{fmt}")
     # The watermark is good for the minute it names.
     response["Cache-Control"] = "private, max-age=60"
     response["X-Robots-Tag"] = NOINDEX

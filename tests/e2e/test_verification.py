@@ -65,7 +65,10 @@ def assert_fits_and_stays_home(page, requested, live_server) -> None:
         url for url in requested if urlsplit(url).scheme != "data" and urlsplit(url).netloc != home
     ]
     assert not foreign, f"requests to other hosts: {foreign}"
-    assert any(urlsplit(url).path.endswith("/preview.png") for url in requested)
+    # The phone takes the light WebP preview, not the PNG fallback.
+    paths = [urlsplit(url).path for url in requested]
+    assert any(p.endswith("/preview.webp") for p in paths)
+    assert not any(p.endswith("/preview.png") for p in paths)
 
 
 def test_scanning_a_valid_and_a_revoked_certificate_on_a_phone(

@@ -134,6 +134,30 @@ def test_preview_is_a_png_with_the_watermark(client, certificate):
     assert lower_half.getbbox() is not None
 
 
+def test_phones_get_a_webp_preview_light_enough_for_the_page_budget(client, certificate):
+    """The QR page offers the preview as WebP first (every current phone browser takes it):
+    the same watermarked picture, light enough that the page, its stylesheets and the image
+    stay within SPEC 7's 50 KB."""
+    page = client.get(certificate.verify_path).content.decode()
+    webp_url = f"/v/{certificate.qr_token}/preview.webp"
+    assert f'<source type="image/webp" srcset="{webp_url}?v=' in page
+    assert f'src="/v/{certificate.qr_token}/preview.png?v=' in page  # the fallback
+
+    response = client.get(webp_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    image = Image.open(BytesIO(response.content))
+    assert image.format == "WEBP" and image.size == preview.PREVIEW_SIZE
+    red, green, blue = image.convert("RGB").getpixel((5, 5))
+    assert red > 150 and green < 80 and blue < 80  # the banner
+    png = client.get(f"/v/{certificate.qr_token}/preview.png").content
+    assert len(response.content) < len(png)
+    stylesheets = sum(
+        len(b"".join(client.get(href).streaming_content))
+        for href in re.findall(r'rel="stylesheet" href="([^"]+)"', page)
+    )
+    assert len(page.encode()) + stylesheets + len(response.content) <= 50 * 1024
+
+
 def test_the_watermark_carries_the_time_of_the_request(certificate):
     plain = preview.plain_preview(certificate)
     at_nine = preview.watermark(plain, timezone.localtime().replace(hour=9, minute=0))
