@@ -84,7 +84,7 @@ class ProfileForm(forms.Form):
     )
     id_number = forms.CharField(
         label=_("公民身份号码"),
-        max_length=20,
+        max_length=30,  # room for spaces between the groups, which are dropped
         help_text=_("18 位身份证号码；出生日期和性别由号码自动得出"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )

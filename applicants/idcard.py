@@ -55,12 +55,13 @@ def compute_check_character(first17: str) -> str:
 def parse_id_number(value: str, *, today: date | None = None) -> IdNumber:
     """Normalise and check an ID number; a 15-digit legacy number is upgraded to 18.
 
-    Full-width characters are folded (NFKC), surrounding whitespace stripped and a final x
+    Full-width characters are folded (NFKC), whitespace removed (also between groups of
+    digits, as numbers are often copied: ``3505 0219 8801 0110 9X``) and a final x
     upper-cased. Raises ``ValidationError`` with one of the codes ``required``, ``length``,
     ``characters``, ``birth_date``, ``birth_date_future``, ``birth_date_too_early`` or
     ``checksum``.
     """
-    text = unicodedata.normalize("NFKC", value or "").strip().upper()
+    text = "".join(unicodedata.normalize("NFKC", value or "").split()).upper()
     if not text:
         raise ValidationError(_("请填写公民身份号码。"), code="required")
     if len(text) not in (15, 18):

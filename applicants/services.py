@@ -20,7 +20,7 @@ from certportal.audit import audit_record
 from certportal.client import subscriber
 from certportal.errors import DomainError
 from certportal.models import AuditEvent
-from certportal.pii import blind_index
+from certportal.pii import blind_index, contains_id_number
 from certportal.storage import delete_stored_files
 
 from .idcard import parse_id_number
@@ -160,6 +160,10 @@ def profile_save(
     check("employer_name", validate_plain_line, employer_name)
     address = (address or "").strip()
     check("address", validate_plain_line, address)
+    # The ID number has its own field, encrypted; in free text it would be stored in clear.
+    for field, text in (("employer_name", employer_name), ("address", address)):
+        if field not in errors and contains_id_number(text):
+            errors[field] = [_("这里不要填写身份证号码：身份证号码请只填在“公民身份号码”一栏。")]
     employer_credit_code = (employer_credit_code or "").strip().upper()
     if employer_credit_code:
         check("employer_credit_code", validate_credit_code, employer_credit_code)

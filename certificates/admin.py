@@ -478,7 +478,7 @@ class BatchIssueAdmin(admin.ModelAdmin):
 
 class ProfileCorrectionForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("姓名"), max_length=30)
-    id_number = forms.CharField(label=gettext_lazy("公民身份号码"), max_length=18)
+    id_number = forms.CharField(label=gettext_lazy("公民身份号码"), max_length=30)
     reason = forms.CharField(
         label=gettext_lazy("更正原因"),
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -78,6 +78,7 @@ def _require_public_site_url() -> None:
 if not DEBUG:
     _require_public_site_url()
 # Empty counts as unset (compose passes every variable, set or not).
+CSRF_FAILURE_VIEW = "certportal.views.csrf_failure"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[]) or [SITE_URL]
 
 INSTALLED_APPS = [

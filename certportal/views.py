@@ -12,6 +12,17 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from a page that has gone stale (opened before logging in or out in
+    another tab, left open for hours, a cookie cleared): the site's own page in Chinese,
+    saying what happened and how to go on, instead of Django's technical one. Nothing was
+    saved. The way back is the page the form came from, if it was this site's."""
+    back = request.path if request.method == "POST" else "/"
+    response = render(request, "403_csrf.html", {"back": back}, status=403)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -82,7 +82,7 @@ class VoidableAdmin:
 
 
 class CeForm(forms.ModelForm):
-    holder_id_number = forms.CharField(label=gettext_lazy("公民身份号码"), max_length=20)
+    holder_id_number = forms.CharField(label=gettext_lazy("公民身份号码"), max_length=30)
 
     class Meta:
         model = ContinuingEducation

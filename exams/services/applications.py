@@ -22,7 +22,13 @@ from certportal.transitions import transition
 
 from ..eligibility import failures
 from ..models import ExamApplication, Institution, SubmittedMaterial, Trade
-from ..selectors import eligibility_report, membership_of, policy_for, trades_for
+from ..selectors import (
+    eligibility_report,
+    holds_certificate_of_trade,
+    membership_of,
+    policy_for,
+    trades_for,
+)
 
 S = ExamApplication.Status
 EDITABLE = (S.DRAFT, S.RETURNED)
@@ -109,6 +115,16 @@ def application_create(
     application per trade (also enforced by the database)."""
     if not Profile.objects.filter(user=applicant).exists():
         raise DomainError(_("请先填写实名信息，再报名考试。"), code="no_profile")
+    if holds_certificate_of_trade(applicant, trade):
+        # Said now, not only on the draft's checklist: such a draft could never be submitted.
+        raise DomainError(
+            _(
+                "您已持有“%(trade)s”有效或暂扣中的证书（含其他地区发证机关颁发的），"
+                "不能重复报考；证书到期前请申请延续。"
+            )
+            % {"trade": trade.name},
+            code="holds_certificate",
+        )
     _validate_choice(
         applicant=applicant,
         trade=trade,

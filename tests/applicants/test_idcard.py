@@ -69,6 +69,13 @@ def test_surrounding_whitespace_and_full_width_characters_are_normalised():
     assert parsed.number == "11010519491231002X"
 
 
+def test_spaces_between_groups_are_dropped_and_not_counted():
+    for spaced in ("1101 0519 4912 3100 2X", "110105 19491231 002x", "110105\u300019491231002X"):
+        assert parse_id_number(spaced).number == "11010519491231002X", spaced
+    error = assert_rejected("1101 0519 4912 3100 2", "length")
+    assert error.messages == ["身份证号码应为 18 位（或 15 位旧号码），当前为 17 位。"]
+
+
 def test_fifteen_digit_number_is_upgraded():
     # 110105 49 1231 002 → 110105 1949 1231 002 + check character.
     # Σ digit × weight for 11010519491231002 with weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2:

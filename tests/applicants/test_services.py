@@ -77,6 +77,27 @@ def test_profile_save_reports_every_bad_field_and_saves_nothing(applicant):
     assert not Profile.objects.exists()
 
 
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
+def test_an_id_number_in_the_address_or_employer_is_refused(applicant):
+    """Free text is stored as typed: an ID number there would be in clear in the database."""
+    with pytest.raises(ValidationError) as exc:
+        profile_save(
+            user=applicant,
+            name="王小明",
+            id_number=ID_NUMBER,
+            mobile="13900000001",
+            education="senior",
+            employer_name=f"个人{ID_NUMBER}",
+            # As a Chinese input method types it: full-width digits.
+            address="泉州市丰泽区 身份证" + ID_NUMBER.translate(FULL_WIDTH),
+        )
+    assert set(exc.value.message_dict) == {"employer_name", "address"}
+    assert "不要填写身份证号码" in exc.value.message_dict["address"][0]
+    assert not Profile.objects.exists()
+
+
 def test_second_profile_with_the_same_id_number_is_refused_without_details(
     profile, other_applicant
 ):

@@ -342,3 +342,18 @@ def test_every_described_by_names_an_element_of_the_page(client, path):
     assert named, "no field is described"
     present = set(re.findall(r'\bid="([^"]+)"', page))
     assert named <= present, named - present
+
+
+def test_a_stale_form_gets_a_page_that_says_what_to_do(db):
+    """A login form opened before logging in or out in another tab fails its security check:
+    the site's own page in Chinese, with the way back, and nothing done."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/?next=/me/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "页面已过期，请重新提交" in body and "没有保存任何内容" in body
+    assert 'href="/accounts/login/"' in body
+    assert "CSRF" not in body and "DEBUG" not in body
+    assert response["Cache-Control"] == "no-store"

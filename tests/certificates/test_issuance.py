@@ -124,6 +124,23 @@ def test_holder_of_a_valid_certificate_of_the_trade_is_not_eligible(certificate,
     assert "holds_certificate" in {c.code for c in failures(eligibility_report(new))}
 
 
+def test_a_holder_is_told_at_once_that_no_draft_can_be_made_for_the_trade(certificate, passed):
+    """Not a draft whose checklist then says it can never be submitted."""
+    from exams.models import ExamApplication
+    from exams.services import application_create
+
+    before = ExamApplication.objects.count()
+    with pytest.raises(DomainError, match="不能重复报考") as caught:
+        application_create(
+            applicant=passed.applicant,
+            trade=passed.trade,
+            assessment_institution=passed.assessment_institution,
+            training_institution=passed.training_institution,
+        )
+    assert caught.value.code == "holds_certificate" and passed.trade.name in str(caught.value)
+    assert ExamApplication.objects.count() == before
+
+
 def test_certificate_request_by_the_applicant_then_approved(
     passed, authority_staff, django_capture_on_commit_callbacks
 ):

@@ -169,14 +169,19 @@ def test_a_passed_exam_awaiting_its_certificate_blocks_a_new_one_of_the_trade(
 def test_a_suspended_certificate_blocks_a_new_exam_until_its_validity_ends(
     passed, authority_staff, crane, centre, school
 ):
-    certificate = certificate_issue(application=passed, actor=authority_staff)
-    certificate_suspend(certificate=certificate, actor=authority_staff, reason="违章作业，暂扣")
     user = passed.applicant
+    # A draft made before the certificate was issued (one made after is refused at once).
     again = medical(
         services.application_create(
             applicant=user, trade=crane, assessment_institution=centre, training_institution=school
         )
     )
+    certificate = certificate_issue(application=passed, actor=authority_staff)
+    certificate_suspend(certificate=certificate, actor=authority_staff, reason="违章作业，暂扣")
+    with pytest.raises(DomainError, match="不能重复报考"):
+        services.application_create(
+            applicant=user, trade=crane, assessment_institution=centre, training_institution=school
+        )
     with pytest.raises(NotEligible) as exc:
         services.application_submit(application=again, actor=user)
     (refusal,) = exc.value.checks
