@@ -33,7 +33,9 @@ from .models import ExamApplication, ExamSession, Institution, Trade
 from .selectors import (
     applications_visible_to,
     eligibility_report,
+    is_training_staff,
     membership_of,
+    scores_visible_to,
     scoring_waits_for,
     sessions_visible_to,
 )
@@ -41,6 +43,7 @@ from .services.sessions import local_minute
 from .services.tickets import tickets_render_again
 
 A = ExamApplication.Status
+SCORE_FIELDS = ("theory_score", "practical_score", "absent")
 
 
 def _submitted_link(application, kind: str, kept) -> str:
@@ -139,17 +142,31 @@ class ExamApplicationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return applications_visible_to(request.user).select_related("applicant__profile")
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
-
     def get_fieldsets(self, request, obj=None):
-        """The ticket's failure, on an application whose ticket failed only."""
-        if obj is not None and obj.ticket_error:
-            return self.fieldsets
+        """The ticket's failure, on an application whose ticket failed only; the scores to
+        a training institution once the session's scores are published only."""
+        hidden = set()
+        if obj is None or not obj.ticket_error:
+            hidden.add("ticket_error")
+        if obj is not None and not scores_visible_to(request.user, obj):
+            hidden |= set(SCORE_FIELDS)
         return [
-            (title, {**options, "fields": [f for f in options["fields"] if f != "ticket_error"]})
+            (title, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
             for title, options in self.fieldsets
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fs in self.get_fieldsets(request, obj) for f in fs[1]["fields"]]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Local fields may always be filtered on in the address (?theory_score__lt=60): not
+        # the scores by training staff, who may not read them before publication (a filter
+        # spans sessions, published or not, so it is refused outright; the pages show them).
+        if lookup.split("__")[0] in SCORE_FIELDS and is_training_staff(
+            getattr(request, "user", None)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def has_add_permission(self, request):
         return False
@@ -339,13 +356,6 @@ def _authority_staff(user) -> bool:
     return bool(membership and membership.authority_id)
 
 
-def _trains(user) -> bool:
-    membership = membership_of(user)
-    return bool(
-        membership and membership.institution_id and membership.institution.kind == "training"
-    )
-
-
 class CandidateInline(admin.TabularInline):
     model = ExamApplication
     fk_name = "session"
@@ -372,7 +382,7 @@ class CandidateInline(admin.TabularInline):
         )
 
     def get_fields(self, request, obj=None):
-        if _trains(request.user) and (
+        if is_training_staff(request.user) and (
             obj is None or obj.status != ExamSession.Status.SCORES_PUBLISHED
         ):
             return ("ticket_number", "candidate", "status")  # no scores before publication
@@ -385,7 +395,11 @@ class CandidateInline(admin.TabularInline):
         # Scores are entered by the assessment institution or the authority, once the exam has
         # begun (the practical score once the practical exam has); a training institution that
         # proposed the plan sees its candidates only.
-        if obj is None or obj.status != ExamSession.Status.APPROVED or _trains(request.user):
+        if (
+            obj is None
+            or obj.status != ExamSession.Status.APPROVED
+            or is_training_staff(request.user)
+        ):
             return self.fields
         waiting = scoring_waits_for(obj)
         if waiting is None:

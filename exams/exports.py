@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.utils.translation import gettext_lazy as _
 
 from certportal.exports import Column, xlsx_export_action
+
+from .selectors import is_training_staff, scores_visible_to
 
 
 def _profile_field(name: str, *, display: bool = False):
@@ -22,7 +26,7 @@ def _institution(application, field: str) -> str:
     return institution.name if institution else ""
 
 
-APPLICATION_COLUMNS = (
+_DETAILS = (
     Column(_("报名编号"), lambda a: a.pk, 9),
     Column(_("申报人"), _profile_field("name"), 12),
     Column(_("公民身份号码"), _profile_field("masked_id_number"), 21),
@@ -38,17 +42,41 @@ APPLICATION_COLUMNS = (
     Column(_("退回或不予受理原因"), lambda a: a.status_reason, 30),
     Column(_("考试计划"), lambda a: a.session.name if a.session_id else "", 24),
     Column(_("准考证号"), lambda a: a.ticket_number, 22),
+)
+_SCORES = (
     Column(_("理论成绩"), lambda a: a.theory_score, 9),
     Column(_("实操成绩"), lambda a: a.practical_score, 9),
     Column(_("缺考"), lambda a: a.absent, 6),
+)
+_TIMES = (
     Column(_("提交时间"), lambda a: a.submitted_at, 17),
     Column(_("审核通过时间"), lambda a: a.approved_at, 17),
 )
+APPLICATION_COLUMNS = (*_DETAILS, *_SCORES, *_TIMES)
+
+
+def application_columns(request) -> tuple[Column, ...]:
+    """The columns for whoever exports: a training institution reads a candidate's scores
+    only once the session's scores are published (as on the application's page)."""
+    if not is_training_staff(request.user):
+        return APPLICATION_COLUMNS
+    unpublished = str(_("未公布"))
+
+    def published_only(column: Column) -> Column:
+        def value(application):
+            if scores_visible_to(request.user, application):
+                return column.value(application)
+            return unpublished
+
+        return replace(column, value=value)
+
+    return (*_DETAILS, *(published_only(c) for c in _SCORES), *_TIMES)
+
 
 export_applications_xlsx = xlsx_export_action(
     description=_("导出所选报名（Excel）"),
     title=_("考试报名清单"),
-    columns=APPLICATION_COLUMNS,
+    columns=application_columns,
     audit_action="exams.application.exported",
     related=(
         "applicant__profile",

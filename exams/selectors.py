@@ -53,6 +53,23 @@ def membership_of(user) -> StaffMembership | None:
         return None
 
 
+def is_training_staff(user) -> bool:
+    """Staff of a training institution: they follow their trainees, and see no score before
+    the session's scores are published."""
+    membership = membership_of(user)
+    return bool(
+        membership and membership.institution_id and membership.institution.kind == "training"
+    )
+
+
+def scores_visible_to(user, application: ExamApplication) -> bool:
+    """Whether ``user`` may read ``application``'s scores: training staff once published."""
+    if not is_training_staff(user):
+        return True
+    session = application.session
+    return session is not None and session.status == ExamSession.Status.SCORES_PUBLISHED
+
+
 def authorities_in_scope(user) -> QuerySet[Authority]:
     """Authorities a staff member acts for: their own and, for a province, its cities.
 

@@ -354,3 +354,43 @@ def test_two_provinces_may_each_have_a_trade_of_the_same_name(client, superuser)
     assert "已有同名的全国统一工种" in page
     with pytest.raises(IntegrityError), transaction.atomic():
         Trade.objects.create(code="99", name="建筑起重机械司机（塔式起重机）", authority=None)
+
+
+@pytest.mark.django_db
+def test_a_training_institution_reads_no_score_before_publication(client, trainer, scheduled):
+    """The session's page already hid them; the application's page, the list's filters in the
+    address and the Excel export did not."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from exams.models import ExamApplication, ExamSession
+
+    ExamApplication.objects.filter(pk=scheduled.pk).update(theory_score=55)
+    page = f"/admin/exams/examapplication/{scheduled.pk}/change/"
+    assert client.login(request=HttpRequest(), username=trainer.username, password=PASSWORD)
+
+    body = client.get(page).content.decode()
+    assert "理论成绩" not in body and "55" not in body
+    # Filtering by score in the address would tell it row by row (refused, as it cannot be
+    # told apart per session).
+    probe = client.get("/admin/exams/examapplication/", {"theory_score__lt": "60"})
+    assert probe.status_code == 400
+
+    def exported_scores():
+        response = client.post(
+            "/admin/exams/examapplication/",
+            {"action": "export_xlsx", "_selected_action": [scheduled.pk]},
+        )
+        rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+        header = next(i for i, row in enumerate(rows) if "理论成绩" in row)
+        column = rows[header].index("理论成绩")
+        return rows[header + 1][column]
+
+    assert exported_scores() == "未公布"
+
+    ExamSession.objects.filter(pk=scheduled.session_id).update(
+        status=ExamSession.Status.SCORES_PUBLISHED
+    )
+    assert "理论成绩" in client.get(page).content.decode()
+    assert exported_scores() == 55
