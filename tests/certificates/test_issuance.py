@@ -103,6 +103,18 @@ def test_a_womans_validity_stops_at_the_authoritys_female_age_limit(quanzhou):
     assert until == date(2030, 6, 14)
 
 
+def test_the_validity_is_the_authoritys_number_of_years(quanzhou):
+    from exams.selectors import policy_for
+
+    policy = policy_for(quanzhou)
+    policy.validity_years = 3
+    policy.save()
+    until = services.validity_for(
+        authority=quanzhou, birth_date=date(1990, 6, 15), sex="M", start=date(2027, 5, 10)
+    )
+    assert until == date(2030, 5, 9)
+
+
 def test_a_certificate_issued_on_a_leap_day_runs_through_28_february(quanzhou):
     until = services.validity_for(
         authority=quanzhou, birth_date=date(1990, 6, 15), sex="M", start=date(2024, 2, 29)

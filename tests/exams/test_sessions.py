@@ -713,6 +713,39 @@ def test_score_import_names_the_column_of_an_absent_candidate_with_scores(sessio
     ]
 
 
+@pytest.mark.parametrize(
+    ("marks", "scores", "expected"),
+    [
+        # The defaults (60 / 70): each mark itself passes, a tenth below fails.
+        # (A theory failure sits no practical exam: no practical score.)
+        (None, [(60, 70), ("59.9", None), (90, "69.9"), (60, "70.0")], ["p", "f", "f", "p"]),
+        # An authority with its own marks (80 / 60): the same scores read differently.
+        ((80, 60), [(60, None), ("79.9", None), (80, 60), (90, "59.9")], ["f", "f", "p", "f"]),
+    ],
+)
+def test_publish_applies_the_authoritys_pass_marks_at_their_edges(
+    session, assessor, authority_staff, marks, scores, expected
+):
+    from exams.selectors import policy_for
+
+    if marks is not None:
+        policy = policy_for(session.authority)
+        policy.theory_pass_mark, policy.practical_pass_mark = marks
+        policy.save()
+    candidates = bulk_scheduled(session, len(scores))
+    hold(session)
+    for (app, _n), (theory, practical) in zip(candidates, scores, strict=True):
+        services.score_record(
+            application=app,
+            actor=assessor,
+            theory=Decimal(str(theory)),
+            practical=None if practical is None else Decimal(str(practical)),
+        )
+    services.session_publish_scores(session=session, actor=authority_staff)
+    statuses = [ExamApplication.objects.get(pk=a.pk).status for a, _n in candidates]
+    assert statuses == [A.PASSED if e == "p" else A.FAILED for e in expected]
+
+
 def test_publish_sets_passed_failed_and_tells_applicants(session, assessor, authority_staff):
     candidates = bulk_scheduled(session, 4)
     hold(session)
