@@ -6,6 +6,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -15,7 +16,13 @@ from django.utils import timezone
 
 from certportal.pdf import MissingGlyphError
 
-from ..models import Certificate, CertificatePdf, CertificateStatus, ReminderSent
+from ..models import (
+    Certificate,
+    CertificatePdf,
+    CertificateStatus,
+    ReminderSent,
+    ValidityPeriod,
+)
 from ..numbering import CERTIFICATE_TYPE_CODE, ecert_identifier, number_serial_part
 from ..pdf import CertificateData, render_certificate_pdf
 
@@ -28,6 +35,27 @@ STAMP = {
     CertificateStatus.CANCELLED: "已注销",
     CertificateStatus.EXPIRED: "已过期",
 }
+
+
+def printed_valid_from(certificate: Certificate) -> date:
+    """The first day the PDF prints. A renewal approved ahead of the expiry records a period
+    that starts after it (SPEC 4.6); printed alone, "2027年1月8日 至 2029年1月7日" on a
+    certificate rendered in 2026 reads as not valid yet to whoever holds the paper. So while
+    the period running today leads straight into the recorded one, the PDF prints the whole
+    unbroken validity, from that period's first day."""
+    today = timezone.localdate()
+    if certificate.valid_from <= today:
+        return certificate.valid_from
+    running = (
+        ValidityPeriod.objects.filter(
+            certificate=certificate,
+            valid_from__lte=today,
+            valid_until=certificate.valid_from - timedelta(days=1),
+        )
+        .order_by("-valid_from")
+        .first()
+    )
+    return running.valid_from if running else certificate.valid_from
 
 
 def certificate_data(certificate: Certificate, *, version: int) -> CertificateData:
@@ -43,7 +71,7 @@ def certificate_data(certificate: Certificate, *, version: int) -> CertificateDa
         sex="男" if certificate.holder_sex == "M" else "女",
         trade_name=certificate.trade.name,
         first_issued_on=certificate.first_issued_on,
-        valid_from=certificate.valid_from,
+        valid_from=printed_valid_from(certificate),
         valid_until=certificate.valid_until,
         authority_name=authority.name,
         issued_on=certificate.issued_on,

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from certificates.models import Certificate
+from certificates.models import Certificate, ValidityPeriod
 from exams.models import Institution
 from renewals import services
 from renewals.rules import renewal_checks
@@ -23,9 +23,11 @@ def ce_staff(db):
 def expiring(certificate, *, days_left=30, valid_from=None):
     """Put the certificate's period end ``days_left`` days from today."""
     until = TODAY + timedelta(days=days_left)
-    Certificate.objects.filter(pk=certificate.pk).update(
-        valid_from=valid_from or until - timedelta(days=729), valid_until=until
-    )
+    start = valid_from or until - timedelta(days=729)
+    Certificate.objects.filter(pk=certificate.pk).update(valid_from=start, valid_until=until)
+    # Its record of the period too, as issuance would have written it.
+    latest = ValidityPeriod.objects.filter(certificate=certificate).order_by("-valid_from")[:1]
+    ValidityPeriod.objects.filter(pk__in=latest).update(valid_from=start, valid_until=until)
     certificate.refresh_from_db()
     return certificate
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image, ImageChops
 
 from certificates import services
-from certificates.models import Certificate, CertificateStatus
+from certificates.models import Certificate, CertificateStatus, ValidityPeriod
 from certificates.pdf import render_preview_png
 from certportal.pii import mask_id_number, mask_name
 from tests.verification.helpers import import_holder
@@ -237,6 +237,12 @@ def test_a_certificate_renewed_ahead_says_which_period_runs_today(
     ).json()["certificates"][0]
     assert answer["valid_from"] == certificate.valid_from.isoformat()
     assert answer["current_period_until"] == old_until.isoformat()
+    # The PDF, a paper that cannot say "today", prints the whole unbroken validity.
+    from certificates.services.rendering import certificate_data
+
+    printed = certificate_data(certificate, version=certificate.ecert_version)
+    first = ValidityPeriod.objects.filter(certificate=certificate).order_by("valid_from")[0]
+    assert (printed.valid_from, printed.valid_until) == (first.valid_from, certificate.valid_until)
     client.force_login(certificate.holder)
     assert note in client.get("/me/certificates/").content.decode()
 
