@@ -22,6 +22,16 @@ def staff_label(obj) -> str:
 
 
 @register.filter
+def masked_login(user) -> str:
+    """An account's login as a mail or page may name it: a mobile number as 138****0001 (the
+    owner knows it; a forwarded mail does not give it away), a staff login name as it is."""
+    name = user.get_username() if hasattr(user, "get_username") else str(user or "")
+    if len(name) == 11 and name.isdigit():
+        return f"{name[:3]}****{name[-4:]}"
+    return name
+
+
+@register.filter
 def get_item(mapping, key):
     """``{{ mapping|get_item:key }}``: a dict lookup by a variable key."""
     return mapping.get(key) if mapping else None

@@ -172,6 +172,25 @@ def test_password_reset_mails_a_link(client, applicant):
     assert len(mail.outbox) == 1 and "/accounts/reset/" in mail.outbox[0].body
 
 
+def test_accounts_sharing_an_e_mail_each_get_a_mail_naming_the_account(client, db):
+    """Two workers registered with one family e-mail: each mail, and the page its link
+    opens, says which account it resets (the mobile masked)."""
+    import re
+
+    from applicants.services import account_register
+
+    for mobile in ("13922220001", "13922220002"):
+        account_register(mobile=mobile, password="Safe-pass-2026", email="same@example.com")
+    client.post("/accounts/password_reset/", {"email": "same@example.com"})
+    bodies = sorted(m.body for m in mail.outbox)
+    assert len(bodies) == 2
+    assert "重设账号 139****0001 密码" in bodies[0] and "139****0002" in bodies[1]
+    assert "13922220001" not in bodies[0]
+    link = re.search(r"http://\S+/accounts/reset/\S+", bodies[1]).group()
+    page = client.get(link, follow=True).content.decode()
+    assert "账号：139****0002" in page
+
+
 def test_profile_page_saves_and_shows_birth_date_and_sex_from_the_number(client, applicant):
     login(client, applicant)
     response = client.post(
