@@ -20,10 +20,12 @@ from applicants.models import Material, Profile, User
 from applicants.services import material_upload, profile_save
 from certportal import roles
 from certportal.demo import DemoContext
+from certportal.models import Notice
 from certportal.reference import load_missing_reference
 
 from . import services
 from .models import Authority, ExamApplication, ExamSession, Institution, StaffMembership, Trade
+from .services.sessions import local_minute
 
 QUANZHOU_BUREAU = 350500
 QUANZHOU_ASSESSMENT_CENTRE = "泉州市住建行业中介服务中心"
@@ -177,10 +179,15 @@ def seed(ctx: DemoContext) -> None:
     services.session_assign(session=past, actor=assessor, applications=[passed_app, failed_app])
     # History: the session was held a month ago (created ahead of its date, as sessions are),
     # and scored once held.
+    planned = past.theory_at
     ExamSession.objects.filter(pk=past.pk).update(
         theory_at=now - timedelta(days=30), practical_at=now - timedelta(days=29)
     )
     past.refresh_from_db()
+    # The candidates' notices of their placing named the date the plan was created with.
+    for notice in Notice.objects.filter(user__in=[main, failed_user]):
+        notice.body = notice.body.replace(local_minute(planned), local_minute(past.theory_at))
+        notice.save(update_fields=["body"])
     services.score_record(
         application=passed_app, actor=assessor, theory=Decimal("86"), practical=Decimal("92")
     )
@@ -250,7 +257,9 @@ def seed(ctx: DemoContext) -> None:
         elif state == "rejected":
             app = application(user, until="institution_approved")
             services.application_reject(
-                application=app, actor=reviewer, reason="已持有同工种有效证书，不予受理"
+                application=app,
+                actor=reviewer,
+                reason="身份证复印件与实名信息不符，经核查不予受理",
             )
         elif state == "withdrawn":
             app = application(user, until="submitted")
