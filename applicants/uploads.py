@@ -37,6 +37,12 @@ BACKGROUND_SIDE_EXTENT = 2 / 3  # of the height, from the top
 NEAR_WHITE_MIN_CHANNEL = 200  # every channel at least this bright…
 NEAR_WHITE_MAX_SPREAD = 40  # …and nearly grey: pale blue or pink backgrounds are not white
 BACKGROUND_MAX_NON_WHITE = 0.10  # a little hair or shadow at the edge is tolerated
+# 彩色照片 (the seed's photo rule): a black-and-white photo, or one saved in greyscale, has
+# almost no pixel whose colour departs from grey. A colour portrait on white has its face,
+# hair and clothes: far more than this share of clearly coloured pixels.
+COLOUR_MIN_CHROMA = 12  # max(|R−G|, |G−B|, |R−B|) at least this: a colour, not JPEG's noise
+COLOUR_MIN_SHARE = 0.02  # of the pixels
+COLOUR_SAMPLE_SIDE = 96  # the check reads a thumbnail: quick, and noise averaged out
 
 PDF_EOF_WINDOW = KB  # "%%EOF" must be within the last kilobyte
 
@@ -256,6 +262,13 @@ def _photo_errors(image: Image.Image, data: bytes, rules: MaterialRules) -> list
                 params={"orientation": orientation},
             )
         )
+    if _coloured_share(image) < COLOUR_MIN_SHARE:
+        errors.append(
+            ValidationError(
+                gettext("照片须为彩色照片，不能是黑白照片；请上传彩色的证件照。"),
+                code="photo_colour",
+            )
+        )
     non_white = _non_white_border_share(image)
     if non_white > BACKGROUND_MAX_NON_WHITE:
         errors.append(
@@ -304,6 +317,17 @@ def _exif_orientation(image: Image.Image) -> int:
 
 _NEAR_WHITE_LUT = [255 if v >= NEAR_WHITE_MIN_CHANNEL else 0 for v in range(256)]
 _GREY_LUT = [255 if v <= NEAR_WHITE_MAX_SPREAD else 0 for v in range(256)]
+
+
+def _coloured_share(image: Image.Image) -> float:
+    """The share (0–1) of pixels whose colour clearly departs from grey."""
+    sample = image.convert("RGB")
+    sample.thumbnail((COLOUR_SAMPLE_SIDE, COLOUR_SAMPLE_SIDE))
+    red, green, blue = sample.split()
+    darkest = ImageChops.darker(ImageChops.darker(red, green), blue)
+    brightest = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+    spread = ImageChops.subtract(brightest, darkest).histogram()
+    return sum(spread[COLOUR_MIN_CHROMA:]) / (sample.width * sample.height)
 
 
 def _non_white_border_share(image: Image.Image) -> float:

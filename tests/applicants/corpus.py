@@ -452,6 +452,20 @@ def _corpus() -> tuple[BadUpload, ...]:
             "照片背景须为白色",
         ),
         BadUpload(
+            "photo_black_and_white",
+            "photo",
+            photo_jpeg(60 * KB, portrait().convert("L")),
+            "photo_colour",
+            "照片须为彩色照片，不能是黑白照片",
+        ),
+        BadUpload(
+            "photo_greyscale_saved_as_rgb",
+            "photo",
+            photo_jpeg(60 * KB, portrait().convert("L").convert("RGB")),
+            "photo_colour",
+            "照片须为彩色照片",
+        ),
+        BadUpload(
             "photo_rotated_by_exif",
             "photo",
             photo_jpeg(60 * KB, exif=_orientation_exif(6)),
