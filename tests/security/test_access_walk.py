@@ -147,6 +147,7 @@ PUBLIC_PATTERNS = {
     "verify/upload/",
     "v/<str:token>/",
     "v/<str:token>/preview.png",
+    "v/<str:token>/preview.webp",
     "api/v1/verify",
 }
 POST_ONLY = {"me/certificates/request/<int:application_pk>/"}
