@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
@@ -14,7 +15,12 @@ from .models import Profile, User
 
 
 def looks_like_id_number(value: str | None) -> bool:
-    return bool(value) and bool(ID_NUMBER_SHAPE.fullmatch(value.strip()))
+    """Whether a login name is an ID number in any spelling that ``parse_id_number`` reads:
+    full-width digits and X, spaces between groups."""
+    if not value:
+        return False
+    folded = "".join(unicodedata.normalize("NFKC", value).split())
+    return bool(ID_NUMBER_SHAPE.fullmatch(folded))
 
 
 class MobileOrIdNumberBackend(ModelBackend):
@@ -48,8 +54,17 @@ def login_name_for_throttling(request, credentials=None) -> str:
     value = (value or "").strip()
     if looks_like_id_number(value):
         # The number as login reads it (full-width digits folded, 15 digits made 18): every
-        # spelling of one person's number counts against the same account.
+        # spelling of one person's number counts against the same account, and so does its
+        # mobile login (one budget per account, not one per way of naming it).
+        number = None
         with contextlib.suppress(ValidationError):
-            value = parse_id_number(value).number
-        return "id:" + blind_index(value)[:24]
+            number = parse_id_number(value).number
+        if number is None:
+            return "id:" + blind_index("".join(unicodedata.normalize("NFKC", value).split()))[:24]
+        username = (
+            Profile.objects.filter(id_number_index=blind_index(number))
+            .values_list("user__username", flat=True)
+            .first()
+        )
+        return username.lower()[:150] if username else "id:" + blind_index(number)[:24]
     return value.lower()[:150]

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -16,8 +18,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent from a page that has gone stale (opened before logging in or out in
     another tab, left open for hours, a cookie cleared): the site's own page in Chinese,
     saying what happened and how to go on, instead of Django's technical one. Nothing was
-    saved. The way back is the page the form came from, if it was this site's."""
-    back = request.path if request.method == "POST" else "/"
+    saved. The way back is the page the form came from (its Referer), if it was this
+    site's; otherwise the home page. (Not the address posted to: some forms post to views
+    that answer POST only.)"""
+    back = "/"
+    referer = urlsplit(request.META.get("HTTP_REFERER", ""))
+    if referer.netloc == request.get_host() and referer.path.startswith("/"):
+        back = referer.path + (f"?{referer.query}" if referer.query else "")
     response = render(request, "403_csrf.html", {"back": back}, status=403)
     response["Cache-Control"] = "no-store"
     return response

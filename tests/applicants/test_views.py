@@ -68,8 +68,10 @@ def test_every_spelling_of_an_id_number_counts_against_one_account(client, profi
     from applicants.idcard import parse_id_number
 
     full_width = ID_NUMBER.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    full_width = full_width.replace("X", "Ｘ")  # as an input method types the check letter
     fifteen = ID_NUMBER[:6] + ID_NUMBER[8:17]
-    spellings = [ID_NUMBER, full_width, full_width[:9] + ID_NUMBER[9:], fifteen, ID_NUMBER.lower()]
+    spaced = " ".join(ID_NUMBER[i : i + 4] for i in range(0, 18, 4))
+    spellings = [ID_NUMBER, full_width, full_width[:9] + ID_NUMBER[9:], fifteen, spaced]
     assert {parse_id_number(s).number for s in spellings} == {ID_NUMBER}
     for n, spelling in enumerate(spellings, start=1):
         client.post(
@@ -83,6 +85,29 @@ def test_every_spelling_of_an_id_number_counts_against_one_account(client, profi
         REMOTE_ADDR="198.51.100.9",
     )
     assert response.status_code == 429
+
+
+def test_the_mobile_and_the_id_number_share_one_budget(client, profile):
+    """One account, whichever name it is tried by: three wrong passwords by ID number and two
+    by mobile lock it (not five of each)."""
+    mobile = profile.user.username
+    for n, name in enumerate([ID_NUMBER, ID_NUMBER, ID_NUMBER, mobile, mobile], start=1):
+        client.post(
+            "/accounts/login/", {"username": name, "password": "wrong"}, REMOTE_ADDR=f"192.0.2.{n}"
+        )
+    locked = client.post("/accounts/login/", {"username": mobile, "password": PASSWORD})
+    assert locked.status_code == 429
+
+
+def test_every_spelling_of_an_id_number_logs_in_and_none_is_echoed(client, profile):
+    full_width = ID_NUMBER.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    spaced = " ".join(ID_NUMBER[i : i + 4] for i in range(0, 18, 4))
+    for spelling in (full_width, spaced):
+        failed = client.post("/accounts/login/", {"username": spelling, "password": "wrong"})
+        assert spelling not in failed.content.decode()
+        ok = client.post("/accounts/login/", {"username": spelling, "password": PASSWORD})
+        assert ok.status_code == 302, spelling
+        client.logout()
 
 
 def test_an_ipv6_client_is_throttled_by_its_64(client, authority_staff, settings):
@@ -108,6 +133,14 @@ def test_an_ipv6_client_is_throttled_by_its_64(client, authority_staff, settings
     assert ok.status_code == 302
 
 
+def forget_failures(address: str) -> None:
+    from django.core.cache import cache
+
+    from applicants import throttle
+
+    cache.delete(f"login-failures:{address}:{throttle._window()[1]}")
+
+
 def test_a_few_failures_at_one_address_lock_nobody_else_out(
     client, profile, authority_staff, settings
 ):
@@ -115,6 +148,7 @@ def test_a_few_failures_at_one_address_lock_nobody_else_out(
     accounts, not every account behind the address."""
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 30  # the default
     office = {"REMOTE_ADDR": "203.0.113.50"}
+    forget_failures("203.0.113.50")  # Redis keeps counts for the cool-off, across runs
     for number in range(5):
         client.post(
             "/accounts/login/",
@@ -369,10 +403,19 @@ def test_a_stale_form_gets_a_page_that_says_what_to_do(db):
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    response = client.post("/accounts/login/?next=/me/", {"username": "x", "password": "y"})
+    response = client.post(
+        "/accounts/login/?next=/me/",
+        {"username": "x", "password": "y"},
+        HTTP_REFERER="http://testserver/accounts/login/?next=/me/",
+    )
     assert response.status_code == 403
     body = response.content.decode()
     assert "页面已过期，请重新提交" in body and "没有保存任何内容" in body
-    assert 'href="/accounts/login/"' in body
+    assert 'href="/accounts/login/?next=/me/"' in body
+    # A form posted to a POST-only view, or from elsewhere: back to the home page.
+    elsewhere = client.post(
+        "/accounts/login/", {"username": "x"}, HTTP_REFERER="https://evil.example/form"
+    )
+    assert 'class="button" href="/"' in elsewhere.content.decode()
     assert "CSRF" not in body and "DEBUG" not in body
     assert response["Cache-Control"] == "no-store"
