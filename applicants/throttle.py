@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from certportal.client import client_subscriber
-from verification.ratelimit import clock, count_in_window
+from certportal.counters import clock, count_in_window
 
 LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
 

@@ -142,7 +142,9 @@ def test_a_fresh_process_under_a_burst_makes_one_redis_client_and_fails_no_looku
         time.sleep(0.05)  # as slow as the first ``import redis`` of a fresh process
         return from_url(*args, **kwargs)
 
-    monkeypatch.setattr(ratelimit, "_clients", {})
+    from certportal import counters
+
+    monkeypatch.setattr(counters, "_clients", {})
     monkeypatch.setattr(redis.Redis, "from_url", counted_from_url)
     addresses = [f"203.0.113.{n}" for n in range(100, 132)]
     counts: dict[str, list[int]] = defaultdict(list)
