@@ -147,14 +147,21 @@ class BlindIndexField(models.CharField):
 
 
 # An 18-character ID number in free text, not part of a longer run of digits: in ASCII or
-# full-width digits (what a Chinese input method types), and next to letters too
-# ("身份证ID350…"), so that neither spelling slips past the guards and the masking.
-ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9０-９])")
+# full-width digits (what a Chinese input method types), next to letters too ("身份证ID350…"),
+# and written in groups with single spaces or hyphens between them ("3505 0219 8801 …", as
+# numbers are often copied), so that no spelling slips past the guards and the masking.
+_DIGIT = "[0-9０-９]"
+_GAP = "[ \u3000-]?"
+ID_NUMBER_IN_TEXT = re.compile(
+    rf"(?<![0-9０-９])(?:{_DIGIT}{_GAP}){{17}}[0-9０-９XxＸｘ](?![0-9０-９])"
+)
+_GAPS = re.compile(r"[\s-]")
 
 
 def folded_id_number(candidate: str) -> str:
-    """An 18-character run as ASCII: full-width digits and X folded, upper case."""
-    return unicodedata.normalize("NFKC", candidate).upper()
+    """A matched run as 18 ASCII characters: full-width digits and X folded, gaps between
+    groups removed, upper case."""
+    return _GAPS.sub("", unicodedata.normalize("NFKC", candidate)).upper()
 
 
 def is_id_number(candidate: str) -> bool:

@@ -31,6 +31,11 @@ def test_an_id_number_is_told_apart_from_other_numbers(certificate):
     assert contains_id_number(f"核查冒用身份证ID{number}的情况")
     full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
     assert contains_id_number(f"号码{full_width}")
+    # In groups, as numbers are copied; not other grouped numbers.
+    assert contains_id_number(" ".join(number[i : i + 4] for i in range(0, 18, 4)))
+    assert contains_id_number(f"{number[:6]}-{number[6:14]}-{number[14:]}")
+    assert not contains_id_number("理论 60 70 80 90 实操 55 60 70 80 90 缺考 0")
+    assert not contains_id_number("2026-11-23 08:30 至 2026-11-24 17:30")
 
 
 def test_masking_catches_every_spelling(certificate):
@@ -39,8 +44,10 @@ def test_masking_catches_every_spelling(certificate):
 
     number = certificate.holder_id_number
     full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
-    masked = mask_id_numbers(f"（冒用）ID{number}；{full_width}。")
-    assert masked == f"（冒用）ID{mask_id_number(number)}；{mask_id_number(number)}。"
+    spaced = " ".join(number[i : i + 4] for i in range(0, 18, 4))
+    masked = mask_id_numbers(f"（冒用）ID{number}；{full_width}；{spaced}。")
+    shown = mask_id_number(number)
+    assert masked == f"（冒用）ID{shown}；{shown}；{shown}。"
 
 
 def test_refusing_a_certificate_request_with_an_id_number_in_the_reason_is_refused(
