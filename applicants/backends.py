@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import unicodedata
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 
 from certportal.pii import blind_index
 
-from .idcard import ID_NUMBER_SHAPE, parse_id_number
+from .idcard import ID_NUMBER_SHAPE, fold_id_text, parse_id_number
 from .models import Profile, User
 
 
 def looks_like_id_number(value: str | None) -> bool:
     """Whether a login name is an ID number in any spelling that ``parse_id_number`` reads:
     full-width digits and X, spaces between groups."""
-    if not value:
-        return False
-    folded = "".join(unicodedata.normalize("NFKC", value).split())
-    return bool(ID_NUMBER_SHAPE.fullmatch(folded))
+    return bool(value) and bool(ID_NUMBER_SHAPE.fullmatch(fold_id_text(value)))
 
 
 class MobileOrIdNumberBackend(ModelBackend):
@@ -60,7 +56,7 @@ def login_name_for_throttling(request, credentials=None) -> str:
         with contextlib.suppress(ValidationError):
             number = parse_id_number(value).number
         if number is None:
-            return "id:" + blind_index("".join(unicodedata.normalize("NFKC", value).split()))[:24]
+            return "id:" + blind_index(fold_id_text(value))[:24]
         username = (
             Profile.objects.filter(id_number_index=blind_index(number))
             .values_list("user__username", flat=True)

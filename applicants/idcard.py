@@ -52,6 +52,12 @@ def compute_check_character(first17: str) -> str:
     return CHECK_CHARACTERS[total % 11]
 
 
+def fold_id_text(value: str | None) -> str:
+    """An ID number as typed, folded for reading: full-width characters to ASCII (NFKC),
+    every space removed (also between groups: ``3505 0219 8801 0110 9X``), upper case."""
+    return "".join(unicodedata.normalize("NFKC", value or "").split()).upper()
+
+
 def parse_id_number(value: str, *, today: date | None = None) -> IdNumber:
     """Normalise and check an ID number; a 15-digit legacy number is upgraded to 18.
 
@@ -61,7 +67,7 @@ def parse_id_number(value: str, *, today: date | None = None) -> IdNumber:
     ``characters``, ``birth_date``, ``birth_date_future``, ``birth_date_too_early`` or
     ``checksum``.
     """
-    text = "".join(unicodedata.normalize("NFKC", value or "").split()).upper()
+    text = fold_id_text(value)
     if not text:
         raise ValidationError(_("请填写公民身份号码。"), code="required")
     if len(text) not in (15, 18):
