@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -9,11 +10,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from certportal.admin_actions import user_as_text
+from certportal.errors import DomainError
+from certportal.forms import ReasonForm
 from certportal.pii import blind_index
 
 from .idcard import parse_id_number
-from .models import Material, Profile, User
+from .models import IdNumberLogin, Material, Profile, User
 from .selectors import applicants_visible_to, materials_shown_to_staff
+from .services import id_number_login_release, may_release_id_number_login
 
 
 @admin.register(User)
@@ -140,6 +144,11 @@ class ProfileAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.find_by_id_number)),
                 name="applicants_profile_find_by_id",
             ),
+            path(
+                "release-id-login/<int:pk>/",
+                self.admin_site.admin_view(self.release_id_number_login),
+                name="applicants_profile_release_id_login",
+            ),
             *super().get_urls(),
         ]
 
@@ -155,6 +164,13 @@ class ProfileAdmin(admin.ModelAdmin):
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return HttpResponseRedirect(changelist)
         profile = self.get_queryset(request).filter(id_number_index=blind_index(number)).first()
+        held = IdNumberLogin.objects.filter(id_number_index=blind_index(number)).first()
+        if profile is None and held is not None and may_release_id_number_login(request.user):
+            # Held by an account registered with it, with no profile: nothing to open but the
+            # release, for when the number's owner has shown their ID card.
+            return HttpResponseRedirect(
+                reverse("admin:applicants_profile_release_id_login", args=[held.pk])
+            )
         if profile is None:
             self.message_user(
                 request,
@@ -163,3 +179,44 @@ class ProfileAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(changelist)
         return HttpResponseRedirect(reverse("admin:applicants_profile_change", args=[profile.pk]))
+
+    def release_id_number_login(self, request, pk: int):
+        """The release of an ID number held by a registration (``id_number_login_release``),
+        reached from the lookup by number: the number is never in the address, only the
+        registration's key."""
+        if not may_release_id_number_login(request.user):
+            raise PermissionDenied
+        login = IdNumberLogin.objects.select_related("user").filter(pk=pk).first()
+        changelist = reverse("admin:applicants_profile_changelist")
+        if login is None:
+            self.message_user(request, _("该号码已被释放，无需再次办理。"), messages.INFO)
+            return HttpResponseRedirect(changelist)
+        form = ReasonForm(request.POST or None)
+        form.fields["reason"].help_text = _("记入审计日志，不发送给任何人；请写明核验的证件。")
+        if request.method == "POST" and form.is_valid():
+            try:
+                id_number_login_release(
+                    login=login, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    _("已释放身份证号码 %(number)s：原注册账号已停用，本人可重新注册。")
+                    % {"number": login.masked_id_number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(changelist)
+        return TemplateResponse(
+            request,
+            "admin/applicants/profile/release_id_login.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("释放身份证号码注册"),
+                "opts": self.model._meta,
+                "login": login,
+                "form": form,
+                "changelist": changelist,
+            },
+        )

@@ -1,4 +1,5 @@
-"""Login with the mobile number (the username) or the ID number, and the throttling key."""
+"""Login with the mobile number (the username) or the ID number (the profile's, or the one an
+account registered with), and the throttling key."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core.exceptions import ValidationError
 from certportal.pii import blind_index
 
 from .idcard import ID_NUMBER_SHAPE, fold_id_text, parse_id_number
-from .models import Profile, User
+from .models import User, id_number_holder
 
 
 def looks_like_id_number(value: str | None) -> bool:
@@ -28,17 +29,15 @@ class MobileOrIdNumberBackend(ModelBackend):
                 number = parse_id_number(username).number
             except ValidationError:
                 number = None
-            profile = (
-                Profile.objects.select_related("user")
-                .filter(id_number_index=blind_index(number))
-                .first()
-                if number
+            holder = id_number_holder(blind_index(number)) if number else None
+            username = (
+                User.objects.filter(pk=holder).values_list("username", flat=True).first()
+                if holder
                 else None
             )
-            if profile is None:
+            if username is None:
                 User().set_password(password)  # same work as a real check: no timing oracle
                 return None
-            username = profile.user.get_username()
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
@@ -57,10 +56,11 @@ def login_name_for_throttling(request, credentials=None) -> str:
             number = parse_id_number(value).number
         if number is None:
             return "id:" + blind_index(fold_id_text(value))[:24]
+        holder = id_number_holder(blind_index(number))
         username = (
-            Profile.objects.filter(id_number_index=blind_index(number))
-            .values_list("user__username", flat=True)
-            .first()
+            User.objects.filter(pk=holder).values_list("username", flat=True).first()
+            if holder
+            else None
         )
         return username.lower()[:150] if username else "id:" + blind_index(number)[:24]
     return value.lower()[:150]

@@ -1,9 +1,13 @@
+import re
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .backends import looks_like_id_number
+from .idcard import fold_id_text, parse_id_number
 from .models import EducationLevel
 from .uploads import MaterialKind
 from .validators import validate_mobile, validate_plain_line
@@ -11,15 +15,34 @@ from .validators import validate_mobile, validate_plain_line
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
+# A run of 12 or more digits: longer than a mobile number, so an ID number or most of one (17
+# digits are the whole number: the 18th is computed from them), however mistyped.
+_LONG_DIGIT_RUN = re.compile(r"\d{12,}")
+
+
+class LoginNameInput(forms.TextInput):
+    """The login box: after a failed login it gives a mobile number or a staff name back to
+    correct, but never an ID number, nor a mistyped one (the page would carry it, and a shared
+    computer's page cache with it)."""
+
+    def format_value(self, value):
+        if value and (
+            looks_like_id_number(str(value))
+            or _LONG_DIGIT_RUN.search(re.sub(r"[\s-]", "", fold_id_text(str(value))))
+        ):
+            return None
+        return super().format_value(value)
+
+
 class RegisterForm(forms.Form):
-    mobile = forms.CharField(
-        label=_("手机号码"),
-        max_length=11,
-        help_text=_("11 位手机号码，用作登录账号"),
-        widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "numeric"}),
-        # Checked with the other fields, so every error shows at once (the service checks it
-        # again, with whether it is taken).
-        validators=[validate_mobile],
+    login = forms.CharField(
+        label=_("手机号码或身份证号码"),
+        max_length=30,  # room for spaces between an ID number's groups, which are dropped
+        help_text=_("用作登录账号：11 位手机号码，或 18 位公民身份号码"),
+        # No numeric keypad: an ID number may end in X. An ID number is never written back
+        # into the page after an error (a shared computer keeps pages). autocomplete=username,
+        # as on the login page: a password manager keeps the login only if the person asks.
+        widget=LoginNameInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
     )
     email = forms.EmailField(
         label=_("电子邮箱（选填）"),
@@ -39,22 +62,32 @@ class RegisterForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def clean_login(self) -> str:
+        """The mobile number, or the ID number as 18 characters (checked as the profile checks
+        it); every mistake is named (the service checks it again, with whether it is taken)."""
+        value = self.cleaned_data["login"]
+        folded = fold_id_text(value).replace("-", "")
+        # A mobile number as it is often written too: +86 138-0000-0000.
+        mobile = re.sub(r"^\+?86(?=1\d{10}$)", "", folded)
+        if len(mobile) != 11 and (len(folded) >= 15 or "X" in folded):
+            return parse_id_number(value).number  # an ID number, read (and refused) as one
+        try:
+            validate_mobile(mobile)
+        except ValidationError:
+            raise ValidationError(
+                _("请填写 11 位手机号码（以 1 开头），或 18 位身份证号码。"), code="invalid_login"
+            ) from None
+        return mobile
+
+    @property
+    def registers_by_id_number(self) -> bool:
+        return looks_like_id_number(self.cleaned_data.get("login"))
+
     def clean(self):
         data = super().clean()
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", _("两次输入的密码不一致。"))
         return data
-
-
-class LoginNameInput(forms.TextInput):
-    """The login box: after a failed login it gives a mobile number or a staff name back to
-    correct, but never an ID number (the page would carry it, and a shared computer's page
-    cache with it)."""
-
-    def format_value(self, value):
-        if value and looks_like_id_number(str(value)):
-            return None
-        return super().format_value(value)
 
 
 class LoginForm(AuthenticationForm):

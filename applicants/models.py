@@ -13,6 +13,10 @@ from certportal.pii import BlindIndexField, EncryptedTextField, mask_id_number, 
 
 from .uploads import MaterialKind
 
+# The username of an account registered with its ID number (SPEC 4.1): a random name that
+# tells nothing (the number is never a username: usernames are stored and shown in clear).
+ID_LOGIN_PREFIX = "id-"
+
 
 class User(AbstractUser):
     """Every account: applicants log in with a phone number or ID number, staff by username."""
@@ -21,6 +25,27 @@ class User(AbstractUser):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
         swappable = "AUTH_USER_MODEL"
+
+    @property
+    def registered_by_id_number(self) -> bool:
+        return self.get_username().startswith(ID_LOGIN_PREFIX)
+
+    def masked_login(self) -> str:
+        """The login as a mail or page may name it: a mobile number as 138****0001, an ID
+        number as 3505**********1234 (the owner knows it; a forwarded mail does not give it
+        away), a staff login name as it is."""
+        name = self.get_username()
+        if len(name) == 11 and name.isdigit():
+            return f"{name[:3]}****{name[-4:]}"
+        if self.registered_by_id_number:
+            number = (
+                Profile.objects.filter(user=self).values_list("id_number", flat=True).first()
+                or IdNumberLogin.objects.filter(user=self)
+                .values_list("id_number", flat=True)
+                .first()
+            )
+            return mask_id_number(number) if number else name
+        return name
 
 
 class EducationLevel(models.TextChoices):
@@ -80,6 +105,43 @@ class Profile(models.Model):
     @property
     def masked_id_number(self) -> str:
         return mask_id_number(self.id_number)
+
+
+class IdNumberLogin(models.Model):
+    """An account registered with its ID number as the login, before it has a real-name
+    profile: the number it logs in with and that its profile form starts from. Saving the
+    profile moves the number there (this row goes), so one ID number is held by one account:
+    a number here is taken for every other account's profile, and a profile's number cannot
+    be registered again.
+    """
+
+    user = models.OneToOneField(
+        User, verbose_name=_("账号"), on_delete=models.CASCADE, related_name="id_number_login"
+    )
+    id_number = EncryptedTextField(_("公民身份号码"))
+    id_number_index = BlindIndexField(source="id_number", unique=True)
+    created_at = models.DateTimeField(_("注册时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("身份证号码注册")
+        verbose_name_plural = _("身份证号码注册")
+
+    def __str__(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+def id_number_holder(id_index: str) -> int | None:
+    """The account holding an ID number (its blind index), by profile or by registration."""
+    return (
+        Profile.objects.filter(id_number_index=id_index).values_list("user_id", flat=True).first()
+        or IdNumberLogin.objects.filter(id_number_index=id_index)
+        .values_list("user_id", flat=True)
+        .first()
+    )
 
 
 def material_path(instance: Material, filename: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,11 +21,19 @@ from certportal.audit import audit_record
 from certportal.client import subscriber
 from certportal.errors import DomainError
 from certportal.models import AuditEvent
-from certportal.pii import blind_index, contains_id_number
+from certportal.pii import blind_index, contains_id_number, plain_reason
 from certportal.storage import delete_stored_files
 
 from .idcard import parse_id_number
-from .models import EducationLevel, Material, Profile, User
+from .models import (
+    ID_LOGIN_PREFIX,
+    EducationLevel,
+    IdNumberLogin,
+    Material,
+    Profile,
+    User,
+    id_number_holder,
+)
 from .uploads import MaterialRules, make_thumbnail, validate_material
 from .validators import (
     normalise_person_name,
@@ -52,7 +61,7 @@ def register_profile_saved_hook(hook: ProfileSavedHook) -> None:
 def _duplicate_id_message() -> str:
     # Says nothing of the other account: not its phone, name, or whether it is active.
     return _(
-        "该身份证号码已在本平台登记实名信息，不能重复登记。如这是您本人的号码，"
+        "该身份证号码已在本平台注册或登记实名信息，不能重复登记。如这是您本人的号码，"
         "请用原账号登录（可通过“忘记密码”找回）；如有疑问，请联系发证机关。"
     )
 
@@ -79,46 +88,189 @@ def _registrations_limited(client_key: str) -> bool:
 
 
 def account_register(
-    *, mobile: str, password: str, email: str = "", client: str | None = None
+    *,
+    password: str,
+    mobile: str = "",
+    id_number: str = "",
+    email: str = "",
+    client: str | None = None,
 ) -> User:
-    """Create an applicant account whose login is the mobile number.
+    """Create an applicant account whose login is the mobile number or the ID number (SPEC
+    4.1): exactly one of ``mobile`` and ``id_number``.
 
-    Raises ValidationError (keyed by field) for a bad or taken number or a weak password, and
-    a form-wide one once ``client``'s address has registered its hourly allowance.
+    An account registered with its ID number gets a random username and holds the number in
+    an ``IdNumberLogin`` (encrypted, blind-indexed) until its profile is saved; the number is
+    refused when another account holds it, as a profile would be, and counted as such a
+    refusal (the same limits per address).
+
+    Raises ValidationError (keyed by field: ``mobile``, ``id_number``, ``password1``) for a
+    bad or taken login or a weak password, and a form-wide one once ``client``'s address has
+    registered its hourly allowance. Nothing is created unless everything is valid.
     """
+    if bool(mobile) == bool(id_number):
+        raise ValueError("account_register takes exactly one of mobile and id_number")
     client_key = _client_key(client)
     if client_key and _registrations_limited(client_key):
         raise ValidationError(
             _("您所在的网络近期注册的账号已达上限，请稍后再试；培训机构集中注册的，请分批进行。"),
             code="register_rate",
         )
-    mobile = (mobile or "").strip()
     errors: dict[str, list] = {}
+    parsed = None
+    if id_number:
+        try:
+            parsed = parse_id_number(id_number)
+        except ValidationError as exc:
+            errors["id_number"] = exc.messages
+        # A password like the number is refused as one like a mobile login is.
+        login = parsed.number if parsed else ""
+    else:
+        login = mobile = mobile.strip()
+        try:
+            validate_mobile(mobile)
+        except ValidationError as exc:
+            errors["mobile"] = exc.messages
+        if "mobile" not in errors and User.objects.filter(username=mobile).exists():
+            errors["mobile"] = [_("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”找回。")]
     try:
-        validate_mobile(mobile)
+        validate_password(password, user=User(username=login, email=email))
     except ValidationError as exc:
-        errors["mobile"] = exc.messages
-    if "mobile" not in errors and User.objects.filter(username=mobile).exists():
-        errors["mobile"] = [_("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”找回。")]
-    try:
-        validate_password(password, user=User(username=mobile, email=email))
-    except ValidationError as exc:
-        errors["password1"] = exc.messages
+        # Django's "too similar to the 用户名" names a field the form does not have.
+        similar = (
+            _("密码与身份证号码太相似，请换一个。")
+            if id_number
+            else _("密码与手机号码太相似，请换一个。")
+        )
+        username_label = str(User._meta.get_field("username").verbose_name)
+        errors["password1"] = [
+            similar
+            if error.code == "password_too_similar"
+            and str((error.params or {}).get("verbose_name")) == username_label
+            else error.messages[0]
+            for error in exc.error_list
+        ]
     if errors:
         raise ValidationError(errors)
+    if parsed is not None:
+        return _register_by_id_number(parsed, password=password, email=email, client_key=client_key)
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=mobile, password=password, email=email)
-            user.groups.add(Group.objects.get(name=roles.APPLICANT))
-            audit_record(
-                actor=user,
-                action="applicants.user.registered",
-                obj=user,
-                data={"client": client_key} if client_key else None,
-            )
+            _registered(user, client_key)
     except IntegrityError as exc:  # the same number registered a moment ago
         raise ValidationError({"mobile": [_("该手机号已注册，请直接登录。")]}) from exc
     return user
+
+
+def _registered(user: User, client_key: str | None) -> None:
+    user.groups.add(Group.objects.get(name=roles.APPLICANT))
+    audit_record(
+        actor=user,
+        action="applicants.user.registered",
+        obj=user,
+        data={"client": client_key} if client_key else None,
+    )
+
+
+def _register_by_id_number(parsed, *, password: str, email: str, client_key: str | None) -> User:
+    id_index = blind_index(parsed.number)
+    # Asked before looking, as for a profile: the answer must not depend on the number typed.
+    if client_key and _address_conflicts_exhausted(id_index, client_key):
+        raise ValidationError(
+            {
+                "id_number": [
+                    _(
+                        "24 小时内从您所在的网络已多次填写了已在本平台登记的身份证号码，"
+                        "请改用手机号码注册，或稍后再试。"
+                    )
+                ]
+            }
+        )
+    try:
+        with transaction.atomic():
+            lock_id_number(id_index)
+            if id_number_holder(id_index) is None:
+                user = User.objects.create_user(
+                    username=_random_login_name(), password=password, email=email
+                )
+                IdNumberLogin.objects.create(user=user, id_number=parsed.number)
+                _registered(user, client_key)
+                return user
+    except IntegrityError:  # taken a moment ago where nothing locks (SQLite in development)
+        pass
+    # Recorded like a profile's refusal (the blind index only), so that it counts.
+    data = {"id_index": id_index}
+    if client_key:
+        data["client"] = client_key
+    audit_record(actor=None, action=ID_CONFLICT_ACTION, data=data)
+    raise ValidationError({"id_number": [_duplicate_id_message()]})
+
+
+def lock_id_number(id_index: str) -> None:
+    """Take, until the transaction ends, the lock every claim on one ID number takes before it
+    asks who holds it: a registration, a profile save and a staff correction of the same
+    number wait for each other (a profile and a registration are rows of two tables, which no
+    unique index spans). A PostgreSQL advisory lock keyed by the blind index; SQLite, which
+    lets one writer in at a time, needs none."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(id_index[:15], 16)])
+
+
+def _random_login_name() -> str:
+    while True:
+        name = ID_LOGIN_PREFIX + secrets.token_hex(8)
+        if not User.objects.filter(username=name).exists():
+            return name
+
+
+def may_release_id_number_login(actor) -> bool:
+    """Whether ``actor`` may release an ID number held by a registration: a superuser, or
+    staff of an issuing authority (who check ID cards at the window)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return actor.is_superuser or (
+        actor.is_staff and actor.groups.filter(name=roles.AUTHORITY_STAFF).exists()
+    )
+
+
+def id_number_login_release(*, login: IdNumberLogin, actor, reason: str) -> None:
+    """Release an ID number that an account registered with and holds without a profile:
+    someone registered with another person's number, and its owner, having shown their ID
+    card at the authority, could register neither account nor profile with it.
+
+    The account is deactivated: its only login was that number, and without a profile it has
+    no application, certificate or material. One audit event (the reason; the number's blind
+    index, never the number). Refused for a reason that is missing or holds an ID number, by
+    anyone but a superuser or authority staff, and once the account has a profile (it then
+    holds the number as a person, corrected through the profile); a number already released
+    changes nothing.
+    """
+    if not may_release_id_number_login(actor):
+        raise DomainError(_("您无权释放身份证号码注册。"), code="forbidden")
+    reason = plain_reason(reason, missing=_("请填写释放的原因（如已核验的证件）。"))
+    with transaction.atomic():
+        lock_id_number(login.id_number_index)
+        row = IdNumberLogin.objects.select_for_update().filter(pk=login.pk).first()
+        if row is None:
+            raise DomainError(_("该号码已被释放，无需再次办理。"), code="unchanged")
+        if Profile.objects.filter(user_id=row.user_id).exists():
+            raise DomainError(
+                _("该账号已填写实名信息，号码由实名信息持有，请通过实名信息更正办理。"),
+                code="has_profile",
+            )
+        user = User.objects.select_for_update().get(pk=row.user_id)
+        id_index = row.id_number_index
+        row.delete()
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="applicants.id_number_login.released",
+            obj=user,
+            reason=reason,
+            data={"id_index": id_index},
+        )
 
 
 def profile_save(
@@ -253,16 +405,25 @@ def _id_conflict_limit(user: User, id_index: str, client_key: str | None) -> str
     # Only an account already refused a number is held to its address's allowance: a person
     # registering their own, free number at a shared address (an office, a mobile network)
     # is never stopped by what others there did.
-    if client_key and refused:
-        nearby = set(
-            recent.filter(data__client=client_key).values_list("data__id_index", flat=True)
+    if client_key and refused and _address_conflicts_exhausted(id_index, client_key):
+        return _(
+            "24 小时内从您所在的网络已多次填写了已在本平台登记的身份证号码，请稍后再试；"
+            "如您的号码被他人占用，请携带身份证到发证机关办理。"
         )
-        if id_index not in nearby and len(nearby) >= ID_CONFLICTS_PER_ADDRESS_PER_DAY:
-            return _(
-                "24 小时内从您所在的网络已多次填写了已在本平台登记的身份证号码，请稍后再试；"
-                "如您的号码被他人占用，请携带身份证到发证机关办理。"
-            )
     return None
+
+
+def _address_conflicts_exhausted(id_index: str, client_key: str) -> bool:
+    """Whether the address has used up its allowance of refused numbers for a new number:
+    asking again about a number already refused there tells nothing new."""
+    nearby = set(
+        AuditEvent.objects.filter(
+            action=ID_CONFLICT_ACTION,
+            created_at__gte=timezone.now() - timedelta(days=1),
+            data__client=client_key,
+        ).values_list("data__id_index", flat=True)
+    )
+    return id_index not in nearby and len(nearby) >= ID_CONFLICTS_PER_ADDRESS_PER_DAY
 
 
 def _profile_write(
@@ -301,15 +462,21 @@ def _profile_write(
             refused = {f: [message] for f, v in changed.items() if getattr(profile, f) != v}
             if refused:
                 raise ValidationError(refused)
-        new_number = profile is None or profile.id_number != parsed.number
-        limited = new_number and _id_conflict_limit(user, blind_index(parsed.number), client_key)
+        # The number the account holds already (its profile's, or the one it registered
+        # with) is never counted or refused by the limit.
+        held = profile.id_number if profile else None
+        if held is None:
+            held = (
+                IdNumberLogin.objects.filter(user=user).values_list("id_number", flat=True).first()
+            )
+        id_index = blind_index(parsed.number)
+        limited = held != parsed.number and _id_conflict_limit(user, id_index, client_key)
         if limited:
             # Refused before looking: the answer must not depend on the number typed.
             raise ValidationError({"id_number": [limited]})
-        taken = Profile.objects.filter(id_number_index=blind_index(parsed.number))
-        if profile is not None:
-            taken = taken.exclude(pk=profile.pk)
-        if taken.exists():
+        lock_id_number(id_index)
+        holder = id_number_holder(id_index)
+        if holder is not None and holder != user.pk:
             raise _IdNumberTaken
 
         created = profile is None
@@ -327,8 +494,11 @@ def _profile_write(
         try:
             with transaction.atomic():
                 profile.save()
-        except IntegrityError as exc:  # a concurrent registration of the same number
+        except IntegrityError as exc:  # a profile of the number saved a moment ago
             raise _IdNumberTaken from exc
+        # The profile holds the number now, as the login too: an account registered with its
+        # ID number logs in with the profile's (the one it registered, or a corrected one).
+        IdNumberLogin.objects.filter(user=user).delete()
         for hook in _profile_saved_hooks:
             hook(profile)
         changed = [f for f in _PROFILE_FIELDS if created or before[f] != getattr(profile, f)]

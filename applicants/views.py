@@ -15,7 +15,7 @@ from certportal.models import Notice
 
 from . import services
 from .forms import MaterialUploadForm, ProfileForm, RegisterForm
-from .models import Material
+from .models import IdNumberLogin, Material
 from .selectors import (
     dashboard_sections,
     get_material_for_staff,
@@ -35,25 +35,32 @@ def apply_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+@never_cache  # the page may carry what was typed: kept out of shared computers' caches
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("applicants:dashboard")
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        login_field = "id_number" if form.registers_by_id_number else "mobile"
         try:
             user = services.account_register(
-                mobile=form.cleaned_data["mobile"],
+                **{login_field: form.cleaned_data["login"]},
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
                 client=client_ip(request),
             )
         except ValidationError as exc:
+            if hasattr(exc, "error_dict") and login_field in exc.error_dict:
+                exc.error_dict["login"] = exc.error_dict.pop(login_field)
             apply_errors(form, exc)
         else:
             login(request, user, backend="applicants.backends.MobileOrIdNumberBackend")
             messages.success(request, _("注册成功。请先填写实名信息。"))
             return redirect("applicants:profile")
+    refused = form.is_bound and bool(form.errors) and "login" not in form.errors
+    if refused and form.registers_by_id_number:  # the box comes back empty: say why
+        form.add_error("login", _("为保护个人信息，身份证号码没有保留在页面上，请重新填写。"))
     return render(request, "accounts/register.html", {"form": form})
 
 
@@ -92,6 +99,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     current = profile_of(request.user)
     locked = bool(current and current.id_number_locked)
     initial = {"mobile": request.user.username if request.user.username.isdigit() else ""}
+    registered = IdNumberLogin.objects.filter(user=request.user).first()
+    if registered is not None:  # registered with it: the form starts from that number
+        initial["id_number"] = registered.id_number
     if current is not None:
         initial = {
             "name": current.name,
@@ -109,12 +119,23 @@ def profile(request: HttpRequest) -> HttpResponse:
         materials_locked=bool(current and current.materials_locked),
     )
     if request.method == "POST" and form.is_valid():
+        login_number = (
+            registered.id_number
+            if registered is not None
+            else current.id_number
+            if current is not None and request.user.registered_by_id_number
+            else None
+        )
         try:
-            services.profile_save(user=request.user, client=client_ip(request), **form.cleaned_data)
+            saved = services.profile_save(
+                user=request.user, client=client_ip(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("实名信息已保存。"))
+            if login_number is not None and saved.id_number != login_number:
+                messages.info(request, _("今后请用新填写的身份证号码登录。"))
             return redirect("applicants:materials" if current is None else "applicants:profile")
     return render(request, "applicants/profile.html", {"form": form, "profile": current})
 

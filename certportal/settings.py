@@ -289,7 +289,14 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 # applicants.throttle, at a budget of its own (by the client address, not a user agent).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_USERNAME_CALLABLE = "applicants.backends.login_name_for_throttling"
-AXES_SENSITIVE_PARAMETERS = ["username", "password", "password1", "password2", "id_number"]
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "login",
+    "password",
+    "password1",
+    "password2",
+    "id_number",
+]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True

@@ -21,8 +21,9 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from applicants.idcard import ID_NUMBER_SHAPE, parse_id_number
-from applicants.models import Profile
+from applicants.models import Profile, id_number_holder
 from applicants.selectors import applicants_visible_to
+from applicants.services import lock_id_number
 from applicants.validators import normalise_person_name, validate_person_name
 from certportal.audit import audit_record
 from certportal.errors import DomainError
@@ -227,7 +228,9 @@ def _profile_correct(*, profile: Profile, actor, name: str, id_number: str, reas
                 )
         new_index = blind_index(parsed.number)
         if "id_number" in changed:
-            if Profile.objects.filter(id_number_index=new_index).exclude(pk=row.pk).exists():
+            lock_id_number(new_index)  # as a registration or a profile save of it would
+            holder = id_number_holder(new_index)  # a profile, or an account registered with it
+            if holder is not None and holder != row.user_id:
                 raise ValidationError({"id_number": [_taken_message()]})
             others = Certificate.objects.filter(holder_id_index=new_index).exclude(
                 holder_id=row.user_id
@@ -301,13 +304,14 @@ def _profile_correct(*, profile: Profile, actor, name: str, id_number: str, reas
             },
         )
         labels = {"name": _("姓名"), "id_number": _("身份证号码")}
-        notify(
-            user=row.user,
-            title=_("实名信息已由发证机关更正"),
-            body=_("更正的内容：%(fields)s。原因：%(reason)s")
-            % {"fields": "、".join(str(labels[f]) for f in changed), "reason": reason},
-            url="/me/profile/",
-        )
+        body = _("更正的内容：%(fields)s。原因：%(reason)s") % {
+            "fields": "、".join(str(labels[f]) for f in changed),
+            "reason": reason,
+        }
+        if "id_number" in changed and row.user.registered_by_id_number:
+            # Its login is the number: the old one no longer opens the account.
+            body += _("今后请用更正后的身份证号码登录。")
+        notify(user=row.user, title=_("实名信息已由发证机关更正"), body=body, url="/me/profile/")
     row.refresh_from_db()
     return row
 

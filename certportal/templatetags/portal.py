@@ -24,7 +24,10 @@ def staff_label(obj) -> str:
 @register.filter
 def masked_login(user) -> str:
     """An account's login as a mail or page may name it: a mobile number as 138****0001 (the
-    owner knows it; a forwarded mail does not give it away), a staff login name as it is."""
+    owner knows it; a forwarded mail does not give it away), a staff login name as it is
+    (the user model's ``masked_login``, which also masks an ID number login)."""
+    if hasattr(user, "masked_login"):
+        return user.masked_login()
     name = user.get_username() if hasattr(user, "get_username") else str(user or "")
     if len(name) == 11 and name.isdigit():
         return f"{name[:3]}****{name[-4:]}"

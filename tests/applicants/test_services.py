@@ -110,7 +110,7 @@ def test_second_profile_with_the_same_id_number_is_refused_without_details(
             education="junior",
         )
     message = " ".join(exc.value.message_dict["id_number"])
-    assert "已在本平台登记" in message
+    assert "不能重复登记" in message
     assert profile.mobile not in message and "王" not in message
     assert Profile.objects.count() == 1
 
@@ -362,7 +362,7 @@ def test_registrations_from_one_address_are_limited_per_hour(monkeypatch, client
     # The page counts by the request's address, and says so on the form.
     response = client.post(
         "/accounts/register/",
-        {"mobile": "13500000007", "password1": "Sicher-2026-pass", "password2": "Sicher-2026-pass"},
+        {"login": "13500000007", "password1": "Sicher-2026-pass", "password2": "Sicher-2026-pass"},
         REMOTE_ADDR=office,
     )
     assert "近期注册的账号已达上限" in response.content.decode()

@@ -19,7 +19,7 @@ def login(client, user):
 def test_register_logs_in_and_leads_to_the_profile(client):
     response = client.post(
         "/accounts/register/",
-        {"mobile": "13712345678", "password1": "Strong-pass-2026", "password2": "Strong-pass-2026"},
+        {"login": "13712345678", "password1": "Strong-pass-2026", "password2": "Strong-pass-2026"},
     )
     assert response.status_code == 302 and response["Location"] == "/me/profile/"
     assert client.get("/me/").status_code == 200
@@ -31,12 +31,12 @@ def test_register_shows_every_problem_in_chinese_and_creates_nothing(client):
 
     response = client.post(
         "/accounts/register/",
-        {"mobile": "1380000", "email": "not-an-address", "password1": "1234", "password2": "4321"},
+        {"login": "1380000", "email": "not-an-address", "password1": "1234", "password2": "4321"},
     )
     body = response.content.decode()
     assert response.status_code == 200
     assert "两次输入的密码不一致" in body
-    assert "请输入 11 位中国大陆手机号码" in body
+    assert "请填写 11 位手机号码（以 1 开头），或 18 位身份证号码" in body
     assert "输入一个有效的 Email 地址" in body
     assert not User.objects.filter(username="1380000").exists()
 
@@ -390,7 +390,7 @@ def test_every_described_by_names_an_element_of_the_page(client, path):
     names is on the page (Django names them <id>_helptext and <id>_error)."""
     import re
 
-    page = client.post(path, {"mobile": "1", "name": "", "id_number": ""}).content.decode()
+    page = client.post(path, {"login": "1", "name": "", "id_number": ""}).content.decode()
     named = {n for ids in re.findall(r'aria-describedby="([^"]+)"', page) for n in ids.split()}
     assert named, "no field is described"
     present = set(re.findall(r'\bid="([^"]+)"', page))

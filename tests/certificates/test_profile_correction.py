@@ -58,6 +58,39 @@ def test_a_submitted_application_takes_the_corrected_name(submitted, authority_s
     assert NEW_NUMBER not in str(event.data) and "王晓明" not in str(event.data)
     notice = Notice.objects.get(user=submitted.applicant)
     assert "姓名、身份证号码" in notice.body and NEW_NUMBER not in notice.body
+    assert "今后请用更正后的身份证号码登录" not in notice.body  # a mobile login stays
+
+
+def test_an_account_registered_by_id_number_is_told_its_login_changed(
+    submitted, authority_staff, client
+):
+    """Its login is the number: after a correction the old number opens nothing, and the
+    notice says which one does."""
+    from applicants.models import User
+
+    user = submitted.applicant
+    User.objects.filter(pk=user.pk).update(username="id-0123456789abcdef")
+    profile = Profile.objects.get(user=user)
+    old_number = profile.id_number
+    profile_correct(
+        profile=profile,
+        actor=authority_staff,
+        name=profile.name,
+        id_number=NEW_NUMBER,
+        reason=REASON,
+    )
+    notice = Notice.objects.get(user=user)
+    assert "今后请用更正后的身份证号码登录" in notice.body and NEW_NUMBER not in notice.body
+    from tests.factories import PASSWORD
+
+    assert (
+        client.post("/accounts/login/", {"username": old_number, "password": PASSWORD}).status_code
+        == 200
+    )
+    assert (
+        client.post("/accounts/login/", {"username": NEW_NUMBER, "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_a_held_certificate_is_corrected_rendered_again_and_found_by_the_new_pair(
@@ -236,6 +269,26 @@ def test_a_number_another_account_registered_is_refused(certificate, authority_s
     event = AuditEvent.objects.get(action="applicants.profile.correction_refused")
     assert event.actor == authority_staff and event.data == {"fields": ["id_number"], "code": ""}
     assert OTHER_ID_NUMBER not in str(event.data) + event.reason + event.object_repr
+
+
+def test_a_number_an_account_registered_with_is_refused(certificate, authority_staff):
+    """An account registered with its ID number holds it before it has a profile: staff
+    cannot correct another person's profile to it (the login would point at two people)."""
+    from applicants.services import account_register
+    from tests.applicants.conftest import OTHER_ID_NUMBER
+
+    account_register(id_number=OTHER_ID_NUMBER, password="Sicher-2026-pass")
+    before = snapshot(certificate.holder)
+    with pytest.raises(ValidationError) as exc:
+        profile_correct(
+            profile=Profile.objects.get(user=certificate.holder),
+            actor=authority_staff,
+            name="王小明",
+            id_number=OTHER_ID_NUMBER,
+            reason=REASON,
+        )
+    assert "不能更正为该号码" in exc.value.message_dict["id_number"][0]
+    assert snapshot(certificate.holder) == before
 
 
 def test_a_number_with_someone_elses_certificate_is_refused(certificate, superuser):

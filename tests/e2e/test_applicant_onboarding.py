@@ -21,7 +21,7 @@ def test_worker_registers_fills_profile_uploads_materials_and_is_complete(
 
     page.goto("/")
     page.get_by_role("link", name="注册账号").click()
-    page.fill("#id_mobile", "13655556666")
+    page.fill("#id_login", "13655556666")
     page.fill("#id_password1", "Worker-pass-2026")
     page.fill("#id_password2", "Worker-pass-2026")
     screenshot(page, "1-register")
@@ -60,3 +60,57 @@ def test_worker_registers_fills_profile_uploads_materials_and_is_complete(
     screenshot(page, "5-dashboard-complete")
     profile = Profile.objects.get(user__username="13655556666")
     assert profile.id_number == ID_NUMBER and profile.sex == "M"
+
+
+def test_a_worker_registers_with_the_id_number_on_a_phone_and_logs_in_with_it(
+    browser, live_server, screenshot
+):
+    """SPEC 4.1: the ID number as the login. On a phone: the box is not a digits-only keypad
+    (the number may end in X), the profile form starts from the number, and the number logs
+    in again after logging out."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 360, "height": 740}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto("/accounts/register/")
+        box = page.locator("#id_login")
+        assert box.get_attribute("inputmode") is None
+        box.fill(ID_NUMBER.lower())
+        page.fill("#id_password1", "Worker-pass-2026")
+        page.fill("#id_password2", "Worker-pass-2027")  # a slip: typed again
+        page.get_by_role("button", name="注册").click()
+        page.wait_for_load_state()
+        assert "两次输入的密码不一致" in page.content()
+        assert "身份证号码没有保留在页面上" in page.locator("#id_login_error").inner_text()
+        assert ID_NUMBER not in page.content() and box.input_value() == ""
+        box.fill(ID_NUMBER.lower())
+        page.fill("#id_password1", "Worker-pass-2026")
+        page.fill("#id_password2", "Worker-pass-2026")
+        screenshot(page, "id-1-register")
+        page.get_by_role("button", name="注册").click()
+
+        page.wait_for_url("**/me/profile/")
+        assert page.locator("#id_id_number").input_value() == ID_NUMBER
+        page.fill("#id_name", "王小明")
+        page.fill("#id_mobile", "13655556667")
+        page.select_option("#id_education", "senior")
+        page.get_by_role("button", name="保存").click()
+        page.wait_for_url("**/me/materials/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+        page.goto("/accounts/logout/")
+        masked = ID_NUMBER[:4] + "*" * 10 + ID_NUMBER[-4:]
+        assert masked in page.content() and ID_NUMBER not in page.content()
+        page.get_by_role("button", name="确认退出登录").click()
+        page.goto("/accounts/login/")
+        page.fill("#id_username", ID_NUMBER)
+        page.fill("#id_password", "Worker-pass-2026")
+        screenshot(page, "id-2-login")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url("**/me/**")
+        profile = Profile.objects.get(id_number_index__isnull=False, mobile="13655556667")
+        assert profile.user.username.startswith("id-") and profile.id_number == ID_NUMBER
+    finally:
+        context.close()

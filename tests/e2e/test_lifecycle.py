@@ -185,7 +185,7 @@ def test_the_whole_life_of_a_certificate(
     page = story.context(accept_downloads=True)
     page.goto("/")
     page.get_by_role("link", name="注册账号").click()
-    page.fill("#id_mobile", MOBILE)
+    page.fill("#id_login", MOBILE)
     page.fill("#id_password1", WORKER_PASSWORD)
     page.fill("#id_password2", WORKER_PASSWORD)
     page.get_by_role("button", name="注册").click()
