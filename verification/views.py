@@ -34,7 +34,10 @@ by an e-certificate file's SHA-256 (what upload-to-verify answers, without sendi
     GET /api/v1/verify?token=Qx3…
     GET /api/v1/verify?sha256=9f86d08…
 
-The digest's answer adds which PDF version the file is: ``"pdf": {"version": 1,
+Given the scanned address, the answer adds whether it is this portal's: ``"address":
+{"official": false, "site": "cert.example.gov.cn", "message": "中文说明"}`` (a counterfeit
+certificate may carry a genuine token under a look-alike site). The digest's answer adds which
+PDF version the file is: ``"pdf": {"version": 1,
 "latest_version": 2, "is_current": false}`` (``null`` when nothing matches). One way per
 request: ``token`` or ``sha256`` with any other field is ``conflicting_fields``.
 
@@ -460,6 +463,9 @@ def _api_lookup(request: HttpRequest) -> HttpResponse:
         key, value = by_key
         if key == "token":
             answer = services.verify_token(token=value, address=address, kind=LookupKind.API)
+            scanned = scanned_site(data["token"])
+            if scanned is not None:
+                return _api_answer({**answer.as_json(), "address": scanned})
         else:
             answer = services.verify_upload(sha256=value, address=address, kind=LookupKind.API)
     elif isinstance(form, PersonLookupForm):
@@ -476,4 +482,34 @@ def _api_lookup(request: HttpRequest) -> HttpResponse:
             address=address,
             kind=LookupKind.API,
         )
-    return JsonResponse(answer.as_json(), json_dumps_params={"ensure_ascii": False})
+    return _api_answer(answer.as_json())
+
+
+def _api_answer(data: dict) -> JsonResponse:
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+def scanned_site(scanned: str) -> dict | None:
+    """For a scanned QR address (not a bare token): whether it is this portal's. A counterfeit
+    certificate may carry a genuine token under a look-alike site, which shows its own page to
+    whoever scans it; an inspector's system asking here is told so, to warn its user.
+    ``{"official": bool, "site": the portal's host, "message": …}``; None for a bare token."""
+    scanned = scanned.strip()
+    if "/v/" not in scanned:
+        return None
+    before = scanned.rsplit("/v/", 1)[0]
+    host = before.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].lower()
+    host = host.removesuffix(":443") if before.lower().startswith("https") else host
+    host = host.removesuffix(":80") if before.lower().startswith("http:") else host
+    site = urlsplit(settings.SITE_URL).netloc.lower()
+    if host == site:
+        return {"official": True, "site": site, "message": ""}
+    return {
+        "official": False,
+        "site": site,
+        "message": _(
+            "二维码中的网址不属于本平台（%(site)s）：可能是仿冒证书的二维码。"
+            "请以本平台的查验结果为准，并核对持证人本人。"
+        )
+        % {"site": site},
+    }

@@ -183,6 +183,36 @@ def test_by_qr_token_as_the_qr_page_answers(client, by_status):
     assert set(LookupRecord.objects.values_list("kind", flat=True)) == {LookupKind.API}
 
 
+def test_a_scanned_address_off_the_portal_is_flagged(client, certificate, settings):
+    """A counterfeit certificate may carry a genuine token under a look-alike site: the
+    inspector's system that passes the scanned address is told whether it is the portal's."""
+    settings.SITE_URL = "https://cert.example.gov.cn"
+    token = certificate.qr_token
+    for official in (
+        f"https://cert.example.gov.cn/v/{token}/",
+        f"HTTPS://Cert.Example.gov.cn:443/v/{token}",
+        f"cert.example.gov.cn/v/{token}/",
+    ):
+        data = client.get(API, {"token": official}).json()
+        assert data["found"] is True, official
+        assert data["address"] == {"official": True, "site": "cert.example.gov.cn", "message": ""}
+    for counterfeit in (
+        f"https://cert-example.gov.cn.example.net/v/{token}/",
+        f"https://cert.example.gov.cn@evil.example/v/{token}",
+        f"https://cert.example.gov.cn.evil.example/v/{token}",
+    ):
+        data = post_json(client, {"token": counterfeit}).json()
+        assert data["found"] is True  # the token itself is genuine: its certificate is shown
+        assert data["address"]["official"] is False, counterfeit
+        assert "可能是仿冒证书的二维码" in data["address"]["message"]
+        assert "cert.example.gov.cn" in data["address"]["message"]
+    # Unknown token at a foreign address: nothing found, and the address still judged.
+    data = client.get(API, {"token": f"https://evil.example/v/{'A' * 24}"}).json()
+    assert data["found"] is False and data["address"]["official"] is False
+    # A bare token carries no address to judge.
+    assert "address" not in client.get(API, {"token": token}).json()
+
+
 def test_by_the_sha256_of_an_issued_pdf(
     client, certificate, authority_staff, django_capture_on_commit_callbacks
 ):
