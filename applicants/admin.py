@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -15,14 +16,58 @@ from certportal.forms import ReasonForm
 from certportal.pii import blind_index
 
 from .idcard import parse_id_number
-from .models import IdNumberLogin, Material, Profile, User
+from .models import ID_LOGIN_PREFIX, IdNumberLogin, Material, Profile, User
 from .selectors import applicants_visible_to, materials_shown_to_staff
 from .services import id_number_login_release, may_release_id_number_login
 
 
+class ReservedUsernameMixin:
+    """``id-…`` names the accounts registered with an ID number (their username is random and
+    the number the login): a staff account named so would be taken for one. An account that
+    already has its name keeps it."""
+
+    def clean_username(self):
+        cleaned = super().clean_username() if hasattr(super(), "clean_username") else None
+        username = cleaned if cleaned is not None else self.cleaned_data["username"]
+        kept = self.instance.pk is not None and self.instance.get_username() == username
+        if username.lower().startswith(ID_LOGIN_PREFIX) and not kept:
+            raise ValidationError(
+                _("以“%(prefix)s”开头的用户名留给用身份证号码注册的账号，请换一个。")
+                % {"prefix": ID_LOGIN_PREFIX}
+            )
+        return username
+
+
+class PortalUserCreationForm(ReservedUsernameMixin, AdminUserCreationForm):
+    pass
+
+
+class PortalUserChangeForm(ReservedUsernameMixin, UserChangeForm):
+    pass
+
+
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
-    list_display = ("username", "first_name", "last_name", "is_staff", "is_active", "last_login")
+    add_form = PortalUserCreationForm
+    form = PortalUserChangeForm
+    list_display = (
+        "username",
+        "login",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_active",
+        "last_login",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("profile", "id_number_login")
+
+    @admin.display(description=gettext_lazy("登录名"))
+    def login(self, obj: User) -> str:
+        """What the person logs in with, masked: an account registered with its ID number has
+        a random username (id-…) that alone would not tell whose it is."""
+        return obj.masked_login()
 
 
 def _thumbnail(material: Material, size: int = 80) -> str:

@@ -38,13 +38,20 @@ class User(AbstractUser):
         if len(name) == 11 and name.isdigit():
             return f"{name[:3]}****{name[-4:]}"
         if self.registered_by_id_number:
-            number = (
-                Profile.objects.filter(user=self).values_list("id_number", flat=True).first()
-                or IdNumberLogin.objects.filter(user=self)
-                .values_list("id_number", flat=True)
-                .first()
-            )
-            return mask_id_number(number) if number else name
+            # The profile's number once saved, the registration's before. A list that
+            # select_related both reads no more rows; otherwise a query each, which leaves
+            # nothing cached on the user (a profile saved later in the request is seen).
+            for holder, model in (("profile", Profile), ("id_number_login", IdNumberLogin)):
+                relation = self._meta.get_field(holder)
+                if relation.is_cached(self):
+                    found = relation.get_cached_value(self)
+                    number = found.id_number if found else ""
+                else:
+                    number = (
+                        model.objects.filter(user=self).values_list("id_number", flat=True).first()
+                    )
+                if number:
+                    return mask_id_number(number)
         return name
 
 

@@ -1,6 +1,9 @@
 """Security headers Django 5.2 does not set itself, and the health check's own way in."""
 
 from django.conf import settings
+from django.middleware import locale as django_locale
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 # No inline or external script: pages carry no JavaScript of their own, and the admin loads
 # only its own static files. Inline style attributes are allowed (the admin uses them);
@@ -100,3 +103,29 @@ class AdminIdNumberInAddressMiddleware:
                 query = kept.urlencode()
                 return HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
         return self.get_response(request)
+
+
+class LocaleMiddleware(django_locale.LocaleMiddleware):
+    """Chinese unless the visitor chose English with the language switch (SPEC 6: "Chinese
+    (zh-hans) by default, English available").
+
+    Django's own middleware follows the browser's Accept-Language, so a site inspector whose
+    phone is set to English, or a worker on a borrowed office computer, met an English portal
+    on the first visit and an English QR page, though the certificate and every official
+    wording are Chinese. Here the language is the switch's cookie, or LANGUAGE_CODE; the
+    answer varies with the cookie, not with Accept-Language.
+    """
+
+    def process_request(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        try:
+            language = translation.get_supported_language_variant(chosen or "")
+        except LookupError:
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request, response):
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response

@@ -357,3 +357,53 @@ def test_a_number_held_by_a_profile_is_not_released_from_here(authority_staff):
         id_number_login_release(login=login, actor=authority_staff, reason="核验")
     assert exc.value.code == "unchanged"  # the registration went to the profile
     assert User.objects.get(pk=user.pk).is_active
+
+
+def test_the_user_list_names_id_accounts_by_their_masked_number(
+    client, superuser, django_assert_max_num_queries
+):
+    """The username of an ID account is random (id-…): the admin's user list shows the
+    number it logs in with, masked, before and after the profile takes it, in one query for
+    the page however many such accounts it lists."""
+    masked = ID_NUMBER[:4] + "*" * 10 + ID_NUMBER[-4:]
+    other_masked = OTHER_ID_NUMBER[:4] + "*" * 10 + OTHER_ID_NUMBER[-4:]
+    account_register(id_number=ID_NUMBER, password=PASSWORD)
+    held = account_register(id_number=OTHER_ID_NUMBER, password=PASSWORD)
+    profile_save(user=held, **profile_fields(id_number=OTHER_ID_NUMBER, mobile="13900000009"))
+    account_register(mobile="13700000001", password=PASSWORD)
+    client.force_login(superuser)
+    client.get("/admin/applicants/user/")  # the session and permissions, read once
+    with django_assert_max_num_queries(8):
+        page = client.get("/admin/applicants/user/").content.decode()
+    assert masked in page and other_masked in page and "137****0001" in page
+    assert ID_NUMBER not in page and OTHER_ID_NUMBER not in page
+
+
+def test_staff_accounts_cannot_be_named_like_an_id_account(client, superuser):
+    """``id-…`` is the mark of an account registered with its ID number; the admin refuses it
+    for a new or renamed account, creates nothing, and leaves an ID account's own name be."""
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/applicants/user/add/",
+        {"username": "ID-zhang", "usable_password": "false"},
+    )
+    assert "留给用身份证号码注册的账号" in response.content.decode()
+    assert not User.objects.filter(username__iexact="id-zhang").exists()
+    assert (
+        client.post(
+            "/admin/applicants/user/add/", {"username": "zhang", "usable_password": "false"}
+        ).status_code
+        == 302
+    )
+
+    account = account_register(id_number=ID_NUMBER, password=PASSWORD)
+    fields = {"username": account.username, "email": "", "date_joined_0": "2026-11-23",
+              "date_joined_1": "08:00:00", "is_active": "on"}  # fmt: skip
+    assert client.post(f"/admin/applicants/user/{account.pk}/change/", fields).status_code == 302
+    staff = User.objects.get(username="zhang")
+    response = client.post(
+        f"/admin/applicants/user/{staff.pk}/change/", {**fields, "username": "id-zhang"}
+    )
+    assert "留给用身份证号码注册的账号" in response.content.decode()
+    staff.refresh_from_db()
+    assert staff.username == "zhang"

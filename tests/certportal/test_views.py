@@ -33,6 +33,28 @@ def test_language_switch_turns_the_page_english_and_back(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/verify/"])
+def test_a_browser_asking_for_english_meets_chinese_until_it_switches(client, path):
+    """SPEC 6: Chinese by default, English available. The browser's Accept-Language is not
+    the visitor's choice (a phone set to English, an office computer); the switch is."""
+    asked = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
+    response = client.get(path, **asked)
+    assert '<html lang="zh-Hans">' in response.content.decode()
+    assert response["Content-Language"] == "zh-hans"
+    assert "Cookie" in response["Vary"] and "Accept-Language" not in response["Vary"]
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    response = client.get(path, **asked)
+    assert '<html lang="en">' in response.content.decode()
+    assert response["Content-Language"] == "en"
+    # Whatever the browser asks for, the choice stands; a cookie naming no language of the
+    # portal's is ignored.
+    assert '<html lang="en">' in client.get(path, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    client.cookies["django_language"] = "fr"
+    assert '<html lang="zh-Hans">' in client.get(path, **asked).content.decode()
+
+
+@pytest.mark.django_db
 def test_pages_reference_no_external_host(client):
     body = client.get("/").content.decode()
     assert "cdn" not in body.lower()
