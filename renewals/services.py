@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from applicants.idcard import parse_id_number
+from applicants.models import Profile
 from applicants.validators import normalise_person_name, validate_person_name
 from certificates.models import Certificate, CertificateStatus, ValidityPeriod
 from certificates.selectors import holder_age_limit
@@ -614,6 +615,14 @@ def _renewal_transition(renewal: RenewalApplication, **kwargs):
         return transition(renewal, **kwargs)
 
 
+def _profile_name(certificate: Certificate) -> str | None:
+    """The name in the holder's profile, as names are compared (None without a profile)."""
+    name = (
+        Profile.objects.filter(user_id=certificate.holder_id).values_list("name", flat=True).first()
+    )
+    return normalise_person_name(name) if name is not None else None
+
+
 def renewal_submit(
     *, renewal: RenewalApplication, actor, signature_name: str
 ) -> RenewalApplication:
@@ -632,7 +641,19 @@ def renewal_submit(
         problems.append(_("请阅读并勾选全部本人承诺。"))
     if not renewal.delivery:
         problems.append(_("请选择取件方式。"))
-    if normalise_person_name(signature_name or "") != certificate.holder_name:
+    profile_name = _profile_name(certificate)
+    if profile_name is not None and profile_name != certificate.holder_name:
+        # SPEC 4.6: the signature must match the profile; the certificate's name is the one
+        # renewed. Two names cannot both be matched, and neither is taken over the other.
+        problems.append(
+            _(
+                "您个人信息中的姓名“%(profile)s”与证书上的姓名“%(certificate)s”不一致，"
+                "无法签名。如个人信息填写有误，请先改正；如姓名已依法变更，请联系发证机关"
+                "更正证书信息。"
+            )
+            % {"profile": profile_name, "certificate": certificate.holder_name}
+        )
+    elif normalise_person_name(signature_name or "") != certificate.holder_name:
         problems.append(
             _("电子签名须与持证人姓名“%(name)s”完全一致。") % {"name": certificate.holder_name}
         )

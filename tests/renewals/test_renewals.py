@@ -199,6 +199,28 @@ def test_submit_needs_every_declaration_and_a_matching_signature(ready):
     assert renewal.status == "draft"
 
 
+def test_the_signature_must_match_the_profile_as_well_as_the_certificate(ready):
+    """SPEC 4.6: the typed name must match the profile. When the worker has changed the
+    profile's name since the certificate was issued, neither name is taken over the other:
+    the submission is refused, saying what to do, and the renewal stays a draft."""
+    from applicants.models import Profile
+
+    renewal = fill(ready)
+    Profile.objects.filter(user=ready.holder).update(name="王晓明")
+    for typed in (ready.holder_name, "王晓明"):
+        with pytest.raises(DomainError, match="王晓明.*不一致.*联系发证机关") as exc:
+            services.renewal_submit(renewal=renewal, actor=ready.holder, signature_name=typed)
+        assert ready.holder_name in str(exc.value)
+    renewal.refresh_from_db()
+    assert renewal.status == "draft" and not renewal.signature_name
+
+    Profile.objects.filter(user=ready.holder).update(name=ready.holder_name)
+    row = services.renewal_submit(
+        renewal=renewal, actor=ready.holder, signature_name=ready.holder_name
+    )
+    assert row.status == "submitted"
+
+
 def test_submit_refused_with_every_failing_check(certificate):
     renewal = fill(expiring(certificate, days_left=30))  # a draft begun inside the window
     certificate = expiring(certificate, days_left=200)  # (the window then moved away)
