@@ -208,7 +208,7 @@ def test_the_signature_must_match_the_profile_as_well_as_the_certificate(ready):
     renewal = fill(ready)
     Profile.objects.filter(user=ready.holder).update(name="王晓明")
     for typed in (ready.holder_name, "王晓明"):
-        with pytest.raises(DomainError, match="王晓明.*不一致.*联系发证机关") as exc:
+        with pytest.raises(DomainError, match=r"王晓明.*不一致.*联系发证机关") as exc:
             services.renewal_submit(renewal=renewal, actor=ready.holder, signature_name=typed)
         assert ready.holder_name in str(exc.value)
     renewal.refresh_from_db()
