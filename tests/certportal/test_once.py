@@ -108,6 +108,6 @@ def test_the_lookup_page_keeps_each_visitors_token_and_navigation():
         assert "/me/" in signed_in and "/accounts/login/" not in signed_in
         assert signed_in.count(token) == 1  # the sign-out form
     assert pages[0].split(token)[1][:64] != pages[1].split(token)[1][:64]
-    english = anonymous.get("/verify/", headers={"accept-language": "en"}).content.decode()
+    english = anonymous.get("/verify/", headers={"cookie": "django_language=en"}).content.decode()
     assert "Verify a certificate" in english and "证书查验" not in english
     assert "证书查验" in anonymous.get("/verify/").content.decode()
