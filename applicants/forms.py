@@ -26,12 +26,21 @@ class LoginNameInput(forms.TextInput):
     computer's page cache with it)."""
 
     def format_value(self, value):
-        if value and (
-            looks_like_id_number(str(value))
-            or _LONG_DIGIT_RUN.search(re.sub(r"[\s-]", "", fold_id_text(str(value))))
-        ):
+        if self.withholds(value):
             return None
         return super().format_value(value)
+
+    @staticmethod
+    def withholds(value) -> bool:
+        """Whether a typed login is not given back (an ID number, or what may be one)."""
+        return bool(value) and bool(
+            looks_like_id_number(str(value))
+            or _LONG_DIGIT_RUN.search(re.sub(r"[\s-]", "", fold_id_text(str(value))))
+        )
+
+
+# Said wherever a typed ID number is not written back, so that an empty box is not a mystery.
+WITHHELD = _("为保护个人信息，身份证号码没有保留在页面上，请重新填写。")
 
 
 class RegisterForm(forms.Form):
@@ -74,6 +83,15 @@ class RegisterForm(forms.Form):
         try:
             validate_mobile(mobile)
         except ValidationError:
+            if mobile.isdigit() and len(mobile) > 11:  # 12 to 14 digits: say how many
+                raise ValidationError(
+                    _(
+                        "请填写 11 位手机号码（以 1 开头），或 18 位身份证号码；"
+                        "您填写了 %(count)d 位数字。"
+                    )
+                    % {"count": len(mobile)},
+                    code="invalid_login",
+                ) from None
             raise ValidationError(
                 _("请填写 11 位手机号码（以 1 开头），或 18 位身份证号码。"), code="invalid_login"
             ) from None
@@ -100,6 +118,12 @@ class LoginForm(AuthenticationForm):
         "invalid_login": _("账号或密码不正确。连续多次错误后将暂时锁定，请注意核对。"),
         "inactive": _("该账号已停用，请联系发证机关。"),
     }
+
+    def get_invalid_login_error(self):
+        error = super().get_invalid_login_error()
+        if LoginNameInput.withholds(self.data.get("username")):
+            return ValidationError([error, ValidationError(WITHHELD, code="withheld")])
+        return error
 
 
 class StaffLoginForm(AdminAuthenticationForm):

@@ -14,7 +14,7 @@ from certportal.errors import DomainError
 from certportal.models import Notice
 
 from . import services
-from .forms import MaterialUploadForm, ProfileForm, RegisterForm
+from .forms import WITHHELD, LoginNameInput, MaterialUploadForm, ProfileForm, RegisterForm
 from .models import IdNumberLogin, Material
 from .selectors import (
     dashboard_sections,
@@ -58,9 +58,8 @@ def register(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="applicants.backends.MobileOrIdNumberBackend")
             messages.success(request, _("注册成功。请先填写实名信息。"))
             return redirect("applicants:profile")
-    refused = form.is_bound and bool(form.errors) and "login" not in form.errors
-    if refused and form.registers_by_id_number:  # the box comes back empty: say why
-        form.add_error("login", _("为保护个人信息，身份证号码没有保留在页面上，请重新填写。"))
+    if form.is_bound and form.errors and LoginNameInput.withholds(form.data.get("login")):
+        form.add_error("login", WITHHELD)  # the box comes back empty: say why
     return render(request, "accounts/register.html", {"form": form})
 
 

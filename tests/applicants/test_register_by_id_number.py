@@ -251,9 +251,42 @@ def test_a_mobile_number_written_as_usual_registers_as_the_mobile(client, typed)
     assert User.objects.filter(username="13500000034").exists()
 
 
-def test_twelve_to_fourteen_digits_get_the_message_for_both(client):
-    body = register(client, "135000000341").content.decode()
+@pytest.mark.parametrize("typed", ["135000000341", ID_NUMBER[:13], ID_NUMBER[:14]])
+def test_twelve_to_fourteen_digits_get_the_message_for_both(client, typed):
+    """Too long for a mobile, too short for an ID number: both are named, with how many
+    digits were typed (the box comes back empty, so the worker cannot count them)."""
+    body = register(client, typed).content.decode()
     assert "请填写 11 位手机号码（以 1 开头），或 18 位身份证号码" in body
+    assert f"您填写了 {len(typed)} 位数字" in body
+    assert "身份证号码没有保留在页面上" in body and typed not in body
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [ID_NUMBER[:17] + ("1" if ID_NUMBER[17] != "1" else "2"), ID_NUMBER[:17], ID_NUMBER],
+)
+def test_every_page_that_empties_the_id_box_says_why(client, typed):
+    """A refused number (wrong check digit, a digit short) and a valid number refused for the
+    password alike come back as an empty box with the sentence that says why; so does a
+    failed login by ID number. A mobile is written back and needs no such sentence."""
+    body = register(client, typed, again="Other-2026-pass").content.decode()
+    assert "身份证号码没有保留在页面上，请重新填写" in body and typed not in body
+    failed = client.post("/accounts/login/", {"username": typed, "password": "wrong"})
+    page = failed.content.decode()
+    assert "账号或密码不正确" in page and "身份证号码没有保留在页面上" in page
+    assert typed not in page
+
+    mobile = register(client, "13500000035", again="Other-2026-pass").content.decode()
+    assert 'value="13500000035"' in mobile and "没有保留在页面上" not in mobile
+    page = client.post("/accounts/login/", {"username": "13500000036", "password": "x"})
+    assert "没有保留在页面上" not in page.content.decode()
+
+
+def test_a_short_password_is_refused_in_chinese(client):
+    """Django 5.2's own message for it has no Chinese translation."""
+    body = register(client, "13500000037", password="Ab-1").content.decode()
+    assert "密码太短，至少需要 8 位。" in body and "too short" not in body
+    assert not User.objects.filter(username="13500000037").exists()
 
 
 def test_a_legacy_fifteen_digit_number_registers_as_its_eighteen(client):

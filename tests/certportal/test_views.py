@@ -43,7 +43,9 @@ def test_a_browser_asking_for_english_meets_chinese_until_it_switches(client, pa
     assert response["Content-Language"] == "zh-hans"
     assert "Cookie" in response["Vary"] and "Accept-Language" not in response["Vary"]
 
-    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    kept = switched.cookies["django_language"]
+    assert kept.value == "en" and int(kept["max-age"]) >= 365 * 24 * 3600  # not a session's
     response = client.get(path, **asked)
     assert '<html lang="en">' in response.content.decode()
     assert response["Content-Language"] == "en"
