@@ -27,8 +27,12 @@ class ReservedUsernameMixin:
     already has its name keeps it."""
 
     def clean_username(self):
-        cleaned = super().clean_username() if hasattr(super(), "clean_username") else None
-        username = cleaned if cleaned is not None else self.cleaned_data["username"]
+        if hasattr(super(), "clean_username"):  # the creation form's: a taken name is None
+            username = super().clean_username()
+        else:
+            username = self.cleaned_data.get("username")
+        if username is None:  # already refused, with its own message
+            return username
         kept = self.instance.pk is not None and self.instance.get_username() == username
         if username.lower().startswith(ID_LOGIN_PREFIX) and not kept:
             raise ValidationError(

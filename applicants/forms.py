@@ -40,7 +40,7 @@ class LoginNameInput(forms.TextInput):
 
 
 # Said wherever a typed ID number is not written back, so that an empty box is not a mystery.
-WITHHELD = _("为保护个人信息，身份证号码没有保留在页面上，请重新填写。")
+WITHHELD = _("为保护个人信息，您填写的号码没有保留在页面上，请重新填写。")
 
 
 class RegisterForm(forms.Form):
@@ -108,7 +108,18 @@ class RegisterForm(forms.Form):
         return data
 
 
-class LoginForm(AuthenticationForm):
+class WithheldLoginMixin:
+    """A refused login (a wrong password, an empty one, a locked account) whose name is not
+    given back says why the box is empty."""
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and self._errors and LoginNameInput.withholds(self.data.get("username")):
+            self._errors.setdefault("__all__", self.error_class(error_class="nonfield"))
+            self._errors["__all__"].append(WITHHELD)
+
+
+class LoginForm(WithheldLoginMixin, AuthenticationForm):
     username = forms.CharField(
         label=_("手机号或身份证号"),
         max_length=150,
@@ -119,14 +130,8 @@ class LoginForm(AuthenticationForm):
         "inactive": _("该账号已停用，请联系发证机关。"),
     }
 
-    def get_invalid_login_error(self):
-        error = super().get_invalid_login_error()
-        if LoginNameInput.withholds(self.data.get("username")):
-            return ValidationError([error, ValidationError(WITHHELD, code="withheld")])
-        return error
 
-
-class StaffLoginForm(AdminAuthenticationForm):
+class StaffLoginForm(WithheldLoginMixin, AdminAuthenticationForm):
     """The admin's login form, with the same login box."""
 
     def __init__(self, *args, **kwargs):

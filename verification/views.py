@@ -41,7 +41,9 @@ PDF version the file is: ``"pdf": {"version": 1,
 "latest_version": 2, "is_current": false}`` (``null`` when nothing matches). One way per
 request: ``token`` or ``sha256`` with any other field is ``conflicting_fields``.
 
-Nothing found and a name that does not match give the same ``{"found": false,
+Messages are in Chinese; a client that wants English sends the language switch's cookie,
+``django_language=en`` (Accept-Language is not read, as on the pages). Nothing found and a
+name that does not match give the same ``{"found": false,
 "certificates": []}``. Errors: ``{"error": {"code": "…", "message": "中文说明"}}`` with ``400``
 (``missing_fields``, ``invalid_id_number``, ``invalid_cert_no``, ``invalid_name``,
 ``invalid_token``, ``invalid_sha256``, ``conflicting_fields``, ``invalid_json``,
@@ -434,8 +436,9 @@ def _api_form(data: dict[str, str]):
 
 
 # No CSRF check: the API changes nothing (beyond the lookup log) and authenticates no one — it
-# reads no cookie or session — so a cross-site request gains nothing it could not send itself,
-# and it cannot read the answer. Requiring a token would only lock out other systems.
+# reads no session (only the language cookie, for its messages) — so a cross-site request
+# gains nothing it could not send itself, and it cannot read the answer. Requiring a token
+# would only lock out other systems.
 @csrf_exempt
 @never_cache
 def api_verify(request: HttpRequest) -> HttpResponse:
@@ -463,7 +466,7 @@ def _api_lookup(request: HttpRequest) -> HttpResponse:
         key, value = by_key
         if key == "token":
             answer = services.verify_token(token=value, address=address, kind=LookupKind.API)
-            scanned = scanned_site(data["token"])
+            scanned = scanned_site(data["token"], value)
             if scanned is not None:
                 return _api_answer({**answer.as_json(), "address": scanned})
         else:
@@ -489,27 +492,58 @@ def _api_answer(data: dict) -> JsonResponse:
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
-def scanned_site(scanned: str) -> dict | None:
-    """For a scanned QR address (not a bare token): whether it is this portal's. A counterfeit
-    certificate may carry a genuine token under a look-alike site, which shows its own page to
-    whoever scans it; an inspector's system asking here is told so, to warn its user.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts) -> tuple[str, int | None] | None:
+    """``(host, port)`` of an http(s) address, the port None when it is its scheme's default;
+    None for anything a browser would not open as this portal's page (another scheme, a user
+    part, a malformed port)."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return parts.hostname.lower(), None if port == _DEFAULT_PORTS[parts.scheme.lower()] else port
+
+
+def scanned_site(scanned: str, token: str) -> dict | None:
+    """For a scanned QR address (not a bare token): whether it is the address this portal
+    prints in its QR codes, ``SITE_URL/v/<token>/``. A counterfeit certificate may carry a
+    genuine token under a look-alike site, which shows its own page to whoever scans it; an
+    inspector's system asking here is told so, to warn its user. Anything else than the
+    portal's own address is flagged, so tricks a browser reads otherwise than a naive split
+    (``https://evil.example?@portal/v/…``, ``#@``, a backslash, a user part) are flagged too.
     ``{"official": bool, "site": the portal's host, "message": …}``; None for a bare token."""
     scanned = scanned.strip()
     if "/v/" not in scanned:
         return None
-    before = scanned.rsplit("/v/", 1)[0]
-    host = before.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].lower()
-    host = host.removesuffix(":443") if before.lower().startswith("https") else host
-    host = host.removesuffix(":80") if before.lower().startswith("http:") else host
-    site = urlsplit(settings.SITE_URL).netloc.lower()
-    if host == site:
-        return {"official": True, "site": site, "message": ""}
+    site = urlsplit(settings.SITE_URL)
+    home = _origin(site)
+    # Typed or pasted without its scheme, as a browser's address bar takes it.
+    parts = urlsplit(scanned if "://" in scanned else f"https://{scanned.lstrip('/')}")
+    official = (
+        "\\" not in scanned
+        and not parts.query
+        and not parts.fragment
+        and home is not None
+        and _origin(parts) == home
+        and parts.path.rstrip("/") == f"{site.path.rstrip('/')}/v/{token}"
+    )
+    shown = site.hostname or site.netloc
+    if home is not None and home[1] is not None:
+        shown = f"{shown}:{home[1]}"
+    if official:
+        return {"official": True, "site": shown, "message": ""}
     return {
         "official": False,
-        "site": site,
+        "site": shown,
         "message": _(
-            "二维码中的网址不属于本平台（%(site)s）：可能是仿冒证书的二维码。"
+            "二维码中的网址不是本平台（%(site)s）的证书查验网址：可能是仿冒证书的二维码。"
             "请以本平台的查验结果为准，并核对持证人本人。"
         )
-        % {"site": site},
+        % {"site": shown},
     }

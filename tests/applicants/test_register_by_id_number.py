@@ -173,7 +173,7 @@ def test_the_number_is_not_written_back_after_another_field_fails(client):
     body = register(client, ID_NUMBER, again="Other-2026-pass").content.decode()
     assert "两次输入的密码不一致" in body
     assert ID_NUMBER not in body and ID_NUMBER[-8:] not in body
-    assert "身份证号码没有保留在页面上，请重新填写" in body
+    assert "您填写的号码没有保留在页面上，请重新填写" in body
     # A mobile number is given back to correct, with nothing to explain.
     body = register(client, "13500000033", again="Other-2026-pass").content.decode()
     assert 'value="13500000033"' in body and "没有保留在页面上" not in body
@@ -258,7 +258,7 @@ def test_twelve_to_fourteen_digits_get_the_message_for_both(client, typed):
     body = register(client, typed).content.decode()
     assert "请填写 11 位手机号码（以 1 开头），或 18 位身份证号码" in body
     assert f"您填写了 {len(typed)} 位数字" in body
-    assert "身份证号码没有保留在页面上" in body and typed not in body
+    assert "您填写的号码没有保留在页面上" in body and typed not in body
 
 
 @pytest.mark.parametrize(
@@ -270,11 +270,17 @@ def test_every_page_that_empties_the_id_box_says_why(client, typed):
     password alike come back as an empty box with the sentence that says why; so does a
     failed login by ID number. A mobile is written back and needs no such sentence."""
     body = register(client, typed, again="Other-2026-pass").content.decode()
-    assert "身份证号码没有保留在页面上，请重新填写" in body and typed not in body
+    assert "您填写的号码没有保留在页面上，请重新填写" in body and typed not in body
     failed = client.post("/accounts/login/", {"username": typed, "password": "wrong"})
     page = failed.content.decode()
-    assert "账号或密码不正确" in page and "身份证号码没有保留在页面上" in page
+    assert "账号或密码不正确" in page and "您填写的号码没有保留在页面上" in page
     assert typed not in page
+
+    empty = client.post("/accounts/login/", {"username": typed, "password": ""})
+    assert "您填写的号码没有保留在页面上" in empty.content.decode()
+    staff = client.post("/admin/login/", {"username": typed, "password": "wrong"})
+    page = staff.content.decode()
+    assert "您填写的号码没有保留在页面上" in page and typed not in page
 
     mobile = register(client, "13500000035", again="Other-2026-pass").content.decode()
     assert 'value="13500000035"' in mobile and "没有保留在页面上" not in mobile
@@ -428,6 +434,10 @@ def test_staff_accounts_cannot_be_named_like_an_id_account(client, superuser):
         ).status_code
         == 302
     )
+    taken = client.post(
+        "/admin/applicants/user/add/", {"username": "Zhang", "usable_password": "false"}
+    )
+    assert taken.status_code == 200 and "已存在" in taken.content.decode()
 
     account = account_register(id_number=ID_NUMBER, password=PASSWORD)
     fields = {"username": account.username, "email": "", "date_joined_0": "2026-11-23",

@@ -83,7 +83,7 @@ def test_a_worker_registers_with_the_id_number_on_a_phone_and_logs_in_with_it(
         page.get_by_role("button", name="注册").click()
         page.wait_for_load_state()
         assert "两次输入的密码不一致" in page.content()
-        assert "身份证号码没有保留在页面上" in page.locator("#id_login_error").inner_text()
+        assert "您填写的号码没有保留在页面上" in page.locator("#id_login_error").inner_text()
         assert ID_NUMBER not in page.content() and box.input_value() == ""
         box.fill(ID_NUMBER.lower())
         page.fill("#id_password1", "Worker-pass-2026")

@@ -200,12 +200,27 @@ def test_a_scanned_address_off_the_portal_is_flagged(client, certificate, settin
         f"https://cert-example.gov.cn.example.net/v/{token}/",
         f"https://cert.example.gov.cn@evil.example/v/{token}",
         f"https://cert.example.gov.cn.evil.example/v/{token}",
+        # What a browser opens at evil.example, though a naive split finds the portal's host.
+        f"https://evil.example?@cert.example.gov.cn/v/{token}",
+        f"https://evil.example#@cert.example.gov.cn/v/{token}",
+        f"https://evil.example\\@cert.example.gov.cn/v/{token}",
+        f"evil.example?@cert.example.gov.cn/v/{token}",
+        # Not an address a browser opens as the portal's page, or not the one it prints.
+        f"javascript://cert.example.gov.cn/v/{token}",
+        f"ftp://cert.example.gov.cn/v/{token}",
+        f"https://cert.example.gov.cn:8443/v/{token}",
+        f"https://cert.example.gov.cn/evil/v/{token}",
     ):
         data = post_json(client, {"token": counterfeit}).json()
         assert data["found"] is True  # the token itself is genuine: its certificate is shown
         assert data["address"]["official"] is False, counterfeit
         assert "可能是仿冒证书的二维码" in data["address"]["message"]
         assert "cert.example.gov.cn" in data["address"]["message"]
+    # SITE_URL written with its default port names the same portal.
+    settings.SITE_URL = "https://cert.example.gov.cn:443"
+    data = client.get(API, {"token": f"https://cert.example.gov.cn/v/{token}/"}).json()
+    assert data["address"] == {"official": True, "site": "cert.example.gov.cn", "message": ""}
+    settings.SITE_URL = "https://cert.example.gov.cn"
     # Unknown token at a foreign address: nothing found, and the address still judged.
     data = client.get(API, {"token": f"https://evil.example/v/{'A' * 24}"}).json()
     assert data["found"] is False and data["address"]["official"] is False
