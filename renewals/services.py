@@ -615,12 +615,22 @@ def _renewal_transition(renewal: RenewalApplication, **kwargs):
         return transition(renewal, **kwargs)
 
 
-def _profile_name(certificate: Certificate) -> str | None:
-    """The name in the holder's profile, as names are compared (None without a profile)."""
+def signature_name_mismatch(certificate: Certificate) -> str:
+    """Why the holder cannot sign, if the profile's name is not the certificate's (else "").
+
+    SPEC 4.6: the signature must match the profile; the certificate's name is the one renewed.
+    Two names cannot both be matched, and neither is taken over the other. Shown from the
+    renewal's first step, so the holder learns of it before filling three."""
     name = (
         Profile.objects.filter(user_id=certificate.holder_id).values_list("name", flat=True).first()
     )
-    return normalise_person_name(name) if name is not None else None
+    if name is None or normalise_person_name(name) == certificate.holder_name:
+        return ""
+    return _(
+        "您个人信息中的姓名“%(profile)s”与证书上的姓名“%(certificate)s”不一致，"
+        "无法签名。如个人信息填写有误，请先改正；如姓名已依法变更，请联系发证机关"
+        "更正证书信息。"
+    ) % {"profile": normalise_person_name(name), "certificate": certificate.holder_name}
 
 
 def renewal_submit(
@@ -641,18 +651,9 @@ def renewal_submit(
         problems.append(_("请阅读并勾选全部本人承诺。"))
     if not renewal.delivery:
         problems.append(_("请选择取件方式。"))
-    profile_name = _profile_name(certificate)
-    if profile_name is not None and profile_name != certificate.holder_name:
-        # SPEC 4.6: the signature must match the profile; the certificate's name is the one
-        # renewed. Two names cannot both be matched, and neither is taken over the other.
-        problems.append(
-            _(
-                "您个人信息中的姓名“%(profile)s”与证书上的姓名“%(certificate)s”不一致，"
-                "无法签名。如个人信息填写有误，请先改正；如姓名已依法变更，请联系发证机关"
-                "更正证书信息。"
-            )
-            % {"profile": profile_name, "certificate": certificate.holder_name}
-        )
+    mismatch = signature_name_mismatch(certificate)
+    if mismatch:
+        problems.append(mismatch)
     elif normalise_person_name(signature_name or "") != certificate.holder_name:
         problems.append(
             _("电子签名须与持证人姓名“%(name)s”完全一致。") % {"name": certificate.holder_name}

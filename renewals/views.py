@@ -35,6 +35,7 @@ def _context(certificate, renewal=None):
     checks = renewal_checks(certificate, submitted_on=submitted_on)
     return {
         "certificate": certificate,
+        "name_mismatch": services.signature_name_mismatch(certificate),
         "checks": checks,
         "failing": failing(checks),
         "hours": ce_hours(certificate),

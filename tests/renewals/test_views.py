@@ -101,3 +101,22 @@ def test_a_renewal_submitted_in_time_reads_in_time_after_the_expiry_day(
         page = client.get(url).content.decode()
         assert "已经结束" not in page, url
         assert "在受理期" in page and "内提交" in page, url
+
+
+def test_a_profile_name_unlike_the_certificates_is_told_from_the_first_step(client, ready):
+    """The holder learns that the signature cannot match before filling the three steps, and
+    the confirm page says it once when the submission is refused."""
+    from applicants.models import Profile
+
+    login(client, ready.holder)
+    base = f"/me/certificates/{ready.pk}/renewal/"
+    assert "不一致" not in client.get(base).content.decode()
+    Profile.objects.filter(user=ready.holder).update(name="王晓明")
+    page = client.get(base).content.decode()
+    assert "您个人信息中的姓名“王晓明”与证书上的姓名" in page and "联系发证机关" in page
+    client.post(base, step_one_form())
+    client.post(base + "delivery/", {"delivery": "electronic"})
+    assert "王晓明" in client.get(base + "confirm/").content.decode()
+    refused = client.post(base + "confirm/", {"signature_name": "王晓明", "confirm": "on"})
+    assert refused.status_code == 400
+    assert refused.content.decode().count("您个人信息中的姓名“王晓明”") == 1
