@@ -8,10 +8,20 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import transaction
+from django.utils import translation
 
 from .models import Notice
 
 logger = logging.getLogger(__name__)
+
+
+def official_language():
+    """Where a notice's texts are built: in the portal's language (Chinese, SPEC 6), whatever
+    the acting staff member chose for their own pages with the language switch. A worker's
+    notice and mail do not follow the reviewer's preference. ``with official_language(): …``
+    around the ``_()`` calls that word a notice (a lazy text passed to ``notify`` is also
+    worded in it)."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 def _mail_text(notice: Notice) -> str:
@@ -30,6 +40,8 @@ def notify(*, user, title: str, body: str = "", url: str = "") -> Notice:
 
     A mail failure is logged (without the address) and never undoes the notice.
     """
+    with official_language():
+        title, body = str(title), str(body)
     notice = Notice.objects.create(user=user, title=title, body=body, url=url)
     email = getattr(user, "email", "")
     if email:

@@ -29,7 +29,7 @@ from certportal.imports import (
     parse_decimal_hours,
     read_table,
 )
-from certportal.notifications import clause, notify
+from certportal.notifications import clause, notify, official_language
 from certportal.pii import blind_index, contains_id_number, plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
@@ -409,12 +409,13 @@ def conduct_record_create(
             data={"certificate": certificate.pk},
         )
         if certificate.holder_id:
-            notify(
-                user=certificate.holder,
-                title=_("新增%(kind)s记录") % {"kind": record.get_kind_display()},
-                body=description,
-                url=f"/me/certificates/{certificate.pk}/renewal/",
-            )
+            with official_language():
+                notify(
+                    user=certificate.holder,
+                    title=_("新增%(kind)s记录") % {"kind": record.get_kind_display()},
+                    body=description,
+                    url=f"/me/certificates/{certificate.pk}/renewal/",
+                )
     return record
 
 
@@ -454,19 +455,21 @@ def conduct_record_void(*, record: ConductRecord, actor, reason: str) -> Conduct
             data={"certificate": row.certificate_id, "kind": row.kind},
         )
         if row.certificate.holder_id:
-            notify(
-                user=row.certificate.holder,
-                title=_("%(kind)s记录已作废") % {"kind": row.get_kind_display()},
-                body=_(
-                    "%(day)s 的%(kind)s记录已由发证机关作废，不再计入延续审查。原因：%(reason)s。"
+            with official_language():
+                notify(
+                    user=row.certificate.holder,
+                    title=_("%(kind)s记录已作废") % {"kind": row.get_kind_display()},
+                    body=_(
+                        "%(day)s 的%(kind)s记录已由发证机关作废，不再计入延续审查。"
+                        "原因：%(reason)s。"
+                    )
+                    % {
+                        "day": format_date(row.occurred_on),
+                        "kind": row.get_kind_display(),
+                        "reason": clause(reason),
+                    },
+                    url=f"/me/certificates/{row.certificate_id}/renewal/",
                 )
-                % {
-                    "day": format_date(row.occurred_on),
-                    "kind": row.get_kind_display(),
-                    "reason": clause(reason),
-                },
-                url=f"/me/certificates/{row.certificate_id}/renewal/",
-            )
     return row
 
 
@@ -505,20 +508,21 @@ def ce_record_void(*, record: ContinuingEducation, actor, reason: str) -> Contin
         # The holder counts on these hours (a renewal under way may now fall short): told.
         profile = Profile.objects.filter(id_number_index=row.holder_id_index).first()
         if profile is not None:
-            notify(
-                user=profile.user,
-                title=_("继续教育记录已作废"),
-                body=_(
-                    "%(provider)s %(day)s 的继续教育记录（%(hours)s 学时）已作废，不再计入延续"
-                    "所需学时。原因：%(reason)s。"
+            with official_language():
+                notify(
+                    user=profile.user,
+                    title=_("继续教育记录已作废"),
+                    body=_(
+                        "%(provider)s %(day)s 的继续教育记录（%(hours)s 学时）已作废，不再计入延续"
+                        "所需学时。原因：%(reason)s。"
+                    )
+                    % {
+                        "provider": row.provider.name,
+                        "day": format_date(row.completed_on),
+                        "hours": row.hours,
+                        "reason": clause(reason),
+                    },
                 )
-                % {
-                    "provider": row.provider.name,
-                    "day": format_date(row.completed_on),
-                    "hours": row.hours,
-                    "reason": clause(reason),
-                },
-            )
     return row
 
 
@@ -730,13 +734,14 @@ def renewal_approve(*, renewal: RenewalApplication, actor, note: str = "") -> Re
         row.decided_at = timezone.now()
         row.new_valid_until = new_until
         row.reason = note
-        notify(
-            user=row.applicant,
-            title=_("证书延续已批准：%(number)s") % {"number": certificate.number},
-            body=_("新的有效期为 %(from)s 至 %(until)s，可在“我的证书”下载新版电子证照。")
-            % {"from": new_from.isoformat(), "until": new_until.isoformat()},
-            url="/me/certificates/",
-        )
+        with official_language():
+            notify(
+                user=row.applicant,
+                title=_("证书延续已批准：%(number)s") % {"number": certificate.number},
+                body=_("新的有效期为 %(from)s 至 %(until)s，可在“我的证书”下载新版电子证照。")
+                % {"from": new_from.isoformat(), "until": new_until.isoformat()},
+                url="/me/certificates/",
+            )
         enqueue_on_commit(render_certificate, certificate.pk)
 
     row, _changed = _renewal_transition(
@@ -768,10 +773,11 @@ def _decide_against(renewal, actor, reason, *, to, allowed_from, verb, title):
         body = reason
         if to == R.RETURNED:
             row.correct_by = correction_deadline(row.certificate, returned_on=timezone.localdate())
-            body = _(
-                "%(reason)s。请于%(date)s前（含当日）补正并重新提交；"
-                "逾期未补正的，本次延续申请视为撤回。"
-            ) % {"reason": clause(reason), "date": format_date(row.correct_by)}
+            with official_language():
+                body = _(
+                    "%(reason)s。请于%(date)s前（含当日）补正并重新提交；"
+                    "逾期未补正的，本次延续申请视为撤回。"
+                ) % {"reason": clause(reason), "date": format_date(row.correct_by)}
         else:
             _end_pending(row)
         notify(
@@ -814,7 +820,7 @@ def close_renewals_of_ended_certificate(certificate, to: str, actor, reason: str
             to=R.REJECTED,
             allowed_from=(R.DRAFT, R.SUBMITTED, R.RETURNED),
             verb=_("不予延续"),
-            title=_("延续申请不予批准"),
+            title=gettext_lazy("延续申请不予批准"),
         )
 
 
@@ -833,7 +839,7 @@ def renewal_return(*, renewal: RenewalApplication, actor, reason: str) -> Renewa
         to=R.RETURNED,
         allowed_from=(R.SUBMITTED,),
         verb=_("退回补正"),
-        title=_("延续申请被退回补正"),
+        title=gettext_lazy("延续申请被退回补正"),
     )
 
 
@@ -849,7 +855,7 @@ def renewal_reject(*, renewal: RenewalApplication, actor, reason: str) -> Renewa
         to=R.REJECTED,
         allowed_from=(R.SUBMITTED, R.RETURNED),
         verb=_("不予延续"),
-        title=_("延续申请不予批准"),
+        title=gettext_lazy("延续申请不予批准"),
     )
 
 
@@ -895,12 +901,13 @@ def _lapse(renewal: RenewalApplication, today) -> bool:
         row.reason = reason
         row.decided_at = timezone.now()
         _end_pending(row)
-        notify(
-            user=row.applicant,
-            title=_("延续申请逾期未补正，视为撤回"),
-            body=reason,
-            url=f"/me/certificates/{row.certificate_id}/renewal/",
-        )
+        with official_language():
+            notify(
+                user=row.applicant,
+                title=_("延续申请逾期未补正，视为撤回"),
+                body=reason,
+                url=f"/me/certificates/{row.certificate_id}/renewal/",
+            )
 
     _row, changed = transition(
         renewal,

@@ -27,7 +27,7 @@ from applicants.services import lock_id_number
 from applicants.validators import normalise_person_name, validate_person_name
 from certportal.audit import audit_record
 from certportal.errors import DomainError
-from certportal.notifications import notify
+from certportal.notifications import notify, official_language
 from certportal.pii import blind_index
 from certportal.queue import enqueue_on_commit
 from exams.eligibility import format_date
@@ -303,15 +303,17 @@ def _profile_correct(*, profile: Profile, actor, name: str, id_number: str, reas
                 "imported_linked": linked,
             },
         )
-        labels = {"name": _("姓名"), "id_number": _("身份证号码")}
-        body = _("更正的内容：%(fields)s。原因：%(reason)s") % {
-            "fields": "、".join(str(labels[f]) for f in changed),
-            "reason": reason,
-        }
-        if "id_number" in changed and row.user.registered_by_id_number:
-            # Its login is the number: the old one no longer opens the account.
-            body += _("今后请用更正后的身份证号码登录。")
-        notify(user=row.user, title=_("实名信息已由发证机关更正"), body=body, url="/me/profile/")
+        with official_language():
+            labels = {"name": _("姓名"), "id_number": _("身份证号码")}
+            body = _("更正的内容：%(fields)s。原因：%(reason)s") % {
+                "fields": "、".join(str(labels[f]) for f in changed),
+                "reason": reason,
+            }
+            if "id_number" in changed and row.user.registered_by_id_number:
+                # Its login is the number: the old one no longer opens the account.
+                body += _("今后请用更正后的身份证号码登录。")
+            title = _("实名信息已由发证机关更正")
+        notify(user=row.user, title=title, body=body, url="/me/profile/")
     row.refresh_from_db()
     return row
 
@@ -339,13 +341,14 @@ def _record_cap(certificate: Certificate, old_until, *, actor, reason: str) -> N
         reason=reason,
         data={"from": old_until.isoformat(), "to": certificate.valid_until.isoformat()},
     )
-    notify(
-        user=certificate.holder,
-        title=_("证书有效期已调整：%(number)s") % {"number": certificate.number},
-        body=_(
-            "按更正后的身份证号码（出生日期），证书有效期不能超过法定年龄上限，"
-            "有效期至由 %(old)s 调整为 %(new)s。"
+    with official_language():
+        notify(
+            user=certificate.holder,
+            title=_("证书有效期已调整：%(number)s") % {"number": certificate.number},
+            body=_(
+                "按更正后的身份证号码（出生日期），证书有效期不能超过法定年龄上限，"
+                "有效期至由 %(old)s 调整为 %(new)s。"
+            )
+            % {"old": format_date(old_until), "new": format_date(certificate.valid_until)},
+            url="/me/certificates/",
         )
-        % {"old": format_date(old_until), "new": format_date(certificate.valid_until)},
-        url="/me/certificates/",
-    )

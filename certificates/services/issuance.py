@@ -22,7 +22,7 @@ from applicants.models import Material, Profile
 from certportal.audit import audit_event, audit_record, audit_record_many
 from certportal.errors import DomainError
 from certportal.models import Notice
-from certportal.notifications import notify, notify_many
+from certportal.notifications import notify, notify_many, official_language
 from certportal.pii import plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.storage import copy_stored_file
@@ -322,19 +322,20 @@ def _record_issued(certificates: list[Certificate], actor, issued_on: date) -> N
         )
         for certificate in certificates
     )
-    notify_many(
-        Notice(
-            user=certificate.application.applicant,
-            title=_("证书已签发：%(number)s") % {"number": certificate.number},
-            body=_(
-                "您的“%(trade)s”操作资格证书已签发，有效期至 %(until)s，"
-                "可在“我的证书”下载电子证照。"
+    with official_language():
+        notify_many(
+            Notice(
+                user=certificate.application.applicant,
+                title=_("证书已签发：%(number)s") % {"number": certificate.number},
+                body=_(
+                    "您的“%(trade)s”操作资格证书已签发，有效期至 %(until)s，"
+                    "可在“我的证书”下载电子证照。"
+                )
+                % {"trade": certificate.trade.name, "until": certificate.valid_until.isoformat()},
+                url="/me/certificates/",
             )
-            % {"trade": certificate.trade.name, "until": certificate.valid_until.isoformat()},
-            url="/me/certificates/",
+            for certificate in certificates
         )
-        for certificate in certificates
-    )
     _close_requests(certificates, actor)
     pks = [certificate.pk for certificate in certificates]
     if len(pks) == 1:
@@ -433,12 +434,13 @@ def certificate_request_reject(
             raise DomainError(_("该考核结果的证书已经签发，不能再不予签发。"), code="issued")
         row.reason = reason
         row.decided_at = timezone.now()
-        notify(
-            user=row.application.applicant,
-            title=_("证书申请不予签发"),
-            body=reason,
-            url="/me/certificates/",
-        )
+        with official_language():
+            notify(
+                user=row.application.applicant,
+                title=_("证书申请不予签发"),
+                body=reason,
+                url="/me/certificates/",
+            )
 
     with transaction.atomic():
         # The application locked before the request, in issuance's order: a refusal and an

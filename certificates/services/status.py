@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certportal.errors import DomainError
-from certportal.notifications import notify
+from certportal.notifications import notify, official_language
 from certportal.pii import plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.transitions import transition
@@ -68,13 +68,14 @@ def _change(
         if has_ecert:
             row.content_version = F("content_version") + 1
         if row.holder_id:
-            notify(
-                user=row.holder,
-                title=_("证书状态变更：%(number)s %(status)s")
-                % {"number": row.number, "status": C(to).label},
-                body=_("原因：%(reason)s") % {"reason": reason},
-                url="/me/certificates/",
-            )
+            with official_language():
+                notify(
+                    user=row.holder,
+                    title=_("证书状态变更：%(number)s %(status)s")
+                    % {"number": row.number, "status": C(to).label},
+                    body=_("原因：%(reason)s") % {"reason": reason},
+                    url="/me/certificates/",
+                )
         if to in ENDED:
             # A renewal no longer keeps it waiting (the API showed renewal_pending on a
             # revoked certificate); the open application itself is closed by renewals.

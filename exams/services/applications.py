@@ -10,12 +10,13 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from applicants.models import Material, Profile, material_path
 from applicants.uploads import MaterialKind, validate_material
 from certportal.audit import audit_record
 from certportal.errors import DomainError
-from certportal.notifications import clause, notify
+from certportal.notifications import clause, notify, official_language
 from certportal.pii import plain_reason
 from certportal.storage import copy_stored_file, delete_stored_files
 from certportal.transitions import transition
@@ -451,12 +452,13 @@ def _decide_against(
         row.status_reason = reason
         row.approved_at = None
         sync_materials_lock(row, to=to)
-        notify(
-            user=row.applicant,
-            title=title,
-            body=body % {"trade": row.trade.name, "reason": clause(reason)},
-            url=f"/me/applications/{row.pk}/",
-        )
+        with official_language():
+            notify(
+                user=row.applicant,
+                title=title,
+                body=body % {"trade": row.trade.name, "reason": clause(reason)},
+                url=f"/me/applications/{row.pk}/",
+            )
 
     row, _changed = transition(
         application,
@@ -479,8 +481,8 @@ def application_return(*, application: ExamApplication, actor, reason: str) -> E
         reason,
         to=S.RETURNED,
         verb=_("退回补正"),
-        title=_("您的考试报名被退回补正"),
-        body=_("“%(trade)s”报名被退回，原因：%(reason)s。请修改后重新提交。"),
+        title=gettext_lazy("您的考试报名被退回补正"),
+        body=gettext_lazy("“%(trade)s”报名被退回，原因：%(reason)s。请修改后重新提交。"),
     )
 
 
@@ -492,6 +494,6 @@ def application_reject(*, application: ExamApplication, actor, reason: str) -> E
         reason,
         to=S.REJECTED,
         verb=_("不予受理"),
-        title=_("您的考试报名不予受理"),
-        body=_("“%(trade)s”报名不予受理，原因：%(reason)s。"),
+        title=gettext_lazy("您的考试报名不予受理"),
+        body=gettext_lazy("“%(trade)s”报名不予受理，原因：%(reason)s。"),
     )

@@ -26,7 +26,7 @@ from certportal.imports import (
     parse_score,
     read_table,
 )
-from certportal.notifications import notify
+from certportal.notifications import notify, official_language
 from certportal.pii import blind_index, plain_reason
 from certportal.queue import enqueue_on_commit
 from certportal.storage import delete_stored_files
@@ -169,12 +169,13 @@ def session_return(*, session: ExamSession, actor, reason: str) -> ExamSession:
     def apply(row: ExamSession):
         row.return_reason = reason
         if row.created_by_id and row.created_by_id != actor.pk:
-            notify(
-                user=row.created_by,
-                title=_("考试计划被退回修改：%(name)s") % {"name": row.name},
-                body=reason,
-                url=f"/admin/exams/examsession/{row.pk}/change/",
-            )
+            with official_language():
+                notify(
+                    user=row.created_by,
+                    title=_("考试计划被退回修改：%(name)s") % {"name": row.name},
+                    body=reason,
+                    url=f"/admin/exams/examsession/{row.pk}/change/",
+                )
 
     row, _changed = transition(
         session,
@@ -297,17 +298,18 @@ def session_assign(
                 to_state=A.SCHEDULED,
                 data={"session": locked.pk, "ticket_number": application.ticket_number},
             )
-            notify(
-                user=application.applicant,
-                title=_("您已被安排考试，请下载准考证"),
-                body=_("“%(trade)s”考核：理论 %(theory)s，地点 %(venue)s。")
-                % {
-                    "trade": locked.trade.name,
-                    "theory": local_minute(locked.theory_at),
-                    "venue": locked.venue,
-                },
-                url=f"/me/applications/{application.pk}/",
-            )
+            with official_language():
+                notify(
+                    user=application.applicant,
+                    title=_("您已被安排考试，请下载准考证"),
+                    body=_("“%(trade)s”考核：理论 %(theory)s，地点 %(venue)s。")
+                    % {
+                        "trade": locked.trade.name,
+                        "theory": local_minute(locked.theory_at),
+                        "venue": locked.venue,
+                    },
+                    url=f"/me/applications/{application.pk}/",
+                )
             pk = application.pk
             enqueue_on_commit(render_admission_ticket, pk)
             assigned.append(application)
@@ -589,17 +591,18 @@ def session_publish_scores(*, session: ExamSession, actor) -> ExamSession:
                 to_state=to,
             )
             sync_materials_lock(application, to=to)
-            notify(
-                user=application.applicant,
-                title=_("考核成绩已发布：%(result)s")
-                % {"result": application.get_status_display()},
-                body=_("“%(trade)s”考核结果：%(result)s。")
-                % {
-                    "trade": row.trade.name,
-                    "result": application.get_status_display(),
-                },
-                url=f"/me/applications/{application.pk}/",
-            )
+            with official_language():
+                notify(
+                    user=application.applicant,
+                    title=_("考核成绩已发布：%(result)s")
+                    % {"result": application.get_status_display()},
+                    body=_("“%(trade)s”考核结果：%(result)s。")
+                    % {
+                        "trade": row.trade.name,
+                        "result": application.get_status_display(),
+                    },
+                    url=f"/me/applications/{application.pk}/",
+                )
 
     row, _changed = transition(
         session,
@@ -740,17 +743,18 @@ def session_reschedule(
         )
         transaction.on_commit(lambda: delete_stored_files(old_tickets))
         for application in candidates:
-            notify(
-                user=application.applicant,
-                title=_("考试时间或地点已调整，请重新下载准考证"),
-                body=_("“%(trade)s”考核：理论 %(theory)s，实操 %(practical)s，地点 %(venue)s。")
-                % {
-                    "trade": row.trade.name,
-                    "theory": local_minute(theory_at),
-                    "practical": local_minute(practical_at),
-                    "venue": venue,
-                },
-                url=f"/me/applications/{application.pk}/",
-            )
+            with official_language():
+                notify(
+                    user=application.applicant,
+                    title=_("考试时间或地点已调整，请重新下载准考证"),
+                    body=_("“%(trade)s”考核：理论 %(theory)s，实操 %(practical)s，地点 %(venue)s。")
+                    % {
+                        "trade": row.trade.name,
+                        "theory": local_minute(theory_at),
+                        "practical": local_minute(practical_at),
+                        "venue": venue,
+                    },
+                    url=f"/me/applications/{application.pk}/",
+                )
             enqueue_on_commit(render_admission_ticket, application.pk)
     return row
