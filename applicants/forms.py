@@ -114,9 +114,8 @@ class WithheldLoginMixin:
 
     def full_clean(self):
         super().full_clean()
-        if self.is_bound and self._errors and LoginNameInput.withholds(self.data.get("username")):
-            self._errors.setdefault("__all__", self.error_class(error_class="nonfield"))
-            self._errors["__all__"].append(WITHHELD)
+        if self.is_bound and self.errors and LoginNameInput.withholds(self.data.get("username")):
+            self.add_error(None, WITHHELD)
 
 
 class LoginForm(WithheldLoginMixin, AuthenticationForm):
