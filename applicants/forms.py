@@ -62,7 +62,9 @@ class RegisterForm(forms.Form):
     password1 = forms.CharField(
         label=_("密码"),
         strip=False,
-        help_text=_("至少 8 位，不能全是数字，不能过于简单"),
+        help_text=_(
+            "至少 8 位，不能全是数字，不能含有身份证号码中连续 6 位（如出生日期），不能过于简单"
+        ),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(

@@ -142,13 +142,17 @@ def account_register(
             else _("密码与手机号码太相似，请换一个。")
         )
         username_label = str(User._meta.get_field("username").verbose_name)
-        errors["password1"] = [
-            similar
-            if error.code == "password_too_similar"
-            and str((error.params or {}).get("verbose_name")) == username_label
-            else error.messages[0]
-            for error in exc.error_list
-        ]
+        codes = {error.code for error in exc.error_list}
+        errors["password1"] = []
+        for error in exc.error_list:
+            if error.code == "password_too_similar" and (
+                str((error.params or {}).get("verbose_name")) == username_label
+            ):
+                # Said once: the run of the ID number it holds is the more precise reason.
+                if "password_contains_id_number" not in codes:
+                    errors["password1"].append(similar)
+            else:
+                errors["password1"].append(error.messages[0])
     if errors:
         raise ValidationError(errors)
     if parsed is not None:

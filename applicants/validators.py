@@ -181,3 +181,57 @@ class MinimumLengthValidator(password_validation.MinimumLengthValidator):
 
     def get_help_text(self):
         return _("密码至少 %(min_length)d 位。") % {"min_length": self.min_length}
+
+
+# Six characters of an ID number in a row are enough to be guessable: the six digits of a
+# birth date (720714), its last six (a common default password here), the region code.
+ID_NUMBER_RUN = 6
+
+
+class IdNumberPasswordValidator:
+    """No password holding six characters in a row of its owner's ID number: the birth date,
+    the last six digits, the region code, each of which anyone who has seen the ID card (an
+    employer, a training institution, a copy left at a counter) knows. Django's similarity
+    check compares the whole password with the whole number, so "Wang19720714ab" passed it.
+
+    The number is the one the account registers with (its login, while the account is being
+    created), or the one its profile or ID-number login holds; an account without one (a
+    mobile registration before its profile, staff) is not checked here.
+    """
+
+    def validate(self, password, user=None):
+        folded = (password or "").upper()
+        for number in _id_numbers_of(user):
+            if any(
+                number[start : start + ID_NUMBER_RUN] in folded
+                for start in range(len(number) - ID_NUMBER_RUN + 1)
+            ):
+                raise ValidationError(
+                    _(
+                        "密码中不能含有身份证号码中连续 %(run)d 位及以上的字符"
+                        "（如出生日期、号码末 6 位），他人容易猜到，请换一个。"
+                    ),
+                    params={"run": ID_NUMBER_RUN},
+                    code="password_contains_id_number",
+                )
+
+    def get_help_text(self):
+        return _("密码中不能含有身份证号码中连续 %(run)d 位的字符。") % {"run": ID_NUMBER_RUN}
+
+
+def _id_numbers_of(user) -> list[str]:
+    from .backends import looks_like_id_number
+    from .models import IdNumberLogin, Profile
+
+    if user is None:
+        return []
+    numbers = []
+    login = user.get_username() or ""
+    if looks_like_id_number(login):  # an account being registered with its number
+        numbers.append(login.upper())
+    if user.pk:
+        for model in (Profile, IdNumberLogin):
+            number = model.objects.filter(user=user).values_list("id_number", flat=True).first()
+            if number:
+                numbers.append(number.upper())
+    return numbers
