@@ -82,6 +82,26 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("loaddata", *settings.REFERENCE_FIXTURES, verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_counters_from_an_earlier_run():
+    """The rate limits' counters live in the cache (Redis when REDIS_URL is set) for their
+    window, up to a day: a second run of the suite within it found its addresses already over
+    their limits (429 on a first lookup). Each run starts without the portal's cache keys,
+    and only those (Celery's keys in the same database are not the cache's)."""
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith("RedisCache"):
+        return
+    import redis
+
+    server = redis.Redis.from_url(config["LOCATION"])
+    try:
+        keys = list(server.scan_iter(match=f"{config.get('KEY_PREFIX', '')}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            server.delete(*keys[start : start + 1000])
+    finally:
+        server.close()
+
+
 @pytest.fixture(autouse=True)
 def _reference_data_for_transactional_tests(request, django_db_blocker):
     """Transactional tests (run last by pytest-django) flush every table when they end; the
