@@ -64,6 +64,10 @@ class PortalUserAdmin(UserAdmin):
         "last_login",
     )
 
+    # A worker is found by the name and mobile of the profile too (an ID-number account's
+    # username is random; its number is found on the profiles' page, by its blind index).
+    search_fields = (*UserAdmin.search_fields, "profile__name", "profile__mobile")
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("profile", "id_number_login")
 

@@ -30,6 +30,19 @@ class User(AbstractUser):
     def registered_by_id_number(self) -> bool:
         return self.get_username().startswith(ID_LOGIN_PREFIX)
 
+    def __str__(self) -> str:
+        # An ID-number account's username is random: named by its masked number wherever a
+        # page or the log (an event's record name) prints the account.
+        return self.masked_login() if self.registered_by_id_number else self.get_username()
+
+    def staff_label(self) -> str:
+        """How staff pages name an account (账号, 操作人, 创建人): a staff member's full name,
+        else the login, an ID-number login masked (its username is a random ``id-…``, which
+        alone would not tell whose the account is)."""
+        if full_name := self.get_full_name():
+            return full_name
+        return self.masked_login() if self.registered_by_id_number else self.get_username()
+
     def masked_login(self) -> str:
         """The login as a mail or page may name it: a mobile number as 138****0001, an ID
         number as 3505**********1234 (the owner knows it; a forwarded mail does not give it

@@ -61,11 +61,19 @@ class AuditEventAdmin(admin.ModelAdmin):
     kind of record without an admin, or whose admin the member may not view, and events with
     no record at all (workers' reports) are for the operators (superusers) alone."""
 
-    list_display = ("created_at", "action_text", "object_repr", "from_text", "to_text", "actor")
+    list_display = (
+        "created_at",
+        "action_text",
+        "object_repr",
+        "from_text",
+        "to_text",
+        "operator",
+    )
     list_filter = (ActionFilter, RecordTypeFilter)
     # object_repr: what the record was called then (a certificate's number, a plan's name).
     search_fields = ("object_repr", "action", "object_id", "reason")
-    list_select_related = ("actor", "content_type")
+    # The relations an ID-number account's masked login is read from (its operator column).
+    list_select_related = ("actor__profile", "actor__id_number_login", "content_type")
     date_hierarchy = "created_at"
     fields = (
         "created_at",

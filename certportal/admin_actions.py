@@ -25,7 +25,7 @@ def user_as_text(field: str, description):
         user = getattr(obj, field)
         if user is None:
             return "-"
-        return user.get_full_name() or user.get_username()
+        return user.staff_label()
 
     show.short_description = description
     return show

@@ -19,15 +19,13 @@ def audit_events_for(obj):
     content_type = ContentType.objects.get_for_model(type(obj))
     events = (
         AuditEvent.objects.filter(content_type=content_type, object_id=str(obj.pk))
-        .select_related("actor")
+        .select_related("actor__profile", "actor__id_number_login")
         .order_by("-created_at", "-pk")[:SHOWN]
     )
     return [
         {
             "at": event.created_at,
-            "actor": (event.actor.get_full_name() or event.actor.get_username())
-            if event.actor
-            else "",
+            "actor": event.actor.staff_label() if event.actor else "",
             "action": action_label(event.action, content_type),
             "from": state_label(content_type, event.from_state),
             "to": state_label(content_type, event.to_state),
