@@ -153,6 +153,12 @@ def account_register(
                     errors["password1"].append(similar)
             else:
                 errors["password1"].append(error.messages[0])
+    if errors and parsed is not None and "id_number" not in errors:
+        # A refused password and a taken number are said together: the box is emptied after
+        # any error (LoginNameInput), and the number should not have to be typed twice.
+        refused = _id_number_refusal(blind_index(parsed.number), client_key)
+        if refused:
+            errors["id_number"] = [refused]
     if errors:
         raise ValidationError(errors)
     if parsed is not None:
@@ -178,36 +184,49 @@ def _registered(user: User, client_key: str | None) -> None:
 
 def _register_by_id_number(parsed, *, password: str, email: str, client_key: str | None) -> User:
     id_index = blind_index(parsed.number)
+    refused = _id_number_refusal(id_index, client_key)
+    if refused is None:
+        try:
+            with transaction.atomic():
+                lock_id_number(id_index)
+                if id_number_holder(id_index) is None:
+                    user = User.objects.create_user(
+                        username=_random_login_name(), password=password, email=email
+                    )
+                    IdNumberLogin.objects.create(user=user, id_number=parsed.number)
+                    _registered(user, client_key)
+                    return user
+        except IntegrityError:  # taken a moment ago where nothing locks (SQLite in development)
+            pass
+        refused = _id_number_refusal(id_index, client_key, held=True)
+    raise ValidationError({"id_number": [refused]})
+
+
+def account_id_number_refusal(*, id_number: str, client: str | None = None) -> str | None:
+    """Why registering with this (valid, canonical) ID number would be refused, asked when
+    the registration fails for another reason first (passwords that differ), so that both are
+    said at once; counted against the address as a registration's refusal is."""
+    return _id_number_refusal(blind_index(id_number), _client_key(client))
+
+
+def _id_number_refusal(id_index: str, client_key: str | None, *, held: bool = False) -> str | None:
+    """Why a registration by this number is refused, or None: the address has used up its
+    answers about registered numbers, or the number is held (looked up unless ``held``: found
+    so under the lock). A held number is recorded like a profile's refusal (the blind index
+    only), so that it counts against the address."""
     # Asked before looking, as for a profile: the answer must not depend on the number typed.
     if client_key and _address_conflicts_exhausted(id_index, client_key):
-        raise ValidationError(
-            {
-                "id_number": [
-                    _(
-                        "24 小时内从您所在的网络已多次填写了已在本平台登记的身份证号码，"
-                        "请改用手机号码注册，或稍后再试。"
-                    )
-                ]
-            }
+        return _(
+            "24 小时内从您所在的网络已多次填写了已在本平台登记的身份证号码，"
+            "请改用手机号码注册，或稍后再试。"
         )
-    try:
-        with transaction.atomic():
-            lock_id_number(id_index)
-            if id_number_holder(id_index) is None:
-                user = User.objects.create_user(
-                    username=_random_login_name(), password=password, email=email
-                )
-                IdNumberLogin.objects.create(user=user, id_number=parsed.number)
-                _registered(user, client_key)
-                return user
-    except IntegrityError:  # taken a moment ago where nothing locks (SQLite in development)
-        pass
-    # Recorded like a profile's refusal (the blind index only), so that it counts.
+    if not held and id_number_holder(id_index) is None:
+        return None
     data = {"id_index": id_index}
     if client_key:
         data["client"] = client_key
     audit_record(actor=None, action=ID_CONFLICT_ACTION, data=data)
-    raise ValidationError({"id_number": [_duplicate_id_message()]})
+    return _duplicate_id_message()
 
 
 def lock_id_number(id_index: str) -> None:

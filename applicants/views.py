@@ -58,6 +58,13 @@ def register(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="applicants.backends.MobileOrIdNumberBackend")
             messages.success(request, _("注册成功。请先填写实名信息。"))
             return redirect("applicants:profile")
+    elif form.is_bound and "login" not in form.errors and form.registers_by_id_number:
+        # The passwords differ: a taken number is said now, not after they are retyped.
+        refused = services.account_id_number_refusal(
+            id_number=form.cleaned_data["login"], client=client_ip(request)
+        )
+        if refused:
+            form.add_error("login", refused)
     if form.is_bound and form.errors and LoginNameInput.withholds(form.data.get("login")):
         form.add_error("login", WITHHELD)  # the box comes back empty: say why
     return render(request, "accounts/register.html", {"form": form})

@@ -420,6 +420,44 @@ def test_the_user_list_names_id_accounts_by_their_masked_number(
     assert ID_NUMBER not in page and OTHER_ID_NUMBER not in page
 
 
+def test_the_user_list_finds_a_worker_by_the_name_and_mobile_of_the_profile(client, superuser):
+    held = account_register(id_number=OTHER_ID_NUMBER, password=PASSWORD)
+    profile_save(user=held, **profile_fields(id_number=OTHER_ID_NUMBER, mobile="13900000009"))
+    account_register(mobile="13700000001", password=PASSWORD)
+    client.force_login(superuser)
+    other_masked = OTHER_ID_NUMBER[:4] + "*" * 10 + OTHER_ID_NUMBER[-4:]
+    for term in ("王小明", "13900000009"):
+        page = client.get("/admin/applicants/user/", {"q": term}).content.decode()
+        assert other_masked in page and "137****0001" not in page
+        assert held.username in page  # its row (the username links to the account)
+    page = client.get("/admin/applicants/user/", {"q": "李四"}).content.decode()
+    assert other_masked not in page
+
+
+def test_staff_pages_name_an_id_account_by_its_masked_number(
+    client, superuser, django_assert_max_num_queries
+):
+    """账号 on the profile's page and 操作人 in the log name an ID-number account by its
+    masked number, not its random id-… username; the log's list reads them in its one query."""
+    masked = ID_NUMBER[:4] + "*" * 10 + ID_NUMBER[-4:]
+    other_masked = OTHER_ID_NUMBER[:4] + "*" * 10 + OTHER_ID_NUMBER[-4:]
+    user = account_register(id_number=ID_NUMBER, password=PASSWORD)
+    profile = profile_save(user=user, **profile_fields())
+    other = account_register(id_number=OTHER_ID_NUMBER, password=PASSWORD)  # no profile yet
+    client.force_login(superuser)
+
+    page = client.get(f"/admin/applicants/profile/{profile.pk}/change/").content.decode()
+    assert masked in page and user.username not in page
+
+    client.get("/admin/certportal/auditevent/")  # the session and permissions, read once
+    # The page's own nine (session, user, filters, counts, rows, dates): none per row.
+    with django_assert_max_num_queries(9):
+        page = client.get("/admin/certportal/auditevent/").content.decode()
+    assert masked in page and other_masked in page
+    assert user.username not in page and other.username not in page
+    assert ID_NUMBER not in page and OTHER_ID_NUMBER not in page
+
+
 def test_staff_accounts_cannot_be_named_like_an_id_account(client, superuser):
     """``id-…`` is the mark of an account registered with its ID number; the admin refuses it
     for a new or renamed account, creates nothing, and leaves an ID account's own name be."""
@@ -452,3 +490,30 @@ def test_staff_accounts_cannot_be_named_like_an_id_account(client, superuser):
     assert "留给用身份证号码注册的账号" in response.content.decode()
     staff.refresh_from_db()
     assert staff.username == "zhang"
+
+
+@pytest.mark.parametrize(
+    ("password", "again", "password_message"),
+    [
+        ("Wang-2026-pass", "Wang-2026-past", "两次输入的密码不一致"),  # the form's check
+        ("short1", None, "密码太短"),  # the password rules, checked by the service
+    ],
+)
+def test_a_taken_number_is_said_together_with_a_refused_password(
+    client, password, again, password_message
+):
+    """The box is emptied after any error: a taken number is named at once, not only after
+    the passwords are put right and the number typed again; the answer counts against the
+    address as any refusal does, and nothing is created."""
+    account_register(id_number=ID_NUMBER, password=PASSWORD)
+    accounts = User.objects.count()
+    body = register(client, ID_NUMBER, password=password, again=again).content.decode()
+    assert password_message in body and "不能重复登记" in body
+    assert ID_NUMBER not in body
+    assert User.objects.count() == accounts
+    assert AuditEvent.objects.filter(action="applicants.profile.id_conflict").count() == 1
+
+    # A free number with the same mistake: only the password is spoken of.
+    body = register(client, OTHER_ID_NUMBER, password=password, again=again).content.decode()
+    assert password_message in body and "不能重复登记" not in body
+    assert AuditEvent.objects.filter(action="applicants.profile.id_conflict").count() == 1
