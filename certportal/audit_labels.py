@@ -15,6 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 # Subjects whose events are not attached to a record of that model, or whose code is short.
 SUBJECTS = {
+    # An export's event names no record (it covers a filtered list).
+    "application": _("考试报名"),
+    "certificate": _("证书"),
+    "id_number_login": _("身份证号码注册"),
+    "profile": _("实名信息"),
     "batch": _("批量签发"),
     "ce": _("继续教育记录"),
     "conduct": _("违章与事故记录"),
@@ -52,7 +57,9 @@ VERBS = {
     "registered": _("注册"),
     "render_again": _("重新生成"),
     "replaced": _("更换"),
+    "released": _("释放被占用的号码"),
     "rescheduled": _("调整考试时间或地点"),
+    "returned": _("退回"),
     "scored": _("录入成绩"),
     "scores_imported": _("导入成绩"),
     "scores_published": _("发布成绩"),

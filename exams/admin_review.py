@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -463,6 +464,22 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     list_select_related = ("trade", "assessment_institution", "authority")
     inlines = (CandidateInline,)
     actions = ("submit", "approve", "return_to_draft", "assign", "publish")
+
+    def get_actions(self, request):
+        """Only what the member may do: an institution's staff neither approve a plan nor
+        publish its scores (the authority's), and a training institution places no
+        candidates (a plan's assessment institution or authority does); offered, each was
+        refused with "您无权…" on every use."""
+        actions = super().get_actions(request)
+        membership = membership_of(request.user)
+        institution = membership.institution if membership else None
+        if institution is not None:
+            actions.pop("approve", None)
+            actions.pop("publish", None)
+            if institution.kind == Institution.Kind.TRAINING:
+                actions.pop("assign", None)
+        return actions
+
     fields = (
         "name",
         "trade",
@@ -480,6 +497,17 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     )
     change_form_template = "admin/exams/examsession/change_form.html"
     creator = user_as_text("created_by", gettext_lazy("创建人"))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "capacity" and field is not None:
+            # One rule in one sentence, as the service says it: the positive-integer field's
+            # own minimum (0) had answered -5 with "≥ 0" and 0 with "≥ 1".
+            field.min_value = 1
+            field.widget.attrs["min"] = 1
+            field.validators = [v for v in field.validators if v.code != "min_value"]
+            field.validators.append(MinValueValidator(1, _("容量至少为 1 人。")))
+        return field
 
     def get_queryset(self, request):
         return sessions_visible_to(request.user)
@@ -636,6 +664,14 @@ class ExamSessionAdmin(ServiceSaveAdmin, admin.ModelAdmin):
     def assign(self, request, queryset):
         def assign_one(session):
             result = services.session_assign(session=session, actor=request.user)
+            if not result.assigned:
+                # Nobody placed is no success ("成功 1 条" after "安排 0 人" said otherwise).
+                raise DomainError(
+                    _("考试计划已满，未安排任何考生。")
+                    if result.skipped
+                    else _("没有待安排的审核通过考生，未安排任何人。"),
+                    code="unchanged",
+                )
             self.message_user(
                 request,
                 _("%(session)s：安排 %(count)d 人。")

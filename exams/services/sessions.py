@@ -665,6 +665,17 @@ def session_delete(*, session: ExamSession, actor) -> None:
         row.delete()
 
 
+def _kept_if_same_minute(stored: datetime | None, entered: datetime) -> datetime:
+    """``stored`` when ``entered`` names the same minute, else ``entered``."""
+
+    def minute(value: datetime) -> datetime:
+        return value.replace(second=0, microsecond=0)
+
+    if stored is not None and entered is not None and minute(stored) == minute(entered):
+        return stored
+    return entered
+
+
 def session_reschedule(
     *, session: ExamSession, actor, theory_at: datetime, practical_at: datetime, venue: str
 ) -> ExamSession:
@@ -692,6 +703,10 @@ def session_reschedule(
                 % {"status": row.get_status_display()},
                 code="wrong_state",
             )
+        # Times are entered to the minute: a stored time with seconds (a session imported, the
+        # demo's) comes back from the form without them and is not a change.
+        theory_at = _kept_if_same_minute(row.theory_at, theory_at)
+        practical_at = _kept_if_same_minute(row.practical_at, practical_at)
         new = {"theory_at": theory_at, "practical_at": practical_at, "venue": venue}
         changed = [name for name, value in new.items() if getattr(row, name) != value]
         errors: dict[str, list[str]] = {}

@@ -394,3 +394,59 @@ def test_a_training_institution_reads_no_score_before_publication(client, traine
     )
     assert "理论成绩" in client.get(page).content.decode()
     assert exported_scores() == 55
+
+
+def session_actions(user):
+    from django.contrib import admin
+
+    from exams.models import ExamSession
+
+    request = HttpRequest()
+    request.user = user
+    request.method = "GET"
+    return set(admin.site._registry[ExamSession].get_actions(request))
+
+
+def test_session_actions_offered_are_those_the_member_may_take(
+    client, session, trainer, assessor, authority_staff
+):
+    # A training institution plans and submits; it neither approves, publishes nor places.
+    assert {"approve", "publish", "assign"}.isdisjoint(session_actions(trainer))
+    assert "submit" in session_actions(trainer)
+    names = session_actions(assessor)  # an assessment institution also places candidates
+    assert "assign" in names and {"approve", "publish"}.isdisjoint(names)
+    assert {"approve", "publish", "assign"} <= session_actions(authority_staff)
+    # As the list page offers them.
+    client.force_login(assessor)
+    page = client.get("/admin/exams/examsession/").content.decode()
+    assert 'value="assign"' in page and 'value="approve"' not in page
+
+
+def test_placing_nobody_is_not_reported_as_a_success(
+    client, scheduled, assessor, django_capture_on_commit_callbacks
+):
+    """The only approved candidate is already placed: a second run says nobody was placed,
+    without "成功"."""
+    client.force_login(assessor)
+    response = client.post(
+        "/admin/exams/examsession/",
+        {"action": "assign", "_selected_action": [scheduled.session.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "没有待安排的审核通过考生，未安排任何人。" in page
+    assert "成功" not in page and "安排 0 人" not in page
+
+
+@pytest.mark.parametrize("capacity", ["-5", "0"])
+def test_a_capacity_below_one_is_refused_in_one_sentence(authority_staff, capacity):
+    from django.contrib import admin
+
+    from exams.models import ExamSession
+
+    request = HttpRequest()
+    request.user = authority_staff
+    request.method = "POST"
+    form_class = admin.site._registry[ExamSession].get_form(request)
+    form = form_class(data={"capacity": capacity})
+    assert form.errors["capacity"] == ["容量至少为 1 人。"]

@@ -860,3 +860,43 @@ def test_an_institution_cannot_approve_its_own_plan_under_a_province_level_autho
         services.session_publish_scores(session=session, actor=assessor)
     session.refresh_from_db()
     assert session.status == SS.APPROVED
+
+
+def test_a_started_exam_whose_time_has_seconds_can_still_be_saved_with_its_scores(
+    client, scheduled, authority_staff, time_machine
+):
+    """Times are entered to the minute: a stored time with seconds comes back from the
+    admin's form without them, which is no change, so the page of a held exam still saves
+    (its scores) instead of saying its time can no longer be adjusted."""
+    session = scheduled.session
+    ExamSession.objects.filter(pk=session.pk).update(
+        theory_at=session.theory_at.replace(second=37),
+        practical_at=session.practical_at.replace(second=12),
+    )
+    session.refresh_from_db()
+    time_machine.move_to(session.practical_at + timedelta(hours=2))  # both exams held
+    theory, practical = (timezone.localtime(t) for t in (session.theory_at, session.practical_at))
+
+    # As the form sends them: to the minute. Nothing changes, nothing is recorded.
+    same = services.session_reschedule(
+        session=session,
+        actor=authority_staff,
+        theory_at=theory.replace(second=0),
+        practical_at=practical.replace(second=0),
+        venue=session.venue,
+    )
+    assert (same.theory_at, same.practical_at) == (session.theory_at, session.practical_at)
+    assert not AuditEvent.objects.filter(action="exams.session.rescheduled").exists()
+
+    # Another minute is still refused once the exam has begun.
+    with pytest.raises(ValidationError) as exc:
+        services.session_reschedule(
+            session=session,
+            actor=authority_staff,
+            theory_at=theory.replace(second=0) + timedelta(minutes=1),
+            practical_at=practical,
+            venue=session.venue,
+        )
+    assert "时间不能再调整" in exc.value.message_dict["theory_at"][0]
+    session.refresh_from_db()
+    assert session.theory_at.second == 37
