@@ -17,7 +17,7 @@ from certportal.pii import blind_index
 
 from .idcard import parse_id_number
 from .models import ID_LOGIN_PREFIX, IdNumberLogin, Material, Profile, User
-from .selectors import applicants_visible_to, materials_shown_to_staff
+from .selectors import applicants_visible_to, materials_shown_to_staff, shows_full_id_number
 from .services import id_number_login_release, may_release_id_number_login
 
 
@@ -132,11 +132,11 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ("education", "sex")
     search_fields = ("name", "mobile", "employer_name")
     list_select_related = ("user",)
-    exclude = ("id_number_index", "user")
+    exclude = ("id_number", "id_number_index", "user")  # the number: id_number_shown
     readonly_fields = (
         "account",
         "name",
-        "id_number",
+        "id_number_shown",
         "birth_date",
         "sex",
         "mobile",
@@ -157,6 +157,13 @@ class ProfileAdmin(admin.ModelAdmin):
     def masked_id(self, obj):
         return obj.masked_id_number
 
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def id_number_shown(self, obj):
+        # In full to the staff who need it (applicants.selectors.shows_full_id_number).
+        return (
+            obj.id_number if getattr(obj, "full_id_number_shown", False) else obj.masked_id_number
+        )
+
     @admin.display(description=gettext_lazy("材料"))
     def materials(self, obj):
         items = [
@@ -176,6 +183,7 @@ class ProfileAdmin(admin.ModelAdmin):
         # of theirs), read here because a display method is not given the request.
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
+            obj.full_id_number_shown = shows_full_id_number(request.user, obj.user_id)
             obj.staff_materials = list(
                 materials_shown_to_staff(request.user).filter(owner=obj.user_id).order_by("pk")
             )

@@ -40,6 +40,30 @@ def applicants_visible_to(staff: User) -> QuerySet[User]:
     )
 
 
+# The applicants whose full ID number a staff member is shown (SPEC 2: "masked everywhere
+# except to the holder and to staff who need it"): a superuser's, and whatever the registered
+# rules grant (exams: the authority's staff for the applicants in its scope, an institution's
+# staff while an application of theirs is under review); to every other member it is masked.
+_full_id_number_rules: list[StaffScopeRule] = []
+
+
+def register_full_id_number_rule(rule: StaffScopeRule) -> None:
+    if rule not in _full_id_number_rules:
+        _full_id_number_rules.append(rule)
+
+
+def shows_full_id_number(staff: User, applicant_id: int) -> bool:
+    if staff.is_superuser:
+        return True
+    conditions = [q for q in (rule(staff) for rule in _full_id_number_rules) if q is not None]
+    if not conditions:
+        return False
+    condition = conditions[0]
+    for q in conditions[1:]:
+        condition |= q
+    return applicants_visible_to(staff).filter(condition, pk=applicant_id).exists()
+
+
 def profile_of(user: User) -> Profile | None:
     try:
         return user.profile

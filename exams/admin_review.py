@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from applicants.admin import _thumbnail
 from applicants.models import Material
+from applicants.selectors import shows_full_id_number
 from applicants.uploads import MaterialKind
 from certportal.admin_actions import (
     ServiceSaveAdmin,
@@ -196,9 +197,20 @@ class ExamApplicationAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("公民身份号码"))
     def applicant_id_number(self, obj):
-        # Reviewers compare the number with the ID card scan: shown in full on this page only.
+        # Reviewers compare the number with the ID card scan: shown in full on this page only,
+        # and to an institution's staff only while the application is under review.
         profile = getattr(obj.applicant, "profile", None)
-        return profile.id_number if profile else "—"
+        if profile is None:
+            return "—"
+        full = getattr(obj, "full_id_number_shown", False)
+        return profile.id_number if full else profile.masked_id_number
+
+    def get_object(self, request, object_id, from_field=None):
+        # Whether the number is shown in full, read here: a display method gets no request.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.full_id_number_shown = shows_full_id_number(request.user, obj.applicant_id)
+        return obj
 
     @admin.display(description=gettext_lazy("实名材料"))
     def materials(self, obj):

@@ -20,6 +20,30 @@ class ExamsConfig(AppConfig):
 
         register_staff_scope_rule(reviewers_see_their_applicants)
 
+        from applicants.selectors import register_full_id_number_rule
+
+        from .models import ExamApplication
+        from .selectors import membership_of
+
+        def who_need_the_full_id_number(staff):
+            # The authority's staff correct and verify identities (the whole scope); an
+            # institution's reviewers compare the number with the ID card scan while an
+            # application of theirs is under review, and no longer once it is decided.
+            membership = membership_of(staff)
+            if membership is None:
+                return None
+            if membership.institution_id is None:
+                return Q()  # every applicant the authority's staff see
+            reviewing = applications_visible_to(staff).filter(
+                status__in=(
+                    ExamApplication.Status.SUBMITTED,
+                    ExamApplication.Status.INSTITUTION_APPROVED,
+                )
+            )
+            return Q(pk__in=reviewing.values("applicant_id"))
+
+        register_full_id_number_rule(who_need_the_full_id_number)
+
         from applicants.selectors import register_medical_scope_rule
 
         def reviewers_see_their_medical_certificates(staff):

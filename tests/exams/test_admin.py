@@ -4,6 +4,7 @@ from django.http import HttpRequest
 
 from certportal import roles
 from certportal.errors import DomainError
+from exams import services
 from exams.models import Institution
 from tests.factories import PASSWORD
 
@@ -450,3 +451,32 @@ def test_a_capacity_below_one_is_refused_in_one_sentence(authority_staff, capaci
     form_class = admin.site._registry[ExamSession].get_form(request)
     form = form_class(data={"capacity": capacity})
     assert form.errors["capacity"] == ["容量至少为 1 人。"]
+
+
+def test_an_institution_sees_the_full_id_number_only_while_it_reviews(
+    client, institution_approved, trainer, authority_staff
+):
+    """SPEC 2: the number in full only to staff who need it. The training institution's
+    reviewer compares it with the ID card scan while the application is under review; once
+    the authority has decided, the institution sees it masked (application and profile
+    pages), and the authority's staff still see it whole."""
+    application = institution_approved
+    profile = application.applicant.profile
+    full, masked = profile.id_number, profile.masked_id_number
+    pages = (
+        f"/admin/exams/examapplication/{application.pk}/change/",
+        f"/admin/applicants/profile/{profile.pk}/change/",
+    )
+    client.force_login(trainer)
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert full in page, url
+
+    services.application_approve(application=application, actor=authority_staff)
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert full not in page and masked in page, url
+
+    client.force_login(authority_staff)
+    for url in pages:
+        assert full in client.get(url).content.decode(), url
