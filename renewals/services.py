@@ -294,6 +294,15 @@ def _name(value: str) -> str:
     return value
 
 
+def _completed_on(value: str):
+    # Checked with the row's other cells, so a row with a bad ID number and a future date is
+    # told both at once (the file-wide checks only see rows whose every cell reads).
+    day = parse_date(value)
+    if day > timezone.localdate():
+        raise ValidationError(_("完成日期不能晚于今天。"), code="future")
+    return day
+
+
 CE_COLUMNS = (
     Column("name", ("姓名", "name"), parse=_name),
     Column(
@@ -303,7 +312,7 @@ CE_COLUMNS = (
     ),
     Column("mode", ("方式", "学习方式", "mode"), parse=_mode),
     Column("hours", ("学时", "hours"), parse=parse_decimal_hours),
-    Column("completed_on", ("完成日期", "completed_on"), parse=parse_date),
+    Column("completed_on", ("完成日期", "completed_on"), parse=_completed_on),
     Column("course", ("课程", "course"), required=False),
 )
 
@@ -314,14 +323,8 @@ def ce_import(*, actor, data: bytes, filename: str, provider: Institution | None
     another row of the file, or a record the provider already has (same ID number, completion
     date and course), refuses the file: importing the same file twice adds nothing."""
     provider = _provider_for(actor, provider)
-    today = timezone.localdate()
 
     def validate(rows):
-        future = [
-            RowError(row["_row"], "完成日期", _("完成日期不能晚于今天。"))
-            for row in rows
-            if row["completed_on"] > today
-        ]
         indexes = {row["_row"]: blind_index(row["id_number"]) for row in rows}
         known = _holder_names(indexes.values(), provider)
         names = [
@@ -329,7 +332,7 @@ def ce_import(*, actor, data: bytes, filename: str, provider: Institution | None
             for row in rows
             if _name_differs(known, indexes[row["_row"]], row["name"])
         ]
-        return future + names + _ce_duplicates(rows, provider)
+        return names + _ce_duplicates(rows, provider)
 
     with transaction.atomic():
         # Read under the provider's lock, so the duplicate check sees every committed import.

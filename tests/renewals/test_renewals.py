@@ -536,3 +536,22 @@ def test_open_renewal_is_unique_per_certificate(submitted_renewal):
     with pytest.raises(DomainError):
         fill(submitted_renewal.certificate)
     assert RenewalApplication.objects.count() == 1
+
+
+def test_ce_import_names_every_bad_cell_of_a_row_at_once(certificate, ce_staff):
+    """A row with a bad ID number, mode and hours and a future completion date is told all
+    four in one go, not the date only after the others are mended."""
+    bad_id = certificate.holder_id_number[:17] + (
+        "1" if certificate.holder_id_number[17] != "1" else "2"
+    )
+    rows = [[certificate.holder_name, bad_id, "面授", -3, TODAY + timedelta(days=40)]]
+    with pytest.raises(ImportRefused) as exc:
+        services.ce_import(actor=ce_staff, data=ce_xlsx(rows), filename="ce.xlsx")
+    assert [(e.row, e.column) for e in exc.value.errors] == [
+        (2, "身份证号"),
+        (2, "方式"),
+        (2, "学时"),
+        (2, "完成日期"),
+    ]
+    assert "完成日期不能晚于今天" in str(exc.value.errors[-1].message)
+    assert not ContinuingEducation.objects.exists()
