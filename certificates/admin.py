@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -365,12 +366,32 @@ class CertificateRequestAdmin(admin.ModelAdmin):
 
 @admin.register(IssuableSession)
 class IssuableSessionAdmin(admin.ModelAdmin):
-    list_display = ("name", "trade", "authority", "theory_at", "status", "passed")
+    list_display = ("name", "trade", "authority", "theory_at", "status", "passed", "waiting")
     list_filter = ("trade",)
     actions = ("batch_issue",)
 
     def get_queryset(self, request):
-        return sessions_visible_to(request.user).filter(status="scores_published")
+        # The counts in one query with the page: a session done reads 待签发 0.
+        passed = Q(applications__status="passed")
+        return (
+            sessions_visible_to(request.user)
+            .filter(status="scores_published")
+            .select_related("trade", "authority")
+            .annotate(
+                passed_count=Count("applications", filter=passed, distinct=True),
+                waiting_count=Count(
+                    "applications",
+                    filter=passed
+                    & Q(applications__certificate__isnull=True)
+                    & ~Q(
+                        applications__certificate_request__status=(
+                            CertificateRequest.Status.REJECTED
+                        )
+                    ),
+                    distinct=True,
+                ),
+            )
+        )
 
     def has_add_permission(self, request):
         return False
@@ -386,22 +407,39 @@ class IssuableSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("合格人数"))
     def passed(self, obj):
-        return obj.applications.filter(status="passed").count()
+        return obj.passed_count
+
+    @admin.display(description=gettext_lazy("待签发"))
+    def waiting(self, obj):
+        """Passed candidates with no certificate yet (those refused one are not waiting)."""
+        return obj.waiting_count
 
     @admin.action(description=gettext_lazy("批量签发合格考生的证书"), permissions=["change"])
     def batch_issue(self, request, queryset):
-        last = None
+        started = []
         for session in queryset:
             try:
-                last = services.batch_issue_start(session=session, actor=request.user)
+                started.append(services.batch_issue_start(session=session, actor=request.user))
             except DomainError as exc:
                 self.message_user(request, f"{session}: {exc.message}", messages.ERROR)
-        if last is not None:
+        if not started:
+            return None
+        if len(started) == 1:
             self.message_user(request, _("批量签发已开始。"), messages.SUCCESS)
             return HttpResponseRedirect(
-                reverse("admin:certificates_batchissue_change", args=[last.pk])
+                reverse("admin:certificates_batchissue_change", args=[started[0].pk])
             )
-        return None
+        # Several: each is named, and the list of batches shows them all (not the last alone).
+        self.message_user(
+            request,
+            _("已开始 %(count)d 个批量签发：%(sessions)s。")
+            % {
+                "count": len(started),
+                "sessions": "、".join(str(batch.session) for batch in started),
+            },
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:certificates_batchissue_changelist"))
 
 
 @admin.register(BatchIssue)
@@ -443,7 +481,28 @@ class BatchIssueAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("逐人结果"))
     def result_table(self, obj):
-        if not obj.results:
+        # Passed candidates a batch leaves out (their certificate was refused) are listed with
+        # why, so that the count of passes and the batch's total are reconciled on the page.
+        refused = (
+            obj.session.applications.filter(
+                status="passed",
+                certificate_request__status=CertificateRequest.Status.REJECTED,
+            )
+            .select_related("applicant__profile", "certificate_request")
+            .order_by("ticket_number")
+        )
+        left_out = [
+            {
+                "ok": False,
+                "ticket": application.ticket_number,
+                "name": getattr(getattr(application.applicant, "profile", None), "name", ""),
+                "number": "",
+                "message": _("未纳入本批：已不予签发（%(reason)s）")
+                % {"reason": application.certificate_request.reason or "—"},
+            }
+            for application in refused
+        ]
+        if not obj.results and not left_out:
             return "—"
         rows = format_html_join(
             "",
@@ -456,7 +515,7 @@ class BatchIssueAdmin(admin.ModelAdmin):
                     r["number"] or "—",
                     r["message"],
                 )
-                for r in obj.results
+                for r in [*(obj.results or []), *left_out]
             ),
         )
         return format_html(
