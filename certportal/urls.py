@@ -11,6 +11,10 @@ admin.site.site_header = _("建筑施工特种作业人员证书服务平台 · 
 admin.site.site_title = _("证书服务平台管理")
 admin.site.index_title = _("业务管理")
 admin.site.login_form = StaffLoginForm
+# Django admin's own pages, under names of their own (templates/admin/): the portal's
+# registration/ templates, for workers, share Django's names and shadowed them.
+admin.site.password_change_template = "admin/password_change_form.html"  # noqa: S105
+admin.site.password_change_done_template = "admin/password_change_done.html"  # noqa: S105
 
 urlpatterns = [
     path("", views.home, name="home"),

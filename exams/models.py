@@ -272,6 +272,24 @@ class StaffMembership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.authority or self.institution}"
 
+    def clean(self) -> None:
+        # A worker's account given a staff scope would see other workers' records through it
+        # once made staff, and its own records from the other side of the counter.
+        from certportal import roles
+
+        user = self.user if self.user_id else None
+        if user is not None and (
+            not user.is_staff or user.groups.filter(name=roles.APPLICANT).exists()
+        ):
+            raise ValidationError(
+                {
+                    "user": _(
+                        "该账号不是工作人员账号（考生账号或未勾选“工作人员状态”），不能设置工作人员归属；"
+                        "请为工作人员另建账号。"
+                    )
+                }
+            )
+
 
 class ExamSession(models.Model):
     """考试计划: one trade's theory and practical exams at one assessment institution."""

@@ -49,3 +49,14 @@ def test_profile_correction_page(client, authority_staff, certificate):
     # The account is shown as text: its admin page is for superusers alone.
     change = client.get(f"/admin/applicants/profile/{profile.pk}/change/").content.decode()
     assert certificate.holder.username in change and "/admin/applicants/user/" not in change
+
+
+@pytest.mark.django_db
+def test_staff_change_their_password_on_an_admin_page_not_the_workers_one(client, authority_staff):
+    client.force_login(authority_staff)
+    page = client.get("/admin/password_change/").content.decode()
+    # The admin's header, not the workers' menu (我的办事, 我的证书).
+    assert 'id="site-name"' in page and "我的办事" not in page and "我的证书" not in page
+    assert 'name="old_password"' in page and 'name="new_password1"' in page
+    done = client.get("/admin/password_change/done/").content.decode()
+    assert 'id="site-name"' in done and "我的办事" not in done

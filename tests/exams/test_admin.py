@@ -480,3 +480,27 @@ def test_an_institution_sees_the_full_id_number_only_while_it_reviews(
     client.force_login(authority_staff)
     for url in pages:
         assert full in client.get(url).content.decode(), url
+
+
+def test_a_workers_account_cannot_be_given_a_staff_scope(client, superuser, applicant, quanzhou):
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/exams/staffmembership/add/",
+        {"user": applicant.pk, "authority": quanzhou.pk, "institution": ""},
+    )
+    assert response.status_code == 200
+    assert "不能设置工作人员归属" in response.content.decode()
+    from exams.models import StaffMembership
+
+    assert not StaffMembership.objects.filter(user=applicant).exists()
+
+    # A staff account without a scope takes one.
+    from tests.factories import user_factory
+
+    clerk = user_factory(role=roles.AUTHORITY_STAFF, username="clerk", is_staff=True)
+    response = client.post(
+        "/admin/exams/staffmembership/add/",
+        {"user": clerk.pk, "authority": quanzhou.pk, "institution": ""},
+    )
+    assert response.status_code == 302
+    assert StaffMembership.objects.get(user=clerk).authority == quanzhou

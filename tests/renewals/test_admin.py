@@ -349,3 +349,21 @@ def test_ce_record_whose_name_is_not_the_id_numbers_holder_is_refused(
         provider=ningbo,
     )
     assert record.holder_name == "张三丰"
+
+
+def test_a_decided_renewal_shows_no_deadline_in_the_list(
+    client, submitted_renewal, authority_staff
+):
+    import re
+
+    from renewals import services as renewal_services
+
+    def deadlines():
+        page = client.get("/admin/renewals/renewalapplication/").content.decode()
+        return re.findall(r'<td class="field-(?:refuse_by|approve_by)[^"]*">([^<]*)<', page)
+
+    client.force_login(authority_staff)
+    waiting = deadlines()
+    assert len(waiting) == 2 and all(re.search(r"\d", cell) for cell in waiting)
+    renewal_services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
+    assert deadlines() == ["已办结", "已办结"]
