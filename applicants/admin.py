@@ -78,6 +78,35 @@ class PortalUserAdmin(UserAdmin):
         return obj.masked_login()
 
 
+def redirect_by_id_number(modeladmin, request, *, index_lookup: str, not_found: str):
+    """An admin list's exact lookup by ID number through the blind index (POST only, so the
+    number is never in a URL, a log line or the browser history): the record itself when one
+    is found in the member's scope, the list of them when several, else the list with
+    ``not_found``. ``index_lookup`` is the path to the blind index from the model."""
+    if not modeladmin.has_view_permission(request):
+        raise PermissionDenied
+    opts = modeladmin.model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    try:
+        number = parse_id_number(request.POST.get("id_number", "")).number
+    except ValidationError as exc:
+        modeladmin.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(changelist)
+    ids = list(
+        modeladmin.get_queryset(request)
+        .filter(**{index_lookup: blind_index(number)})
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        modeladmin.message_user(request, not_found, messages.WARNING)
+        return HttpResponseRedirect(changelist)
+    if len(ids) == 1:
+        return HttpResponseRedirect(
+            reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[ids[0]])
+        )
+    return HttpResponseRedirect(f"{changelist}?id__in={','.join(map(str, ids))}")
+
+
 def _thumbnail(material: Material, size: int = 80) -> str:
     if material.pk is None:
         return "—"

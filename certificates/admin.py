@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -11,11 +11,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from applicants import admin as applicants_admin
-from applicants.idcard import parse_id_number
 from applicants.models import Profile
 from certportal.admin_actions import run_each, user_as_text, with_reason
 from certportal.errors import DomainError
-from certportal.pii import blind_index, mask_id_number
+from certportal.pii import mask_id_number
 from exams.selectors import sessions_visible_to
 
 from . import services
@@ -236,29 +235,12 @@ class CertificateAdmin(admin.ModelAdmin):
 
     def find_by_id_number(self, request):
         """Exact search by ID number through the blind index (POST: never in a URL)."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        changelist = reverse("admin:certificates_certificate_changelist")
-        try:
-            number = parse_id_number(request.POST.get("id_number", "")).number
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(changelist)
-        ids = list(
-            self.get_queryset(request)
-            .filter(holder_id_index=blind_index(number))
-            .values_list("pk", flat=True)
+        return applicants_admin.redirect_by_id_number(
+            self,
+            request,
+            index_lookup="holder_id_index",
+            not_found=_("未找到该身份证号码的证书（或不在您的管辖范围内）。"),
         )
-        if not ids:
-            self.message_user(
-                request, _("未找到该身份证号码的证书（或不在您的管辖范围内）。"), messages.WARNING
-            )
-            return HttpResponseRedirect(changelist)
-        if len(ids) == 1:
-            return HttpResponseRedirect(
-                reverse("admin:certificates_certificate_change", args=[ids[0]])
-            )
-        return HttpResponseRedirect(f"{changelist}?id__in={','.join(map(str, ids))}")
 
 
 @admin.register(CertificateRequest)

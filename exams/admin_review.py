@@ -12,8 +12,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
 
-from applicants.admin import _thumbnail
+from applicants.admin import _thumbnail, redirect_by_id_number
 from applicants.models import Material
 from applicants.selectors import shows_full_id_number
 from applicants.uploads import MaterialKind
@@ -141,8 +142,29 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         ),
     )
 
+    change_list_template = "admin/exams/examapplication/change_list.html"
+
     def get_queryset(self, request):
         return applications_visible_to(request.user).select_related("applicant__profile")
+
+    def get_urls(self):
+        return [
+            path(
+                "find-by-id/",
+                self.admin_site.admin_view(require_POST(self.find_by_id_number)),
+                name="exams_examapplication_find_by_id",
+            ),
+            *super().get_urls(),
+        ]
+
+    def find_by_id_number(self, request):
+        """A person's applications by their ID number (the profile's blind index)."""
+        return redirect_by_id_number(
+            self,
+            request,
+            index_lookup="applicant__profile__id_number_index",
+            not_found=_("未找到该身份证号码的报名（或不在您的管辖范围内）。"),
+        )
 
     def get_fieldsets(self, request, obj=None):
         """The ticket's failure, on an application whose ticket failed only; the scores to

@@ -504,3 +504,29 @@ def test_a_workers_account_cannot_be_given_a_staff_scope(client, superuser, appl
     )
     assert response.status_code == 302
     assert StaffMembership.objects.get(user=clerk).authority == quanzhou
+
+
+def test_applications_are_found_by_the_applicants_id_number(
+    client, submitted, authority_staff, other_authority_staff
+):
+    """Posted, never in an address; in the member's scope only; a mistyped number is said."""
+    number = submitted.applicant.profile.id_number
+    client.force_login(authority_staff)
+    page = client.get("/admin/exams/examapplication/").content.decode()
+    assert 'action="/admin/exams/examapplication/find-by-id/"' in page
+    response = client.post("/admin/exams/examapplication/find-by-id/", {"id_number": number})
+    assert response["Location"] == f"/admin/exams/examapplication/{submitted.pk}/change/"
+    assert number not in response["Location"]
+
+    wrong = number[:17] + ("1" if number[17] != "1" else "2")
+    page = client.post(
+        "/admin/exams/examapplication/find-by-id/", {"id_number": wrong}, follow=True
+    ).content.decode()
+    assert "校验码" in page and wrong not in page
+
+    client.force_login(other_authority_staff)  # another city's staff: not in their scope
+    page = client.post(
+        "/admin/exams/examapplication/find-by-id/", {"id_number": number}, follow=True
+    ).content.decode()
+    assert "未找到该身份证号码的报名" in page
+    assert client.get("/admin/exams/examapplication/find-by-id/").status_code == 405
