@@ -143,6 +143,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
     )
 
     change_list_template = "admin/exams/examapplication/change_list.html"
+    change_form_template = "admin/exams/examapplication/change_form.html"
 
     def get_queryset(self, request):
         return applications_visible_to(request.user).select_related("applicant__profile")
@@ -198,6 +199,12 @@ class ExamApplicationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # The decisions a reviewer takes from an application's own page, after reading its
+    # materials there (they were only in the list's action menu): the list's own actions,
+    # posted to the list for this one application, so that the same rules, reason page and
+    # messages apply.
+    REVIEW_ACTIONS = ("approve", "return_for_correction", "reject")
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Every field is read-only: decisions are the list's actions, so no 保存 buttons.
         extra_context = {
@@ -206,6 +213,15 @@ class ExamApplicationAdmin(admin.ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
         }
+        application = self.get_object(request, object_id)
+        if application is not None and application.status in (
+            ExamApplication.Status.SUBMITTED,
+            ExamApplication.Status.INSTITUTION_APPROVED,
+        ):
+            actions = self.get_actions(request)
+            extra_context["review_actions"] = [
+                (name, actions[name][2]) for name in self.REVIEW_ACTIONS if name in actions
+            ]
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("编号"), ordering="pk")

@@ -530,3 +530,33 @@ def test_applications_are_found_by_the_applicants_id_number(
     ).content.decode()
     assert "未找到该身份证号码的报名" in page
     assert client.get("/admin/exams/examapplication/find-by-id/").status_code == 405
+
+
+def test_a_reviewer_decides_from_the_applications_own_page(client, submitted, trainer):
+    """approve, return and reject are offered on the page where the materials are read,
+    and they act as the list's actions do (a return asks for its reason first)."""
+    url = f"/admin/exams/examapplication/{submitted.pk}/change/"
+    client.force_login(trainer)
+    page = client.get(url).content.decode()
+    for name in ("approve", "return_for_correction", "reject"):
+        assert f'name="action" value="{name}"' in page
+    form = {"action": "return_for_correction", "index": "0", "_selected_action": submitted.pk}
+    reason_page = client.post("/admin/exams/examapplication/", form).content.decode()
+    assert 'name="reason"' in reason_page
+    response = client.post(
+        "/admin/exams/examapplication/",
+        {**form, "apply": "1", "reason": "身份证复印件不清晰，请重新上传"},
+        follow=True,
+    )
+    submitted.refresh_from_db()
+    assert submitted.status == "returned"
+    assert "退回补正：成功 1 条" in response.content.decode()
+    # Decided: nothing more to decide on the page.
+    assert 'name="action"' not in client.get(url).content.decode()
+
+
+def test_an_application_page_with_a_malformed_number_is_not_found(client, trainer):
+    client.force_login(trainer)
+    response = client.get("/admin/exams/examapplication/abc/change/", follow=True)
+    # Django's way: back to the admin's index, saying the record does not exist.
+    assert response.redirect_chain and "不存在" in response.content.decode()
