@@ -60,3 +60,13 @@ def test_staff_change_their_password_on_an_admin_page_not_the_workers_one(client
     assert 'name="old_password"' in page and 'name="new_password1"' in page
     done = client.get("/admin/password_change/done/").content.decode()
     assert 'id="site-name"' in done and "我的办事" not in done
+
+
+@pytest.mark.django_db
+def test_the_lockout_pages_and_the_logs_record_types_read_chinese(client, superuser):
+    """django-axes ships no Chinese: its names come from locale/zh_Hans."""
+    client.force_login(superuser)
+    page = client.get("/admin/axes/accessattempt/").content.decode()
+    assert "登录尝试记录" in page and "access attempt" not in page
+    log = client.get("/admin/certportal/auditevent/").content.decode()
+    assert "登录失败记录" in log and "access failure" not in log
