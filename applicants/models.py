@@ -39,9 +39,7 @@ class User(AbstractUser):
         """How staff pages name an account (账号, 操作人, 创建人): a staff member's full name,
         else the login, an ID-number login masked (its username is a random ``id-…``, which
         alone would not tell whose the account is)."""
-        if full_name := self.get_full_name():
-            return full_name
-        return self.masked_login() if self.registered_by_id_number else self.get_username()
+        return self.get_full_name() or str(self)
 
     def masked_login(self) -> str:
         """The login as a mail or page may name it: a mobile number as 138****0001, an ID

@@ -205,8 +205,13 @@ def _register_by_id_number(parsed, *, password: str, email: str, client_key: str
 def account_id_number_refusal(*, id_number: str, client: str | None = None) -> str | None:
     """Why registering with this (valid, canonical) ID number would be refused, asked when
     the registration fails for another reason first (passwords that differ), so that both are
-    said at once; counted against the address as a registration's refusal is."""
-    return _id_number_refusal(blind_index(id_number), _client_key(client))
+    said at once; counted against the address as a registration's refusal is. None, saying
+    nothing of the number, once the address has used up its registrations (as a
+    registration would be refused first for that)."""
+    client_key = _client_key(client)
+    if client_key and _registrations_limited(client_key):
+        return None
+    return _id_number_refusal(blind_index(id_number), client_key)
 
 
 def _id_number_refusal(id_index: str, client_key: str | None, *, held: bool = False) -> str | None:

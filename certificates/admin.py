@@ -465,11 +465,10 @@ class BatchIssueAdmin(admin.ModelAdmin):
     def result_table(self, obj):
         # Passed candidates a batch leaves out (their certificate was refused) are listed with
         # why, so that the count of passes and the batch's total are reconciled on the page.
+        reported = {r["ticket"] for r in obj.results or ()}
         refused = (
-            obj.session.applications.filter(
-                status="passed",
-                certificate_request__status=CertificateRequest.Status.REJECTED,
-            )
+            services.batch_left_out(obj.session)
+            .exclude(ticket_number__in=reported)  # tried by the batch, refused since
             .select_related("applicant__profile", "certificate_request")
             .order_by("ticket_number")
         )

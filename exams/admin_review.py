@@ -202,7 +202,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
     # The decisions a reviewer takes from an application's own page, after reading its
     # materials there (they were only in the list's action menu): the list's own actions,
     # posted to the list for this one application, so that the same rules, reason page and
-    # messages apply.
+    # messages apply; offered to whoever takes the review it waits for (services.reviews_now).
     REVIEW_ACTIONS = ("approve", "return_for_correction", "reject")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -213,16 +213,15 @@ class ExamApplicationAdmin(admin.ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
         }
-        application = self.get_object(request, object_id)
-        if application is not None and application.status in (
-            ExamApplication.Status.SUBMITTED,
-            ExamApplication.Status.INSTITUTION_APPROVED,
-        ):
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None and services.reviews_now(obj, request.user):
             actions = self.get_actions(request)
-            extra_context["review_actions"] = [
+            context["review_actions"] = [
                 (name, actions[name][2]) for name in self.REVIEW_ACTIONS if name in actions
             ]
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     @admin.display(description=gettext_lazy("编号"), ordering="pk")
     def number(self, obj):
@@ -247,7 +246,14 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         # Whether the number is shown in full, read here: a display method gets no request.
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
-            obj.full_id_number_shown = shows_full_id_number(request.user, obj.applicant_id)
+            # An institution's staff: while this application waits for their review only;
+            # others as on the profile (the authority's staff in their scope).
+            membership = membership_of(request.user)
+            obj.full_id_number_shown = (
+                services.reviews_now(obj, request.user)
+                if membership is not None and membership.institution_id
+                else shows_full_id_number(request.user, obj.applicant_id)
+            )
         return obj
 
     @admin.display(description=gettext_lazy("实名材料"))

@@ -26,19 +26,18 @@ class ExamsConfig(AppConfig):
         from .selectors import membership_of
 
         def who_need_the_full_id_number(staff):
-            # The authority's staff correct and verify identities (the whole scope); an
-            # institution's reviewers compare the number with the ID card scan while an
-            # application of theirs is under review, and no longer once it is decided.
+            # The authority's staff correct and verify identities (the whole scope); a
+            # training institution's reviewers compare the number with the ID card scan while
+            # an application waits for their review (services.reviews_now), and no longer
+            # once they have decided it. An assessment centre reviews nothing.
             membership = membership_of(staff)
             if membership is None:
                 return None
             if membership.institution_id is None:
                 return Q()  # every applicant the authority's staff see
-            reviewing = applications_visible_to(staff).filter(
-                status__in=(
-                    ExamApplication.Status.SUBMITTED,
-                    ExamApplication.Status.INSTITUTION_APPROVED,
-                )
+            reviewing = ExamApplication.objects.filter(
+                training_institution_id=membership.institution_id,
+                status=ExamApplication.Status.SUBMITTED,
             )
             return Q(pk__in=reviewing.values("applicant_id"))
 

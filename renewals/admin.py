@@ -385,21 +385,22 @@ class RenewalApplicationAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("不予延续最迟（5 个工作日）"))
     def refuse_by(self, obj):
-        if obj.status != "submitted" or not obj.submitted_at:
+        if obj.status != RenewalApplication.Status.SUBMITTED or not obj.submitted_at:
             return self._no_deadline(obj)
         return due_dates(obj.submitted_at)[0]
 
     @staticmethod
     def _no_deadline(obj):
         # A decided renewal has no deadline left: its dates read as if it were still waiting.
-        return _("已办结") if obj.status in ("approved", "rejected") else "—"
+        decided = (RenewalApplication.Status.APPROVED, RenewalApplication.Status.REJECTED)
+        return _("已办结") if obj.status in decided else "—"
 
     @admin.display(description=gettext_lazy("准予延续最迟（10 个工作日）"))
     def approve_by(self, obj):
-        if obj.status != "submitted" or not obj.submitted_at:
+        if obj.status != RenewalApplication.Status.SUBMITTED or not obj.submitted_at:
             return self._no_deadline(obj)
         due = due_dates(obj.submitted_at)[1]
-        if obj.status == "submitted" and due < timezone.localdate():
+        if due < timezone.localdate():
             return format_html('<strong style="color:#a4161a">{} {}</strong>', due, _("已超期"))
         return due
 

@@ -463,11 +463,18 @@ def certificate_request_reject(
 # --- 批量签发 ----------------------------------------------------------------------------
 
 
+# A passed candidate whose certificate was refused (不予签发): no batch issues one.
+REFUSED = Q(certificate_request__status=CertificateRequest.Status.REJECTED)
+
+
 def _batch_candidates(session: ExamSession):
     """The session's passed candidates, but those whose certificate was refused (不予签发)."""
-    return session.applications.filter(status=ExamApplication.Status.PASSED).exclude(
-        certificate_request__status=CertificateRequest.Status.REJECTED
-    )
+    return session.applications.filter(status=ExamApplication.Status.PASSED).exclude(REFUSED)
+
+
+def batch_left_out(session: ExamSession):
+    """The session's passed candidates a batch leaves out: their certificate was refused."""
+    return session.applications.filter(REFUSED, status=ExamApplication.Status.PASSED)
 
 
 def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:

@@ -12,6 +12,7 @@ from .applications import (
     application_submit,
     application_update,
     application_withdraw,
+    reviews_now,
 )
 from .sessions import (
     AssignResult,
@@ -43,6 +44,7 @@ __all__ = [
     "application_update",
     "application_withdraw",
     "may_enter_scores",
+    "reviews_now",
     "score_import",
     "score_record",
     "session_approve",

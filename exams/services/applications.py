@@ -433,6 +433,23 @@ def _reviewer_check(application: ExamApplication, actor) -> None:
         )
 
 
+def reviews_now(application: ExamApplication, actor) -> bool:
+    """Whether ``actor`` takes the review the application waits for now: its training
+    institution's staff the first (submitted), the authority's staff (and superusers) the
+    second, or the first when no training institution is named. What the review pages offer
+    and what they show in full (the ID number) follow it; the services check it again."""
+    if application.status == S.SUBMITTED and application.training_institution_id:
+        membership = membership_of(actor) if getattr(actor, "is_staff", False) else None
+        return bool(membership and membership.institution_id == application.training_institution_id)
+    if application.status not in (S.SUBMITTED, S.INSTITUTION_APPROVED):
+        return False
+    try:
+        _require_staff_of(actor, authority=application.authority)
+    except DomainError:
+        return False
+    return True
+
+
 def _require_reason(reason: str) -> str:
     return plain_reason(reason, missing=_("请填写原因，申报人会看到它。"))
 

@@ -518,3 +518,15 @@ def test_a_taken_number_is_said_together_with_a_refused_password(
     body = register(client, OTHER_ID_NUMBER, password=password, again=again).content.decode()
     assert password_message in body and "不能重复登记" not in body
     assert AuditEvent.objects.filter(action="applicants.profile.id_conflict").count() == 1
+
+
+def test_an_address_past_its_registrations_hears_nothing_of_the_number(client, monkeypatch):
+    """With the passwords differing, the number is only looked up for an address still
+    within its registrations: past them, the answer would be an oracle without limit."""
+    from applicants import services
+
+    account_register(id_number=ID_NUMBER, password=PASSWORD)
+    monkeypatch.setattr(services, "_registrations_limited", lambda client_key: True)
+    body = register(client, ID_NUMBER, password="Wang-2026-pass", again="Other").content.decode()
+    assert "两次输入的密码不一致" in body and "不能重复登记" not in body
+    assert not AuditEvent.objects.filter(action="applicants.profile.id_conflict").exists()

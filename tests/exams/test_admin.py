@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
@@ -454,32 +456,36 @@ def test_a_capacity_below_one_is_refused_in_one_sentence(authority_staff, capaci
 
 
 def test_an_institution_sees_the_full_id_number_only_while_it_reviews(
-    client, institution_approved, trainer, authority_staff
+    client, submitted, trainer, assessor, authority_staff
 ):
     """SPEC 2: the number in full only to staff who need it. The training institution's
-    reviewer compares it with the ID card scan while the application is under review; once
-    the authority has decided, the institution sees it masked (application and profile
-    pages), and the authority's staff still see it whole."""
-    application = institution_approved
+    reviewer compares it with the ID card scan while the application waits for its review;
+    once it has decided, and for the assessment centre always, the number is masked
+    (application and profile pages); the authority's staff see it whole."""
+    application = submitted
     profile = application.applicant.profile
     full, masked = profile.id_number, profile.masked_id_number
     pages = (
         f"/admin/exams/examapplication/{application.pk}/change/",
         f"/admin/applicants/profile/{profile.pk}/change/",
     )
-    client.force_login(trainer)
-    for url in pages:
-        page = client.get(url).content.decode()
-        assert full in page, url
 
-    services.application_approve(application=application, actor=authority_staff)
-    for url in pages:
-        page = client.get(url).content.decode()
-        assert full not in page and masked in page, url
+    def shown(user):
+        client.force_login(user)
+        found = []
+        for url in pages:
+            page = client.get(url).content.decode()
+            assert page.count(full) + page.count(masked) >= 1, url
+            found.append(full in page)
+        return found
 
-    client.force_login(authority_staff)
-    for url in pages:
-        assert full in client.get(url).content.decode(), url
+    assert shown(trainer) == [True, True]
+    assert shown(assessor) == [False, False]  # the assessment centre reviews nothing
+    assert shown(authority_staff) == [True, True]
+
+    services.application_institution_approve(application=application, actor=trainer)
+    assert shown(trainer) == [False, False]  # its review is done
+    assert shown(authority_staff) == [True, True]
 
 
 def test_a_workers_account_cannot_be_given_a_staff_scope(client, superuser, applicant, quanzhou):
@@ -532,14 +538,21 @@ def test_applications_are_found_by_the_applicants_id_number(
     assert client.get("/admin/exams/examapplication/find-by-id/").status_code == 405
 
 
-def test_a_reviewer_decides_from_the_applications_own_page(client, submitted, trainer):
-    """approve, return and reject are offered on the page where the materials are read,
-    and they act as the list's actions do (a return asks for its reason first)."""
+def test_a_reviewer_decides_from_the_applications_own_page(
+    client, submitted, trainer, assessor, authority_staff
+):
+    """approve, return and reject are offered on the page where the materials are read, to
+    whoever takes the review it waits for, and they act as the list's actions do (a return
+    asks for its reason first)."""
     url = f"/admin/exams/examapplication/{submitted.pk}/change/"
-    client.force_login(trainer)
-    page = client.get(url).content.decode()
-    for name in ("approve", "return_for_correction", "reject"):
-        assert f'name="action" value="{name}"' in page
+
+    def offered(user):
+        client.force_login(user)
+        return re.findall(r'name="action" value="([a-z_]+)"', client.get(url).content.decode())
+
+    assert offered(assessor) == []  # the assessment centre reviews nothing
+    assert offered(authority_staff) == []  # waits for the training institution first
+    assert offered(trainer) == ["approve", "return_for_correction", "reject"]
     form = {"action": "return_for_correction", "index": "0", "_selected_action": submitted.pk}
     reason_page = client.post("/admin/exams/examapplication/", form).content.decode()
     assert 'name="reason"' in reason_page
@@ -551,8 +564,18 @@ def test_a_reviewer_decides_from_the_applications_own_page(client, submitted, tr
     submitted.refresh_from_db()
     assert submitted.status == "returned"
     assert "退回补正：成功 1 条" in response.content.decode()
-    # Decided: nothing more to decide on the page.
+    assert offered(trainer) == []  # decided: nothing more to decide on the page
+
+
+def test_the_authority_decides_from_the_page_once_the_school_has(
+    client, institution_approved, trainer, authority_staff
+):
+    url = f"/admin/exams/examapplication/{institution_approved.pk}/change/"
+    client.force_login(trainer)
     assert 'name="action"' not in client.get(url).content.decode()
+    client.force_login(authority_staff)
+    page = client.get(url).content.decode()
+    assert 'name="action" value="approve"' in page
 
 
 def test_an_application_page_with_a_malformed_number_is_not_found(client, trainer):
