@@ -41,6 +41,24 @@ class User(AbstractUser):
         alone would not tell whose the account is)."""
         return self.get_full_name() or str(self)
 
+    def id_number(self) -> str:
+        """The account's ID number: its profile's once saved, else the one it registered with
+        (an ID-number login), else "". A list that select_related both reads no more rows;
+        otherwise a query each, which leaves nothing cached on the user (a profile saved later
+        in the request is seen)."""
+        if self.pk is None:
+            return ""
+        for holder, model in (("profile", Profile), ("id_number_login", IdNumberLogin)):
+            relation = self._meta.get_field(holder)
+            if relation.is_cached(self):
+                found = relation.get_cached_value(self)
+                number = found.id_number if found else ""
+            else:
+                number = model.objects.filter(user=self).values_list("id_number", flat=True).first()
+            if number:
+                return number
+        return ""
+
     def masked_login(self) -> str:
         """The login as a mail or page may name it: a mobile number as 138****0001, an ID
         number as 3505**********1234 (the owner knows it; a forwarded mail does not give it
@@ -48,21 +66,8 @@ class User(AbstractUser):
         name = self.get_username()
         if len(name) == 11 and name.isdigit():
             return f"{name[:3]}****{name[-4:]}"
-        if self.registered_by_id_number:
-            # The profile's number once saved, the registration's before. A list that
-            # select_related both reads no more rows; otherwise a query each, which leaves
-            # nothing cached on the user (a profile saved later in the request is seen).
-            for holder, model in (("profile", Profile), ("id_number_login", IdNumberLogin)):
-                relation = self._meta.get_field(holder)
-                if relation.is_cached(self):
-                    found = relation.get_cached_value(self)
-                    number = found.id_number if found else ""
-                else:
-                    number = (
-                        model.objects.filter(user=self).values_list("id_number", flat=True).first()
-                    )
-                if number:
-                    return mask_id_number(number)
+        if self.registered_by_id_number and (number := self.id_number()):
+            return mask_id_number(number)
         return name
 
 

@@ -30,14 +30,20 @@ def applicants_visible_to(staff: User) -> QuerySet[User]:
         return User.objects.all()
     if not staff.is_staff:
         return User.objects.none()
-    condition = None
-    for rule in _staff_scope_rules:
-        q = rule(staff)
-        if q is not None:
-            condition = q if condition is None else condition | q
+    condition = _granted(_staff_scope_rules, staff)
     return (
         User.objects.filter(condition).distinct() if condition is not None else User.objects.none()
     )
+
+
+def _granted(rules: list[StaffScopeRule], staff: User) -> Q | None:
+    """What the rules grant ``staff``, together (or None when no rule grants anything)."""
+    condition = None
+    for rule in rules:
+        q = rule(staff)
+        if q is not None:
+            condition = q if condition is None else condition | q
+    return condition
 
 
 # The applicants whose full ID number a staff member is shown (SPEC 2: "masked everywhere
@@ -55,12 +61,9 @@ def register_full_id_number_rule(rule: StaffScopeRule) -> None:
 def shows_full_id_number(staff: User, applicant_id: int) -> bool:
     if staff.is_superuser:
         return True
-    conditions = [q for q in (rule(staff) for rule in _full_id_number_rules) if q is not None]
-    if not conditions:
+    condition = _granted(_full_id_number_rules, staff)
+    if condition is None:
         return False
-    condition = conditions[0]
-    for q in conditions[1:]:
-        condition |= q
     return applicants_visible_to(staff).filter(condition, pk=applicant_id).exists()
 
 

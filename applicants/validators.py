@@ -221,17 +221,10 @@ class IdNumberPasswordValidator:
 
 def _id_numbers_of(user) -> list[str]:
     from .backends import looks_like_id_number
-    from .models import IdNumberLogin, Profile
 
     if user is None:
         return []
-    numbers = []
     login = user.get_username() or ""
-    if looks_like_id_number(login):  # an account being registered with its number
-        numbers.append(login.upper())
-    if user.pk:
-        for model in (Profile, IdNumberLogin):
-            number = model.objects.filter(user=user).values_list("id_number", flat=True).first()
-            if number:
-                numbers.append(number.upper())
-    return numbers
+    # The account being registered with its number; or the number a saved account holds.
+    numbers = [login, user.id_number()] if looks_like_id_number(login) else [user.id_number()]
+    return [number.upper() for number in numbers if number]

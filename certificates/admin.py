@@ -365,11 +365,7 @@ class IssuableSessionAdmin(admin.ModelAdmin):
                     "applications",
                     filter=passed
                     & Q(applications__certificate__isnull=True)
-                    & ~Q(
-                        applications__certificate_request__status=(
-                            CertificateRequest.Status.REJECTED
-                        )
-                    ),
+                    & ~services.certificate_refused("applications__"),
                     distinct=True,
                 ),
             )

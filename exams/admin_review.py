@@ -230,7 +230,7 @@ class ExamApplicationAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("申报人"), ordering="applicant__profile__name")
     def applicant_name(self, obj):
         profile = getattr(obj.applicant, "profile", None)
-        return profile.name if profile else obj.applicant.username
+        return profile.name if profile else str(obj.applicant)  # an ID login masked
 
     @admin.display(description=gettext_lazy("公民身份号码"))
     def applicant_id_number(self, obj):

@@ -463,18 +463,22 @@ def certificate_request_reject(
 # --- 批量签发 ----------------------------------------------------------------------------
 
 
-# A passed candidate whose certificate was refused (不予签发): no batch issues one.
-REFUSED = Q(certificate_request__status=CertificateRequest.Status.REJECTED)
+def certificate_refused(prefix: str = "") -> Q:
+    """An application whose certificate was refused (不予签发): no batch issues one.
+    ``prefix`` is the path to the application (``applications__`` from a session)."""
+    return Q(**{f"{prefix}certificate_request__status": CertificateRequest.Status.REJECTED})
 
 
 def _batch_candidates(session: ExamSession):
     """The session's passed candidates, but those whose certificate was refused (不予签发)."""
-    return session.applications.filter(status=ExamApplication.Status.PASSED).exclude(REFUSED)
+    return session.applications.filter(status=ExamApplication.Status.PASSED).exclude(
+        certificate_refused()
+    )
 
 
 def batch_left_out(session: ExamSession):
     """The session's passed candidates a batch leaves out: their certificate was refused."""
-    return session.applications.filter(REFUSED, status=ExamApplication.Status.PASSED)
+    return session.applications.filter(certificate_refused(), status=ExamApplication.Status.PASSED)
 
 
 def batch_issue_start(*, session: ExamSession, actor) -> BatchIssue:
