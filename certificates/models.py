@@ -166,6 +166,8 @@ class Certificate(models.Model):
         ordering = ("-issued_on", "-id")
         indexes = [
             models.Index(fields=("authority", "trade", "status")),
+            # The staff list's order (Meta.ordering): its first page without sorting the scope.
+            models.Index(fields=("-issued_on", "-id"), name="certificate_list_order"),
             models.Index(
                 fields=("pdf_version",),
                 name="certificate_render_pending",

@@ -10,7 +10,7 @@ from django.http import Http404
 from applicants.models import Profile
 from exams.eligibility import upper_age_limit
 from exams.models import ExamApplication
-from exams.selectors import authorities_in_scope, policy_for
+from exams.selectors import authority_ids_in_scope, policy_for
 
 from .models import Certificate, CertificateRequest, held_q
 
@@ -78,7 +78,7 @@ def certificates_visible_to(user):
         return qs.none()
     if user.is_superuser:
         return qs
-    return qs.filter(authority__in=authorities_in_scope(user))
+    return qs.filter(authority__in=authority_ids_in_scope(user))
 
 
 # What another app has to say of a holder's certificates on their list, beside the status

@@ -28,9 +28,11 @@ from certportal.admin_actions import (
     user_as_text,
     with_reason,
 )
+from certportal.admin_lists import QuickCheckboxAdmin
 from certportal.errors import DomainError
 
 from . import services
+from .admin_filters import AssessmentInstitutionFilter, SessionFilter, TrainingInstitutionFilter
 from .exports import export_applications_xlsx
 from .models import ExamApplication, ExamSession, Institution, Trade
 from .selectors import (
@@ -68,7 +70,7 @@ def _submitted_link(application, kind: str, kept) -> str:
 
 
 @admin.register(ExamApplication)
-class ExamApplicationAdmin(admin.ModelAdmin):
+class ExamApplicationAdmin(QuickCheckboxAdmin, admin.ModelAdmin):
     list_display = (
         "number",
         "applicant_name",
@@ -80,13 +82,17 @@ class ExamApplicationAdmin(admin.ModelAdmin):
         "ticket_number",
         "submitted_at",
     )
+    # The institutions and sessions from their own tables for an authority's staff, not a
+    # DISTINCT over every application in scope (exams.admin_filters); no unfiltered total.
     list_filter = (
         "status",
         "trade",
-        ("assessment_institution", admin.RelatedOnlyFieldListFilter),
-        ("training_institution", admin.RelatedOnlyFieldListFilter),
-        ("session", admin.RelatedOnlyFieldListFilter),
+        ("assessment_institution", AssessmentInstitutionFilter),
+        ("training_institution", TrainingInstitutionFilter),
+        ("session", SessionFilter),
     )
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # counts per choice: a pass over the scope each
     search_fields = ("ticket_number", "applicant__profile__name", "applicant__profile__mobile")
     list_select_related = (
         "trade",

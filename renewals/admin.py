@@ -18,8 +18,10 @@ from certportal.admin_actions import (
     user_as_text,
     with_reason,
 )
+from certportal.admin_lists import QuickCheckboxAdmin, year_filter
+from exams.admin_filters import CeProviderFilter
 from exams.models import Institution
-from exams.selectors import authorities_in_scope, membership_of
+from exams.selectors import authority_ids_in_scope, membership_of
 
 from . import services
 from .models import ConductRecord, ContinuingEducation, RenewalApplication
@@ -117,7 +119,9 @@ class CeImportForm(forms.Form):
 
 
 @admin.register(ContinuingEducation)
-class ContinuingEducationAdmin(VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin):
+class ContinuingEducationAdmin(
+    QuickCheckboxAdmin, VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin
+):
     form = CeForm
     list_display = (
         "holder_name",
@@ -129,10 +133,18 @@ class ContinuingEducationAdmin(VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin
         "course",
         "state",
     )
-    list_filter = (VoidedFilter, "mode", ("provider", admin.RelatedOnlyFieldListFilter))
+    # The years between the first and last completion date (two index probes), not the date
+    # hierarchy's distinct years over every record in scope (certportal.admin_lists).
+    list_filter = (
+        VoidedFilter,
+        "mode",
+        ("provider", CeProviderFilter),
+        year_filter("completed_on", gettext_lazy("完成年份")),
+    )
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # counts per choice: a pass over the scope each
     search_fields = ("holder_name", "course")
     list_select_related = ("provider",)
-    date_hierarchy = "completed_on"
     change_list_template = "admin/renewals/continuingeducation/change_list.html"
     void_label = gettext_lazy("作废继续教育记录")
     void_help = gettext_lazy("记入日志；作废后该记录的学时不再计入延续，可重新录入正确的记录")
@@ -151,7 +163,7 @@ class ContinuingEducationAdmin(VoidableAdmin, ServiceSaveAdmin, admin.ModelAdmin
             return qs.none()
         if membership.institution_id:
             return qs.filter(provider_id=membership.institution_id)
-        return qs.filter(provider__authority__in=authorities_in_scope(request.user))
+        return qs.filter(provider__authority__in=authority_ids_in_scope(request.user))
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))

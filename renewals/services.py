@@ -133,7 +133,7 @@ def ce_record_create(
     if not (Decimal(0) < hours <= Decimal(200)):
         errors["hours"] = [_("学时须大于 0 且不超过 200。")]
     if completed_on > timezone.localdate():
-        errors["completed_on"] = [_("完成日期不能晚于今天。")]
+        errors["completed_on"] = [str(FUTURE_COMPLETION)]
     if number and "holder_name" not in errors:
         index = blind_index(number)
         if _name_differs(_holder_names([index], provider), index, name):
@@ -170,6 +170,8 @@ def ce_record_create(
     return record
 
 
+# One rule for a record entered on the form and a row of an imported file.
+FUTURE_COMPLETION = gettext_lazy("完成日期不能晚于今天。")
 NAME_NOT_MATCHING = gettext_lazy(
     "姓名与该身份证号码持证人的姓名不一致，请核对姓名和身份证号码"
     "（号码错一位，学时就会记到别人名下）。"
@@ -299,7 +301,7 @@ def _completed_on(value: str):
     # told both at once (the file-wide checks only see rows whose every cell reads).
     day = parse_date(value)
     if day > timezone.localdate():
-        raise ValidationError(_("完成日期不能晚于今天。"), code="future")
+        raise ValidationError(FUTURE_COMPLETION, code="future")
     return day
 
 

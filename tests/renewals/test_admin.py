@@ -9,8 +9,10 @@ from django.http import HttpRequest
 from certportal.errors import DomainError
 from certportal.imports import ImportRefused
 from certportal.models import AuditEvent
+from exams.models import Authority
 from renewals.models import ConductRecord, ContinuingEducation
-from tests.factories import PASSWORD
+from tests.admin_lists import filter_choices
+from tests.factories import PASSWORD, staff_factory
 
 from .fixtures import TODAY, expiring
 
@@ -367,3 +369,45 @@ def test_a_decided_renewal_shows_no_deadline_in_the_list(
     assert len(waiting) == 2 and all(re.search(r"\d", cell) for cell in waiting)
     renewal_services.renewal_approve(renewal=submitted_renewal, actor=authority_staff)
     assert deadlines() == ["已办结", "已办结"]
+
+
+@pytest.mark.django_db
+def test_ce_records_are_filtered_by_the_year_they_were_completed(client, ce_staff, certificate):
+    from renewals import services
+
+    def enter(days_ago, course):
+        return services.ce_record_create(
+            actor=ce_staff,
+            name=certificate.holder_name,
+            id_number=certificate.holder_id_number,
+            mode="offline",
+            hours=8,
+            completed_on=TODAY - timedelta(days=days_ago),
+            course=course,
+        )
+
+    recent, older = enter(3, "塔式起重机安全操作"), enter(800, "起重吊装基础")
+    login(client, ce_staff)
+    changelist = "/admin/renewals/continuingeducation/"
+    page = client.get(changelist)
+    years = filter_choices(page, "completed_on_year")
+    first, last = older.completed_on.year, recent.completed_on.year
+    assert years == ["全部"] + [f"{year} 年" for year in range(last, first - 1, -1)]
+    in_first = client.get(changelist, {"completed_on_year": str(first)})
+    assert list(in_first.context["cl"].result_list) == [older]
+    for not_a_year in ("20x9", "1", "99999"):
+        assert (
+            client.get(changelist, {"completed_on_year": not_a_year}).context["cl"].result_count
+            == 0
+        )
+    client.logout()
+
+    # A province's staff choose among the providers under its authorities (a city's staff,
+    # with one provider, have no choice to make).
+    login(client, staff_factory(authority=Authority.objects.get(pk=350000)))
+    page = client.get(changelist)
+    assert filter_choices(page, "provider") == [
+        "全部",
+        "福建示例建设从业人员继续教育平台",
+        "泉州示例建筑职业培训学校",
+    ]

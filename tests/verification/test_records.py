@@ -157,3 +157,67 @@ def test_a_lookup_finding_two_authorities_certificates_shows_each_only_its_own(
     login(client, other_authority_staff)
     body = client.get("/admin/verification/lookuprecord/").content.decode()
     assert "浙B012024000601" in body and certificate.number not in body
+
+
+def test_a_lookup_finding_two_of_an_authoritys_certificates_is_one_row(
+    client, certificate, authority_staff, may_view_lookups, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        second = import_holder(
+            actor=authority_staff,
+            name="王小明",
+            id17=certificate.holder_id_number[:17],
+            serial=602,
+            trade="01",
+        )
+    client.post("/verify/", {"name": "王小明", "id_number": certificate.holder_id_number})
+    record = LookupRecord.objects.get(kind=LookupKind.FORM, outcome=LookupOutcome.FOUND)
+    assert set(record.certificates.all()) == {certificate, second}
+    client.logout()
+    login(client, authority_staff)
+    page = client.get("/admin/verification/lookuprecord/")
+    assert page.context["cl"].result_count == 1
+    assert [row.pk for row in page.context["cl"].result_list] == [record.pk]
+
+
+def test_the_count_stops_at_the_cap_and_says_so(client, superuser, monkeypatch):
+    from django.contrib import admin
+
+    from certportal.admin_lists import CappedCountPaginator
+
+    for _ in range(3):
+        LookupRecord.objects.create(kind=LookupKind.QR, outcome=LookupOutcome.NOT_FOUND)
+    login(client, superuser)
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    monkeypatch.setattr(admin.site._registry[LookupRecord], "list_per_page", 1)
+    capped = client.get("/admin/verification/lookuprecord/")
+    assert capped.context["cl"].result_count == 2
+    assert "查验记录超过 2 条" in capped.content.decode()
+    # Two pages offered, the newest two records; the third only through a filter.
+    assert capped.context["cl"].paginator.num_pages == 2
+    newest = list(LookupRecord.objects.values_list("pk", flat=True)[:2])
+    second = client.get("/admin/verification/lookuprecord/", {"p": "2"})
+    assert [row.pk for row in second.context["cl"].result_list] == newest[1:]
+    monkeypatch.setattr(admin.site._registry[LookupRecord], "list_per_page", 50)
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    exact = client.get("/admin/verification/lookuprecord/").content.decode()
+    assert "3 查验记录" in exact and "超过" not in exact
+
+
+def test_the_search_bar_counts_only_a_narrowed_list_and_says_when_capped(
+    client, superuser, monkeypatch
+):
+    from certportal.admin_lists import CappedCountPaginator
+
+    for kind in (LookupKind.QR, LookupKind.QR, LookupKind.API):
+        LookupRecord.objects.create(kind=kind, outcome=LookupOutcome.NOT_FOUND)
+    login(client, superuser)
+    changelist = "/admin/verification/lookuprecord/"
+    # Nothing narrows the list: no count beside the search box (nor a "show all" of the same).
+    toolbar = client.get(changelist).content.decode().split('id="toolbar"')[1].split("</form>")[0]
+    assert "条结果" not in toolbar and "显示全部" not in toolbar
+    narrowed = client.get(changelist, {"kind__exact": "qr"}).content.decode()
+    assert "2 条结果" in narrowed.split('id="toolbar"')[1].split("</form>")[0]
+    monkeypatch.setattr(CappedCountPaginator, "cap", 1)
+    capped = client.get(changelist, {"kind__exact": "qr"}).content.decode()
+    assert "超过 1 条结果" in capped.split('id="toolbar"')[1].split("</form>")[0]
