@@ -38,7 +38,7 @@ class PlainTextInput(forms.TextInput):
         return mark_safe("".join(html))  # noqa: S308 — every part escaped above
 
 
-def form_fields(form: forms.Form | type[forms.Form]) -> SafeString:
+def form_fields(form: forms.Form | type[forms.Form], language: str | None = None) -> SafeString:
     """The fields of ``form``, as ``_form_fields.html`` draws them.
 
     A form *class* stands for its blank form. Every lookup answers with the whole page and its
@@ -53,13 +53,16 @@ def form_fields(form: forms.Form | type[forms.Form]) -> SafeString:
     twentieth of rendering it. Any other form (one showing errors) is rendered each time.
     Under DEBUG every form is rendered, so that template edits show at once;
     ``tests/verification/test_forms.py`` holds the two ways to the same output.
+
+    ``language`` is the active one, given by a caller that knows it (the page's copy of the
+    templates is for one language), to save reading it again.
     """
     if isinstance(form, type):
         if not settings.DEBUG:
-            return _blank_form_fields(form, get_language())
+            return _blank_form_fields(form, language or get_language())
         form = form()
     elif not settings.DEBUG and _fillable(form):
-        return _filled(form)
+        return _filled(form, language or get_language())
     return _rendered(form)
 
 
@@ -112,8 +115,8 @@ def _shape(form: forms.Form) -> tuple:
     return (form.auto_id, tuple(form.fields), form.use_required_attribute)
 
 
-def _filled(form: forms.Form) -> SafeString:
-    shape, pieces = _echo_drawing(type(form), get_language())
+def _filled(form: forms.Form, language: str) -> SafeString:
+    shape, pieces = _echo_drawing(type(form), language)
     if _shape(form) != shape:  # other ids, fields or attributes than the kept drawing's
         return _rendered(form)
     out = []

@@ -17,9 +17,14 @@ What the templates find here, besides the context processors' variables and Djan
 ``{% trans %}`` (Django's translations, formatted and escaped as Jinja2's "newstyle" gettext
 does), ``static()``, ``url()``, ``languages()``, ``form_fields()`` and the filter
 ``cn_date``. ``make messages`` reads these templates too (certportal's ``makemessages``).
+Constant texts and addresses are written into the compiled templates
+(:class:`FoldConstantCalls`, :class:`Translations`); the context processors are this module's
+own where Django's did more than the pages read.
 """
 
 from __future__ import annotations
+
+import weakref
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -30,8 +35,8 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import trans_real
-from jinja2 import Environment, pass_environment
-from jinja2.ext import Extension
+from jinja2 import Environment, nodes, pass_environment
+from jinja2.ext import Extension, InternationalizationExtension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup
 
@@ -39,18 +44,23 @@ from certportal import context_processors
 from certportal.forms_html import form_fields
 from certportal.templatetags.portal import cn_date
 
-_memo: dict[tuple, str] = {}
+_memo: dict[tuple, object] = {}
+_environments: weakref.WeakSet[PortalEnvironment] = weakref.WeakSet()
 
 
 @receiver(setting_changed)
 def _forget(**kwargs) -> None:
-    """A changed setting (tests override them) may change an address."""
+    """A changed setting (tests override them) may change an address, and the compiled
+    templates have addresses written into them (:class:`FoldConstantCalls`)."""
     _memo.clear()
+    for env in list(_environments):
+        env.forget_compiled()
 
 
 def url(name: str, *args) -> str:
-    """``url('verification:qr_preview', token)``: Django's ``reverse``; an address without
-    arguments is remembered per URLconf and prefix (a page names five, at 17 µs each)."""
+    """``url('verification:qr_preview', token)``: Django's ``reverse``. Written with a constant
+    name alone, ``url('home')`` is looked up once, when the template is compiled
+    (:class:`FoldConstantCalls`)."""
     if args:
         return reverse(name, args=args)
     return _remembered(("url", get_script_prefix(), get_urlconf(), name), lambda: reverse(name))
@@ -58,11 +68,11 @@ def url(name: str, *args) -> str:
 
 def static(path: str) -> str:
     """``static('css/site.css')``: Django's, remembered (the manifest does not change while a
-    process runs)."""
+    process runs); with a constant path, written into the compiled template."""
     return _remembered(("static", path), lambda: django_static(path))
 
 
-def _remembered(key: tuple, make) -> str:
+def _remembered(key: tuple, make):
     address = _memo.get(key)
     if address is None:
         address = _memo[key] = make()
@@ -70,8 +80,12 @@ def _remembered(key: tuple, make) -> str:
 
 
 def languages() -> list[dict]:
-    """The languages the switcher offers, as ``{% get_language_info_list %}`` gives them."""
-    return [translation.get_language_info(code) for code, _name in settings.LANGUAGES]
+    """The languages the switcher offers, as ``{% get_language_info_list %}`` gives them
+    (made once per process: the settings name them)."""
+    return _remembered(
+        ("languages",),
+        lambda: [translation.get_language_info(code) for code, _name in settings.LANGUAGES],
+    )
 
 
 def _catalog(environment):
@@ -101,14 +115,39 @@ def _translated(environment, message: str) -> Markup:
     return Markup(_gettext(environment, message) % {})  # noqa: S704
 
 
-_GETTEXT_NAMES = ("_", "gettext")
+@pass_environment
+def _translated_pattern(environment, message: str) -> Markup:
+    """What a ``{% trans %}`` block with variables (and no plural) becomes: its text
+    translated when the template is compiled, formatted as the page renders (``Markup % {…}``
+    escapes the values, as the "newstyle" gettext does)."""
+    return Markup(_gettext(environment, message))  # noqa: S704 (the catalogue's own text)
 
 
-class TranslateConstants(Extension):
-    """``_("…")`` of a constant string is translated when the template is compiled: rewritten
-    to ``"…"|translated``, which the optimiser folds into the text. A page holds some forty
-    such strings; looked up as it renders, they were a third of the cost of drawing it. A
-    ``_()`` with variables, and ``{% trans %}``, are translated as the page renders."""
+# Calls of a constant that the compiler writes out: ``_("…")`` (translated into each
+# language's copy), ``url("name")`` and ``static("path")`` (the address, which does not
+# change while a process runs with the same settings).
+_FOLDED_CALLS = {
+    "_": "translated",
+    "gettext": "translated",
+    "url": "address",
+    "static": "static_address",
+}
+
+
+class FoldConstantCalls(Extension):
+    """``_("…")``, ``url("…")`` and ``static("…")`` of one constant string are worked out when
+    the template is compiled: rewritten to ``"…"|translated`` (``|address``,
+    ``|static_address``), filters the optimiser calls while compiling and writes into the
+    code. A page holds some forty texts and seven addresses; looked up as it renders, the
+    texts were a third of the cost of drawing it and the addresses (through Jinja2's call of a
+    global and Django's thread-locals) another sixth. A call with variables, and
+    ``{% trans %}``, are worked out as the page renders, but for a ``{% trans %}`` block's
+    text (:class:`Translations`).
+
+    An address written into the code is that of the first request to draw the template: the
+    portal is served at one script prefix and one URLconf per process (``jinja2/base.html``
+    writes ``/verify/`` and its neighbours literally anyway). A changed setting drops every
+    compiled template (``_forget``)."""
 
     def filter_stream(self, stream: TokenStream):
         pending: list[Token] = []
@@ -122,14 +161,43 @@ class TranslateConstants(Extension):
                 "lparen",
                 "string",
                 "rparen",
-            ) and name.value in _GETTEXT_NAMES:
+            ) and name.value in _FOLDED_CALLS:
                 yield Token(text.lineno, "string", text.value)
                 yield Token(text.lineno, "pipe", "|")
-                yield Token(text.lineno, "name", "translated")
+                yield Token(text.lineno, "name", _FOLDED_CALLS[name.value])
                 pending.clear()
             else:
                 yield pending.pop(0)
         yield from pending
+
+
+class Translations(InternationalizationExtension):
+    """Jinja2's i18n extension, with a ``{% trans %}`` block's text (without a plural)
+    translated when the template is compiled, as :class:`FoldConstantCalls` does for
+    ``_("…")``: only its variables are formatted in as the page renders. Looked up at each
+    render, each such block cost as much as eight addresses. (A block with ``{% pluralize %}``
+    is translated as the page renders: the form depends on the number.)"""
+
+    def _make_node(
+        self, singular, plural, context, variables, plural_expr, vars_referenced, num_called_num
+    ):
+        if (
+            plural_expr is not None
+            or context is not None
+            or self.environment.autoescape is not True
+        ):
+            return super()._make_node(
+                singular,
+                plural,
+                context,
+                variables,
+                plural_expr,
+                vars_referenced,
+                num_called_num,
+            )
+        text = nodes.Filter(nodes.Const(singular), "translated_pattern", [], [], None, None)
+        pairs = [nodes.Pair(nodes.Const(key), value) for key, value in variables.items()]
+        return nodes.Output([nodes.Mod(text, nodes.Dict(pairs))])
 
 
 class PortalEnvironment(Environment):
@@ -138,6 +206,12 @@ class PortalEnvironment(Environment):
     (and those they extend or include) are compiled with that language's text in them."""
 
     language: str | None = None
+
+    def forget_compiled(self) -> None:
+        """Drop the compiled templates of every language's copy."""
+        self.cache.clear()
+        for overlay in self.__dict__.get("_overlays", {}).values():
+            overlay.cache.clear()
 
     def get_template(self, name, parent=None, globals=None):
         if self.language is None:
@@ -160,9 +234,16 @@ class PortalEnvironment(Environment):
 
 
 def portal(request) -> dict:
-    """Context processor: ``certportal.context_processors.portal``'s, its lazy text made
-    once per page rather than at each of the page's four uses of it."""
-    return {name: str(value) for name, value in context_processors.portal(request).items()}
+    """Context processor: ``certportal.context_processors.portal``'s, its lazy text made once
+    per process and language rather than at each of the page's four uses of it; and the
+    ``LANGUAGE_CODE`` of Django's ``i18n`` processor (the pages read nothing else of it), the
+    active language read once."""
+    language = translation.get_language()
+    names = _remembered(
+        ("portal", language),
+        lambda: {name: str(value) for name, value in context_processors.portal(request).items()},
+    )
+    return {**names, "LANGUAGE_CODE": language}
 
 
 def csrf(request) -> dict:
@@ -171,10 +252,23 @@ def csrf(request) -> dict:
     return {"csrf_input": SimpleLazyObject(lambda: csrf_input(request))}
 
 
+@pass_environment
+def _form_fields(environment, form) -> Markup:
+    """``form_fields(form)``, in the language this copy of the templates is for."""
+    return form_fields(form, language=environment.language)
+
+
 def environment(**options) -> PortalEnvironment:
-    options["extensions"] = [*options.get("extensions", ()), "jinja2.ext.i18n", TranslateConstants]
+    options["extensions"] = [*options.get("extensions", ()), Translations, FoldConstantCalls]
     env = PortalEnvironment(**options)
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
-    env.globals.update(static=static, url=url, languages=languages, form_fields=form_fields)
-    env.filters.update(translated=_translated, cn_date=cn_date)
+    env.globals.update(static=static, url=url, languages=languages, form_fields=_form_fields)
+    env.filters.update(
+        translated=_translated,
+        translated_pattern=_translated_pattern,
+        address=reverse,
+        static_address=static,
+        cn_date=cn_date,
+    )
+    _environments.add(env)
     return env

@@ -148,7 +148,6 @@ TEMPLATES = [
             "environment": "certportal.jinja.environment",
             "context_processors": [
                 "certportal.jinja.csrf",
-                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "certportal.jinja.portal",

@@ -144,6 +144,39 @@ def test_a_constant_text_is_translated_when_the_page_is_compiled():
     assert env.for_language("en") is env.for_language("en")
 
 
+def test_a_trans_blocks_text_is_translated_when_the_page_is_compiled():
+    """A ``{% trans %}`` block's text is written, translated, into the code; its variables are
+    escaped into it as the page renders (as Jinja2's own gettext does), and a literal "%"
+    stays one."""
+    env = engines["jinja2"].env
+    source = (
+        "{% trans when=w %}查询时间：{{ when }}{% endtrans %}|{% trans n=n %}{{ n }}%{% endtrans %}"
+    )
+    with translation.override("en"):
+        checked = translation.gettext("查询时间：%(when)s")
+        overlay = env.for_language("en")
+        code = overlay.compile(source, raw=True)
+        shown = overlay.from_string(source).render(w="<b>9:00</b>", n=5)
+    assert checked != "查询时间：%(when)s" and repr(checked) in code
+    assert "查询时间" not in code
+    assert shown == checked % {"when": "&lt;b&gt;9:00&lt;/b&gt;"} + "|5%"
+
+
+def test_an_address_is_written_into_the_page_and_follows_the_settings(client, settings):
+    """``url("…")`` and ``static("…")`` of a constant are looked up when the template is
+    compiled; a changed setting compiles the pages again, so the page never shows an address
+    of the old settings."""
+    env = engines["jinja2"].env
+    code = env.for_language("zh-hans").compile(
+        '{{ url("verification:verify") }}|{{ static("css/site.css") }}', raw=True
+    )
+    assert "yield '/verify/|/static/css/site.css'" in code  # nothing left to look up
+    assert 'href="/static/css/site.css"' in client.get("/verify/").content.decode()
+    settings.STATIC_URL = "/assets/"
+    page = client.get("/verify/").content.decode()
+    assert 'href="/assets/css/site.css"' in page and "/static/" not in page
+
+
 def test_the_pages_translate_only_texts_written_in_them():
     """Jinja2's gettext trusts what it translates (as the catalogue's own text): ``_(x)`` of
     a variable would put ``x`` on the page unescaped, where Django's ``{% translate x %}``

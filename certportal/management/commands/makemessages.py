@@ -19,7 +19,7 @@ JINJA_FOLDER = "jinja2"
 
 
 def _extractor() -> Environment:
-    # Only the i18n extension: certportal.jinja's TranslateConstants would turn the very calls
+    # Only the i18n extension: certportal.jinja's FoldConstantCalls would turn the very calls
     # looked for here into filters.
     # It only parses, never renders: escaping does not arise.
     return Environment(extensions=["jinja2.ext.i18n"])  # noqa: S701
