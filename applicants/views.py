@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from certportal.caching import never_cache
 from certportal.client import client_ip
 from certportal.errors import DomainError
 from certportal.models import Notice

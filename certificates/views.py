@@ -4,9 +4,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from certportal.caching import never_cache
 from certportal.errors import DomainError
 from exams.selectors import get_application_for_user
 

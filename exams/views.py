@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from applicants.views import apply_errors, private_file_response
+from certportal.caching import never_cache
 from certportal.errors import DomainError
 
 from . import services

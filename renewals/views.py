@@ -5,11 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from applicants.views import apply_errors
 from certificates.selectors import get_certificate_for_holder
+from certportal.caching import never_cache
 from certportal.errors import DomainError
 
 from . import services

@@ -69,7 +69,10 @@ class UploadAnswer:
         }
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(value: str | None) -> str | None:
+    """The address as the record's inet column takes it, or None (remembered: every lookup
+    records one)."""
     try:
         return str(ipaddress.ip_address(value or ""))
     except ValueError:
