@@ -27,9 +27,10 @@ def _now_http_date() -> str:
     """``http_date()`` of the current second (formatted once a second per process)."""
     global _expires
     second = int(time.time())
-    if _expires[0] != second:
-        _expires = (second, http_date(second))
-    return _expires[1]
+    kept = _expires
+    if kept[0] != second:
+        kept = _expires = (second, http_date(second))
+    return kept[1]
 
 
 def add_headers(response) -> None:

@@ -33,6 +33,7 @@ from django.template.backends.utils import csrf_input
 from django.templatetags.static import static as django_static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
+from django.utils.autoreload import file_changed
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import trans_real
 from jinja2 import Environment, nodes, pass_environment
@@ -51,10 +52,20 @@ _environments: weakref.WeakSet[PortalEnvironment] = weakref.WeakSet()
 @receiver(setting_changed)
 def _forget(**kwargs) -> None:
     """A changed setting (tests override them) may change an address, and the compiled
-    templates have addresses written into them (:class:`FoldConstantCalls`)."""
+    templates have addresses and texts written into them (:class:`FoldConstantCalls`,
+    :class:`Translations`)."""
     _memo.clear()
     for env in list(_environments):
         env.forget_compiled()
+
+
+@receiver(file_changed)
+def _forget_translations(sender, file_path, **kwargs) -> None:
+    """The development server reloads a changed catalogue (``.mo``) without restarting, as
+    Django's own ``translation_file_changed`` does: the texts written into the compiled
+    templates go with it."""
+    if file_path.suffix == ".mo":
+        _forget()
 
 
 def url(name: str, *args) -> str:
@@ -116,11 +127,11 @@ def _translated(environment, message: str) -> Markup:
 
 
 @pass_environment
-def _translated_pattern(environment, message: str) -> Markup:
-    """What a ``{% trans %}`` block with variables (and no plural) becomes: its text
-    translated when the template is compiled, formatted as the page renders (``Markup % {…}``
-    escapes the values, as the "newstyle" gettext does)."""
-    return Markup(_gettext(environment, message))  # noqa: S704 (the catalogue's own text)
+def _translated_pattern(environment, message: str) -> str:
+    """What a ``{% trans %}`` block (without a plural) becomes: its text translated when the
+    template is compiled, marked safe where escaping is on and formatted as the page renders
+    (``Markup % {…}`` escapes the values), as the "newstyle" gettext does."""
+    return _gettext(environment, message)
 
 
 # Calls of a constant that the compiler writes out: ``_("…")`` (translated into each
@@ -144,6 +155,10 @@ class FoldConstantCalls(Extension):
     ``{% trans %}``, are worked out as the page renders, but for a ``{% trans %}`` block's
     text (:class:`Translations`).
 
+    The four names are the portal's in its templates: a template must not bind ``url``,
+    ``static``, ``_`` or ``gettext`` to something else (a ``{% set %}`` or a macro of that name
+    would be passed over). An attribute, ``obj.url("…")``, is left alone.
+
     An address written into the code is that of the first request to draw the template: the
     portal is served at one script prefix and one URLconf per process (``jinja2/base.html``
     writes ``/verify/`` and its neighbours literally anyway). A changed setting drops every
@@ -151,22 +166,25 @@ class FoldConstantCalls(Extension):
 
     def filter_stream(self, stream: TokenStream):
         pending: list[Token] = []
+        before = None  # the type of the token before pending[0]
         for token in stream:
             pending.append(token)
             if len(pending) < 4:
                 continue
             name, opening, text, closing = pending
-            if (name.type, opening.type, text.type, closing.type) == (
-                "name",
-                "lparen",
-                "string",
-                "rparen",
-            ) and name.value in _FOLDED_CALLS:
+            if (
+                (name.type, opening.type, text.type, closing.type)
+                == ("name", "lparen", "string", "rparen")
+                and name.value in _FOLDED_CALLS
+                and before != "dot"  # ``obj.url("…")`` is the object's own
+            ):
                 yield Token(text.lineno, "string", text.value)
                 yield Token(text.lineno, "pipe", "|")
                 yield Token(text.lineno, "name", _FOLDED_CALLS[name.value])
+                before = "name"
                 pending.clear()
             else:
+                before = pending[0].type
                 yield pending.pop(0)
         yield from pending
 
@@ -181,11 +199,7 @@ class Translations(InternationalizationExtension):
     def _make_node(
         self, singular, plural, context, variables, plural_expr, vars_referenced, num_called_num
     ):
-        if (
-            plural_expr is not None
-            or context is not None
-            or self.environment.autoescape is not True
-        ):
+        if plural_expr is not None or context is not None:
             return super()._make_node(
                 singular,
                 plural,
@@ -195,7 +209,9 @@ class Translations(InternationalizationExtension):
                 vars_referenced,
                 num_called_num,
             )
-        text = nodes.Filter(nodes.Const(singular), "translated_pattern", [], [], None, None)
+        text = nodes.MarkSafeIfAutoescape(
+            nodes.Filter(nodes.Const(singular), "translated_pattern", [], [], None, None)
+        )
         pairs = [nodes.Pair(nodes.Const(key), value) for key, value in variables.items()]
         return nodes.Output([nodes.Mod(text, nodes.Dict(pairs))])
 
@@ -210,7 +226,7 @@ class PortalEnvironment(Environment):
     def forget_compiled(self) -> None:
         """Drop the compiled templates of every language's copy."""
         self.cache.clear()
-        for overlay in self.__dict__.get("_overlays", {}).values():
+        for overlay in list(self.__dict__.get("_overlays", {}).values()):
             overlay.cache.clear()
 
     def get_template(self, name, parent=None, globals=None):

@@ -162,6 +162,44 @@ def test_a_trans_blocks_text_is_translated_when_the_page_is_compiled():
     assert shown == checked % {"when": "&lt;b&gt;9:00&lt;/b&gt;"} + "|5%"
 
 
+def test_a_trans_block_follows_the_autoescape_in_force():
+    """Where escaping is off, a block's values go in as they are, as Jinja2's gettext puts
+    them."""
+    env = engines["jinja2"].env.for_language("zh-hans")
+    source = "{% autoescape false %}{% trans x=v %}甲{{ x }}{% endtrans %}{% endautoescape %}"
+    assert env.from_string(source).render(v="<i>") == "甲<i>"
+
+
+def test_only_the_portals_own_functions_are_folded():
+    """``obj.url("…")`` is the object's own method, called as the page renders."""
+
+    class Thing:
+        def url(self, name):
+            return f"thing:{name}"
+
+        def gettext(self, text):
+            return f"said:{text}"
+
+    env = engines["jinja2"].env.for_language("zh-hans")
+    page = env.from_string('{{ o.url("home") }}|{{ o.gettext("证书查验") }}').render(o=Thing())
+    assert page == "thing:home|said:证书查验"
+
+
+def test_a_changed_catalogue_is_read_again_by_the_development_server(settings):
+    """The development server reloads a changed ``.mo`` without restarting: the texts written
+    into the compiled templates are dropped with Django's catalogues."""
+    from pathlib import Path as P
+
+    from django.utils.autoreload import file_changed
+
+    env = engines["jinja2"].env.for_language("en")
+    template = env.get_template("verification/rate_limited.html")
+    assert env.get_template("verification/rate_limited.html") is template
+    with translation.override("zh-hans"):  # Django's own receiver resets the active language
+        file_changed.send(sender=None, file_path=P("locale/en/LC_MESSAGES/django.mo"))
+    assert env.get_template("verification/rate_limited.html") is not template
+
+
 def test_an_address_is_written_into_the_page_and_follows_the_settings(client, settings):
     """``url("…")`` and ``static("…")`` of a constant are looked up when the template is
     compiled; a changed setting compiles the pages again, so the page never shows an address
