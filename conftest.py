@@ -132,6 +132,23 @@ def _failed_logins_do_not_add_up(settings):
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 1_000_000
 
 
+@pytest.fixture
+def steady_login_window(monkeypatch, settings):
+    """For tests of the per-address login budget: the throttle's clock held in the middle of
+    the current cool-off window. The budget is counted per fixed window, and with the real
+    clock a test whose failed logins ran across a window's end (CI saw it once, four failures
+    either side of 12:15:00) found its count started again and no refusal."""
+    import math
+    import time
+
+    from applicants import throttle
+
+    window = settings.AXES_COOLOFF_TIME.total_seconds()
+    held = math.floor(time.time() / window) * window + window / 2
+    monkeypatch.setattr(throttle, "clock", lambda: held)
+    return held
+
+
 @pytest.fixture(autouse=True)
 def private_media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -110,7 +110,9 @@ def test_every_spelling_of_an_id_number_logs_in_and_none_is_echoed(client, profi
         client.logout()
 
 
-def test_an_ipv6_client_is_throttled_by_its_64(client, authority_staff, settings):
+def test_an_ipv6_client_is_throttled_by_its_64(
+    client, authority_staff, settings, steady_login_window
+):
     """One subscriber holds a whole /64: new addresses in it buy no new login tries."""
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 5
     for number in range(5):
@@ -142,7 +144,7 @@ def forget_failures(address: str) -> None:
 
 
 def test_a_few_failures_at_one_address_lock_nobody_else_out(
-    client, profile, authority_staff, settings
+    client, profile, authority_staff, settings, steady_login_window
 ):
     """Five mistyped logins in a training institution's office (one address) lock those
     accounts, not every account behind the address."""
@@ -167,7 +169,7 @@ def test_a_few_failures_at_one_address_lock_nobody_else_out(
 
 
 def test_an_address_past_its_budget_is_refused_without_blaming_a_password(
-    client, authority_staff, settings
+    client, authority_staff, settings, steady_login_window
 ):
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 8
     office = {"REMOTE_ADDR": "203.0.113.60"}

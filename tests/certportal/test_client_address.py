@@ -154,7 +154,9 @@ def test_behind_a_proxy_lookups_are_limited_per_client_not_for_everyone(client, 
 
 
 @pytest.mark.django_db
-def test_behind_a_proxy_login_lockout_is_per_client(client, settings, applicant):
+def test_behind_a_proxy_login_lockout_is_per_client(
+    client, settings, applicant, steady_login_window
+):
     """An address's failed logins lock the address that made them (as the proxy reports it),
     not the proxy and everyone behind it."""
     from tests.factories import PASSWORD
