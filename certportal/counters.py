@@ -7,6 +7,7 @@ to expire: no background job, and one round trip to Redis per count.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -53,24 +54,38 @@ if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
 
-_clients: dict[str, object] = {}
-_clients_lock = threading.Lock()
+_local = threading.local()
 
 
 def _redis_count(location: str):
-    """The counting script, on one client (and connection pool) per process and Redis URL;
-    thread-safe. (redis-py runs it by its digest, and loads it again after a Redis restart.)
+    """The counting script, on a client of this thread's own with one connection kept open
+    (``single_connection_client``): a per-thread client takes no connection from a pool and
+    gives none back for each count, which cost a quarter of the count's client CPU
+    (``benchmarks/lookup_cpu.py``). redis-py loads the script again after a Redis restart, as
+    with a pooled client. A pool would notice that the server had closed an idle connection
+    (a restart, an idle timeout) before lending it; a kept connection finds out by failing,
+    so a count that fails on a broken connection reconnects and is sent once more (when the
+    connection broke after Redis counted, that address is counted twice: stricter by one,
+    never looser).
 
-    Made under a lock: threads racing at first use would each make a client, and every client
-    but the one kept is dropped at once, closing its pool under the request still using it
-    (a burst on a fresh threaded process answered 500s)."""
-    script = _clients.get(location)
+    Per thread, so no lock is shared between threads; per process too, keyed by its id: a
+    forked child never writes on its parent's socket."""
+    scripts = getattr(_local, "scripts", None)
+    pid = os.getpid()
+    if scripts is None or _local.pid != pid:
+        scripts = _local.scripts = {}
+        _local.pid = pid
+    script = scripts.get(location)
     if script is None:
-        with _clients_lock:
-            script = _clients.get(location)
-            if script is None:
-                import redis
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-                client = redis.Redis.from_url(location)
-                script = _clients[location] = client.register_script(_COUNT)
+        client = redis.Redis.from_url(
+            location,
+            single_connection_client=True,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[redis.ConnectionError],
+        )
+        script = scripts[location] = client.register_script(_COUNT)
     return script

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.utils import timezone
 
@@ -229,6 +229,32 @@ def hot_cursor():
             server_side.close()
 
 
+def run_hot(sql: str, params, *, rows: bool = True) -> list:
+    """Run one of the public lookup's statements and return its rows (``rows=False``: a
+    statement that returns none).
+
+    On PostgreSQL, with nothing watching the queries, on the connection's own kept cursor
+    (``DatabaseWrapper.kept_cursor``) with Django's checks around it: the health check and
+    connect of ``connection.cursor()``, the broken-transaction check, and database errors
+    raised as Django's. Making two cursors and their wrappers for every lookup cost about
+    40 µs of the lookup's CPU. When queries are logged (``DEBUG``, ``CaptureQueriesContext``)
+    or an ``execute_wrapper`` is installed, through ``hot_cursor`` as before, so they see it.
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's; one lookup instead of one a use
+    kept = getattr(db, "kept_cursor", None)
+    if kept is None or db.queries_logged or db.execute_wrappers:
+        with hot_cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if rows else []
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors:
+        cursor = kept()
+        cursor.execute(sql, params)
+        return cursor.fetchall() if rows else []
+
+
 def _aware(value) -> datetime | None:
     """SQLite hands a raw cursor naive UTC datetimes (the ORM's converters add the zone)."""
     if value is None or not isinstance(value, datetime):
@@ -267,10 +293,7 @@ def public_from_row(row, lookup: Lookup) -> PublicCertificate:
 
 def public_certificates(lookup: Lookup) -> list[PublicCertificate]:
     """What the lookup finds, newest validity first (the read alone, without recording)."""
-    with hot_cursor() as cursor:
-        cursor.execute(public_select(lookup), lookup.params)
-        rows = cursor.fetchall()
-    return [public_from_row(row, lookup) for row in rows]
+    return [public_from_row(row, lookup) for row in run_hot(public_select(lookup), lookup.params)]
 
 
 def certificate_by_token(token: str) -> Certificate | None:

@@ -20,7 +20,7 @@ from certportal.pii import blind_index
 
 from . import selectors
 from .models import LookupKind, LookupOutcome, LookupRecord
-from .selectors import PublicCertificate, hot_cursor
+from .selectors import PublicCertificate, run_hot
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,7 @@ def lookup_record(
     ids = list(certificate_ids)
     if connection.vendor == "postgresql":
         sql = _RECORD_IN_TRANSACTION if connection.in_atomic_block else _RECORD_ASYNC_COMMIT
-        with hot_cursor() as cursor:
-            cursor.execute(sql, [*values, ids])
+        run_hot(sql, [*values, ids], rows=False)
         return
     with transaction.atomic():
         record = LookupRecord.objects.create(
@@ -192,9 +191,7 @@ def _look_up(lookup: selectors.Lookup, *, kind: str, address: str | None) -> Loo
         LookupOutcome.NOT_FOUND,
         lookup.id_hash,
     ]
-    with hot_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = run_hot(sql, params)
     return LookupAnswer(tuple(selectors.public_from_row(row, lookup) for row in rows))
 
 

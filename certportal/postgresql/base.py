@@ -25,6 +25,7 @@ from __future__ import annotations
 import select
 import time
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg.pq import TransactionStatus
 
@@ -34,6 +35,17 @@ QUIET_FOR = 5.0
 
 class DatabaseWrapper(base.DatabaseWrapper):
     checked_at: float = 0.0
+    _kept: psycopg.Cursor | None = None
+
+    def kept_cursor(self) -> psycopg.Cursor:
+        """One psycopg cursor with server-side binding, kept for the open connection and made
+        again when the connection is (``verification.selectors.run_hot``: the public lookups'
+        statements). It is psycopg's own, not Django's wrapper: the caller connects first and
+        raises database errors as Django's."""
+        kept = self._kept
+        if kept is None or kept.closed or kept.connection is not self.connection:
+            kept = self._kept = psycopg.Cursor(self.connection)
+        return kept
 
     def close_if_health_check_failed(self) -> None:
         if self.pool or self.connection is None:

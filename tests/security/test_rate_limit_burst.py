@@ -9,6 +9,7 @@ address; meanwhile a person at another address gets every answer.
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import threading
@@ -126,25 +127,26 @@ def test_burst_from_many_addresses_is_limited_per_address_and_a_person_still_get
     assert refusals == dict.fromkeys(FLOODERS, 1)
 
 
-def test_a_fresh_process_under_a_burst_makes_one_redis_client_and_fails_no_lookup(
+def test_a_fresh_process_under_a_burst_makes_one_redis_client_a_thread_and_fails_no_lookup(
     one_window, monkeypatch, rf
 ):
-    """The first lookups of a new threaded web process race to make its Redis client. Only
-    one may be made: any other is dropped at once and, when the garbage collector gets to it,
-    closes its connections under the lookup still using them (an error page)."""
+    """The first lookups of a new threaded web process each make their thread's Redis client
+    at once. Each thread makes one and keeps it for its later counts, and none is dropped
+    under another thread's lookup (a client dropped by the garbage collector closes its
+    connection under whoever still uses it: an error page)."""
     import redis
 
     made = []
     from_url = redis.Redis.from_url
 
     def counted_from_url(*args, **kwargs):
-        made.append(args)
+        made.append(threading.get_ident())
         time.sleep(0.05)  # as slow as the first ``import redis`` of a fresh process
         return from_url(*args, **kwargs)
 
     from certportal import counters
 
-    monkeypatch.setattr(counters, "_clients", {})
+    monkeypatch.setattr(counters, "_local", threading.local())
     monkeypatch.setattr(redis.Redis, "from_url", counted_from_url)
     addresses = [f"203.0.113.{n}" for n in range(100, 132)]
     counts: dict[str, list[int]] = defaultdict(list)
@@ -156,6 +158,7 @@ def test_a_fresh_process_under_a_burst_makes_one_redis_client_and_fails_no_looku
             go.wait()
             for _ in range(3):
                 counts[address].append(ratelimit.hit(rf.get("/", REMOTE_ADDR=address)).count)
+                gc.collect()
         except BaseException as exc:
             failures.append(exc)
 
@@ -165,5 +168,43 @@ def test_a_fresh_process_under_a_burst_makes_one_redis_client_and_fails_no_looku
     for thread in threads:
         thread.join(timeout=60)
     assert not failures, failures[:3]
-    assert len(made) == 1
+    assert sorted(Counter(made).values()) == [1] * len(addresses)
     assert counts == {address: [1, 2, 3] for address in addresses}
+
+
+def test_a_forked_process_counts_on_a_connection_of_its_own(one_window, monkeypatch, rf):
+    """A web process forked from one that has counted already (gunicorn with a preloaded,
+    warmed-up application) must not write on its parent's Redis socket: two processes
+    interleaving on one connection read each other's answers."""
+    import os
+
+    from certportal import counters
+
+    monkeypatch.setattr(counters, "_local", threading.local())
+    request = rf.get("/", REMOTE_ADDR="203.0.113.40")
+    assert ratelimit.hit(request).count == 1
+    parent = counters._local.scripts[counters.settings.CACHES["default"]["LOCATION"]]
+    real_pid = os.getpid()
+    monkeypatch.setattr(counters.os, "getpid", lambda: real_pid + 1)
+    assert ratelimit.hit(request).count == 2
+    child = counters._local.scripts[counters.settings.CACHES["default"]["LOCATION"]]
+    assert child is not parent
+    assert child.registered_client.connection is not parent.registered_client.connection
+
+
+def test_the_count_goes_on_after_redis_drops_the_connection_and_forgets_the_script(one_window, rf):
+    """The kept connection is closed by the server (a Redis restart, an idle timeout) and the
+    script is flushed: the next count reconnects, loads the script again and carries on."""
+    import redis
+
+    from certportal import counters
+
+    location = counters.settings.CACHES["default"]["LOCATION"]
+    request = rf.get("/", REMOTE_ADDR="203.0.113.41")
+    assert ratelimit.hit(request).count == 1
+    admin = redis.Redis.from_url(location)
+    kept = counters._local.scripts[location].registered_client.connection
+    host, port = kept._sock.getsockname()[:2]
+    assert admin.client_kill_filter(addr=f"{host}:{port}") == 1
+    admin.script_flush()
+    assert [ratelimit.hit(request).count for _ in range(2)] == [2, 3]

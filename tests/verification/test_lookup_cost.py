@@ -195,3 +195,50 @@ def test_an_echoed_form_shows_its_own_visitors_values_in_their_language(
     chinese = client.get("/verify/", {"cert_no": "闽Z992026000002", "name": "张三"}).content
     assert 'value="闽Z992026000002"' in chinese.decode() and "证书编号" in chinese.decode()
     assert f'value="{certificate.number}"' in first.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookups_on_the_kept_cursor_survive_a_new_connection_and_fail_as_django_errors(
+    certificate,
+):
+    """The public lookups run on one psycopg cursor kept for the connection (no query
+    logging, no execute wrapper: as in production). A connection closed and opened again
+    gets a new cursor, not the old one on a closed connection; a database error is raised as
+    Django's own, as from any other query; and a lookup inside a transaction that has already
+    failed is refused as Django refuses any query there."""
+    from django.db import DatabaseError
+    from django.db.transaction import TransactionManagementError
+
+    from verification import selectors
+
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    assert not connection.queries_logged and not connection.execute_wrappers
+
+    def look_up():
+        return services.verify_number(
+            number=certificate.number, name=certificate.holder_name, address=None, kind="api"
+        )
+
+    assert look_up().certificates[0].number == certificate.number
+    kept = connection._kept
+    assert kept is not None and kept.connection is connection.connection
+    assert look_up().certificates and connection._kept is kept  # kept, not made again
+    connection.close()
+    assert look_up().certificates[0].number == certificate.number
+    assert connection._kept is not kept and connection._kept.connection is connection.connection
+
+    with pytest.raises(DatabaseError) as raised:
+        selectors.run_hot("SELECT * FROM no_such_table_here", [])
+    assert type(raised.value).__module__ == "django.db.utils"
+    assert look_up().certificates  # the kept cursor still works after the error
+
+    with transaction.atomic():
+        with (
+            pytest.raises(DatabaseError),
+            transaction.atomic(savepoint=False),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT * FROM no_such_table_here")
+        with pytest.raises(TransactionManagementError):
+            look_up()
+    assert LookupRecord.objects.filter(kind="api").count() == 4  # none from the failed one
