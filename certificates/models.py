@@ -13,13 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from certportal.pii import (
-    BlindIndexField,
-    EncryptedTextField,
-    MaskedIdField,
-    mask_id_number,
-    mask_name,
-)
+from certportal.pii import BlindIndexField, EncryptedTextField, mask_id_number, mask_name
 from exams.models import Authority, ExamApplication, ExamSession, Trade
 
 
@@ -118,8 +112,6 @@ class Certificate(models.Model):
     holder_sex = models.CharField(_("性别"), max_length=1, choices=[("M", _("男")), ("F", _("女"))])
     holder_id_number = EncryptedTextField(_("公民身份号码"))
     holder_id_index = BlindIndexField(source="holder_id_number", db_index=True)
-    # What the public lookups show, without decrypting the number for each answer.
-    holder_id_masked = MaskedIdField(_("公民身份号码（脱敏）"), source="holder_id_number")
     holder_birth_date = models.DateField(_("出生日期"))
     holder_photo = models.FileField(_("照片"), upload_to=photo_path, blank=True, max_length=200)
     trade = models.ForeignKey(Trade, verbose_name=_("操作类别"), on_delete=models.PROTECT)

@@ -146,37 +146,6 @@ class BlindIndexField(models.CharField):
         return value
 
 
-class MaskedIdField(models.CharField):
-    """The masked form (``mask_id_number``) of another field of the same model, recomputed on
-    every save: what the public pages show, read without decrypting. Eight characters of the
-    number (its first four and last four), as every answer to a public lookup shows them;
-    never the number itself."""
-
-    description = "Masked form of an encrypted ID number"
-
-    def __init__(self, *args, source: str, **kwargs):
-        self.source = source
-        kwargs.setdefault("max_length", 18)
-        kwargs.setdefault("editable", False)
-        kwargs.setdefault("default", "")
-        kwargs.setdefault("blank", True)
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self):
-        name, path, args, kwargs = super().deconstruct()
-        kwargs["source"] = self.source
-        for key, default in (("max_length", 18), ("default", ""), ("blank", True)):
-            if kwargs.get(key) == default:
-                del kwargs[key]
-        kwargs.pop("editable", None)
-        return name, path, args, kwargs
-
-    def pre_save(self, model_instance, add):
-        value = mask_id_number(getattr(model_instance, self.source))
-        setattr(model_instance, self.attname, value)
-        return value
-
-
 # An 18-character ID number in free text, not part of a longer run of digits: in ASCII or
 # full-width digits (what a Chinese input method types), next to letters too ("身份证ID350…"),
 # and written in groups with single spaces or hyphens between them ("3505 0219 8801 …", as

@@ -120,8 +120,7 @@ def _status_change_date(status: str, valid_until: date, changed: datetime | None
 # (verification.services). The columns are the ones PublicCertificate shows.
 
 _PUBLIC_COLUMNS = (
-    "c.id, c.number, c.holder_name, c.holder_id_masked, c.holder_id_number, c.valid_from, "
-    "c.valid_until, "
+    "c.id, c.number, c.holder_name, c.holder_id_number, c.valid_from, c.valid_until, "
     "c.status, c.status_changed_at, c.renewal_pending, c.ecert_identifier, c.pdf, "
     "c.pdf_sha256, t.code AS trade_code, t.name AS trade_name, a.name AS authority_name"
 )
@@ -265,7 +264,7 @@ def _aware(value) -> datetime | None:
 
 def public_from_row(row, lookup: Lookup) -> PublicCertificate:
     """A row of ``public_select`` as the public may see it."""
-    (pk, number, name, id_masked, id_cipher, valid_from, valid_until, status, changed_at,
+    (pk, number, name, id_cipher, valid_from, valid_until, status, changed_at,
      renewal_pending, ecert_identifier, pdf, pdf_sha256, trade_code, trade_name,
      authority) = row  # fmt: skip
     status = effective_status(status, valid_until, renewal_pending)
@@ -273,10 +272,9 @@ def public_from_row(row, lookup: Lookup) -> PublicCertificate:
         certificate_id=pk,
         number=number,
         masked_name=mask_name(name),
-        # Stored masked on every save (MaskedIdField); a row written past the model falls
-        # back to decrypting, so the answer never lacks it.
-        masked_id_number=id_masked
-        or mask_id_number(lookup.id_number or (decrypt(id_cipher) if id_cipher else "")),
+        masked_id_number=mask_id_number(
+            lookup.id_number or (decrypt(id_cipher) if id_cipher else "")
+        ),
         trade_code=trade_code,
         trade_name=trade_name,
         authority=authority,

@@ -272,7 +272,6 @@ def _profile_correct(*, profile: Profile, actor, name: str, id_number: str, reas
                     "holder_name",
                     "holder_id_number",
                     "holder_id_index",
-                    "holder_id_masked",
                     "holder_birth_date",
                     "holder_sex",
                     "valid_until",

@@ -21,7 +21,7 @@ from django.utils import timezone
 from applicants.idcard import compute_check_character
 from certificates.models import Certificate, CertificateStatus, SerialCounter
 from certificates.numbering import format_certificate_number
-from certportal.pii import blind_index, encrypt, mask_id_number
+from certportal.pii import blind_index, encrypt
 from exams.models import Authority, Trade
 
 SURNAMES = (
@@ -151,11 +151,10 @@ class Command(BaseCommand):
         )
         with connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                # What EncryptedTextField, BlindIndexField and MaskedIdField store on save.
+                # What EncryptedTextField and BlindIndexField would store on save.
                 id_number = row["holder_id_number"]
                 row["holder_id_number"] = encrypt(id_number)
                 row["holder_id_index"] = blind_index(id_number)
-                row["holder_id_masked"] = mask_id_number(id_number)
                 copy.write_row([row.get(column, constants[column]) for column in columns])
 
     @staticmethod
