@@ -81,11 +81,12 @@ def _redis_count(location: str):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
+        # Retried once on a broken connection only: not on a timeout, which would wait as
+        # long again and count twice what Redis may well have counted.
         client = redis.Redis.from_url(
             location,
             single_connection_client=True,
-            retry=Retry(NoBackoff(), 1),
-            retry_on_error=[redis.ConnectionError],
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         )
         script = scripts[location] = client.register_script(_COUNT)
     return script

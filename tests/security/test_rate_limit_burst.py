@@ -181,15 +181,29 @@ def test_a_forked_process_counts_on_a_connection_of_its_own(one_window, monkeypa
     from certportal import counters
 
     monkeypatch.setattr(counters, "_local", threading.local())
+    location = counters.settings.CACHES["default"]["LOCATION"]
     request = rf.get("/", REMOTE_ADDR="203.0.113.40")
     assert ratelimit.hit(request).count == 1
-    parent = counters._local.scripts[counters.settings.CACHES["default"]["LOCATION"]]
-    real_pid = os.getpid()
-    monkeypatch.setattr(counters.os, "getpid", lambda: real_pid + 1)
-    assert ratelimit.hit(request).count == 2
-    child = counters._local.scripts[counters.settings.CACHES["default"]["LOCATION"]]
-    assert child is not parent
-    assert child.registered_client.connection is not parent.registered_client.connection
+    parent = counters._local.scripts[location].registered_client
+    parent_id = parent.client_id()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: count, then say on which Redis connection
+        try:
+            count = ratelimit.hit(request).count
+            mine = counters._local.scripts[location].registered_client
+            os.write(write, json.dumps([count, mine is parent, mine.client_id()]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as answer:
+        count, same_client, child_id = json.loads(answer.read())
+    assert (count, same_client) == (2, False)
+    assert child_id != parent_id
+    # The parent's own connection is untouched and in step: its next answer is its own.
+    assert ratelimit.hit(request).count == 3
+    assert parent.client_id() == parent_id
 
 
 def test_the_count_goes_on_after_redis_drops_the_connection_and_forgets_the_script(one_window, rf):
@@ -202,9 +216,37 @@ def test_the_count_goes_on_after_redis_drops_the_connection_and_forgets_the_scri
     location = counters.settings.CACHES["default"]["LOCATION"]
     request = rf.get("/", REMOTE_ADDR="203.0.113.41")
     assert ratelimit.hit(request).count == 1
+    kept = counters._local.scripts[location].registered_client
     admin = redis.Redis.from_url(location)
-    kept = counters._local.scripts[location].registered_client.connection
-    host, port = kept._sock.getsockname()[:2]
-    assert admin.client_kill_filter(addr=f"{host}:{port}") == 1
-    admin.script_flush()
+    try:
+        assert admin.client_kill_filter(_id=kept.client_id()) == 1
+        admin.script_flush()
+    finally:
+        admin.close()
     assert [ratelimit.hit(request).count for _ in range(2)] == [2, 3]
+
+
+def test_a_count_that_times_out_is_not_sent_again(one_window, settings):
+    """Redis takes the count and stalls (``CLIENT PAUSE``: overloaded, a network hiccup): the
+    count fails after the socket's timeout, once. Sent again on a new connection, it would
+    wait as long again and could count the request twice."""
+    import redis
+
+    from certportal import counters
+
+    location = settings.CACHES["default"]["LOCATION"]
+    key = f"test-timeout:{random.random()}"
+    count = counters._redis_count(f"{location}?socket_timeout=0.3")  # connects now
+    admin = redis.Redis.from_url(location)
+    admin.ping()
+    connections = admin.info("stats")["total_connections_received"]
+    try:
+        admin.client_pause(1000, all=False)  # writes (and scripts) wait; connecting does not
+        with pytest.raises(redis.TimeoutError):
+            count(keys=[key], args=[65])
+        # No second connection was made to send the count again.
+        assert admin.info("stats")["total_connections_received"] == connections
+    finally:
+        admin.client_unpause()
+        admin.delete(key)
+        admin.close()

@@ -6,6 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from certportal.pii import mask_id_number
+
 
 @pytest.mark.django_db
 def test_no_table_holds_an_id_number_in_clear_after_seed_demo(
@@ -19,7 +21,10 @@ def test_no_table_holds_an_id_number_in_clear_after_seed_demo(
 
     numbers |= {p.id_number for p in Profile.objects.all()}
     assert len(numbers) > 10
-    needles = {n for number in numbers for n in (number, number.lower(), number[:17])}
+    # Nor the mask the pages show (first four and last four characters): beside the birth
+    # date, which is kept in clear, it leaves about ten candidates for the whole number.
+    masks = {mask_id_number(number) for number in numbers}
+    needles = {n for number in numbers for n in (number, number.lower(), number[:17])} | masks
     leaks = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
