@@ -184,14 +184,14 @@ def test_a_forked_process_counts_on_a_connection_of_its_own(one_window, monkeypa
     location = counters.settings.CACHES["default"]["LOCATION"]
     request = rf.get("/", REMOTE_ADDR="203.0.113.40")
     assert ratelimit.hit(request).count == 1
-    parent = counters._local.scripts[location].registered_client
+    parent = counters._local.counters[location].client
     parent_id = parent.client_id()
     read, write = os.pipe()
     child = os.fork()
     if child == 0:  # the child: count, then say on which Redis connection
         try:
             count = ratelimit.hit(request).count
-            mine = counters._local.scripts[location].registered_client
+            mine = counters._local.counters[location].client
             os.write(write, json.dumps([count, mine is parent, mine.client_id()]).encode())
         finally:
             os._exit(0)
@@ -216,7 +216,7 @@ def test_the_count_goes_on_after_redis_drops_the_connection_and_forgets_the_scri
     location = counters.settings.CACHES["default"]["LOCATION"]
     request = rf.get("/", REMOTE_ADDR="203.0.113.41")
     assert ratelimit.hit(request).count == 1
-    kept = counters._local.scripts[location].registered_client
+    kept = counters._local.counters[location].client
     admin = redis.Redis.from_url(location)
     try:
         assert admin.client_kill_filter(_id=kept.client_id()) == 1
@@ -224,6 +224,16 @@ def test_the_count_goes_on_after_redis_drops_the_connection_and_forgets_the_scri
     finally:
         admin.close()
     assert [ratelimit.hit(request).count for _ in range(2)] == [2, 3]
+    # The script alone forgotten (SCRIPT FLUSH): loaded again on the same connection, and the
+    # request counted once.
+    connection_id = kept.client_id()
+    admin = redis.Redis.from_url(location)
+    try:
+        admin.script_flush()
+    finally:
+        admin.close()
+    assert ratelimit.hit(request).count == 4
+    assert kept.client_id() == connection_id
 
 
 def test_a_count_that_times_out_is_not_sent_again(one_window, settings):
@@ -243,9 +253,12 @@ def test_a_count_that_times_out_is_not_sent_again(one_window, settings):
     try:
         admin.client_pause(1000, all=False)  # writes (and scripts) wait; connecting does not
         with pytest.raises(redis.TimeoutError):
-            count(keys=[key], args=[65])
+            count(key, 65)
         # No second connection was made to send the count again.
         assert admin.info("stats")["total_connections_received"] == connections
+        admin.client_unpause()
+        # The next count opens a fresh connection, in step: its answer is its own count.
+        assert count(key, 65) in (1, 2)
     finally:
         admin.client_unpause()
         admin.delete(key)
