@@ -32,5 +32,5 @@ RUN useradd --system --uid 1000 certportal && mkdir -p /data/media && chown cert
 USER certportal
 ENV MEDIA_ROOT=/data/media
 EXPOSE 8000
-# gunicorn reads gunicorn.conf.py from /app: sync workers, 2 × cores + 1, port 8000.
+# gunicorn reads gunicorn.conf.py from /app: sync workers, cores + 1, port 8000.
 CMD ["gunicorn", "certportal.wsgi:application"]

@@ -26,7 +26,7 @@ each request a lookup of a real holder drawn from the seeded rows:
 Every request carries ``X-Forwarded-Proto: https``, as behind the TLS proxy production runs
 behind. After each run the lookup records the portal wrote are counted: every product lookup
 must have been recorded as found. Gunicorn runs as deployed, with the project's
-``gunicorn.conf.py`` (sync workers, 2 × cores + 1; its docstring has the measurements behind
+``gunicorn.conf.py`` (sync workers, cores + 1; its docstring has the measurements behind
 that choice); ``--worker-class``, ``--workers`` and ``--threads`` override it to compare.
 
 Targets (SPEC 7), for each product lookup: ≥ 1,200 requests/s and p99 ≤ 20 ms at 1,000,000

@@ -119,11 +119,11 @@ def gunicorn_settings(monkeypatch, **environ):
     return Probe().cfg
 
 
-def test_gunicorn_runs_sync_workers_two_per_core_plus_one(monkeypatch):
+def test_gunicorn_runs_sync_workers_one_per_core_plus_one(monkeypatch):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     cfg = gunicorn_settings(monkeypatch)
     assert cfg.worker_class_str == "sync"
-    assert cfg.workers == 2 * len(os.sched_getaffinity(0)) + 1
+    assert cfg.workers == len(os.sched_getaffinity(0)) + 1
     assert cfg.bind == ["0.0.0.0:8000"]
 
 
@@ -158,13 +158,13 @@ def test_the_access_log_keeps_names_and_numbers_out(monkeypatch, tmp_path):
 
 
 def test_web_concurrency_sets_the_number_of_workers(monkeypatch):
-    assert gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3").workers == 3
+    assert gunicorn_settings(monkeypatch, WEB_CONCURRENCY="7").workers == 7
 
 
 def test_compose_sets_the_web_workers_within_the_database_connections(services):
     """Each worker holds a PostgreSQL connection: compose fixes their number (a CPU quota is
     not what the container's core count shows), and the operator can change it."""
-    assert services["web"]["environment"]["WEB_CONCURRENCY"] == "5"
+    assert services["web"]["environment"]["WEB_CONCURRENCY"] == "3"
     assert services["web"]["environment"]["DEBUG"] == "false"  # the shared settings kept
 
 
