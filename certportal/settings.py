@@ -89,7 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "axes",
+    "certportal.apps.AxesConfig",  # django-axes, named in Chinese
     "certportal",
     "applicants",
     "exams",

@@ -68,5 +68,9 @@ def test_the_lockout_pages_and_the_logs_record_types_read_chinese(client, superu
     client.force_login(superuser)
     page = client.get("/admin/axes/accessattempt/").content.decode()
     assert "登录尝试记录" in page and "access attempt" not in page
+    # The section itself: the index and the breadcrumbs name it, no longer "Axes".
+    index = client.get("/admin/").content.decode()
+    assert "登录锁定" in index and "Axes" not in index
+    assert '<a href="/admin/axes/">登录锁定</a>' in page
     log = client.get("/admin/certportal/auditevent/").content.decode()
     assert "登录失败记录" in log and "access failure" not in log
